@@ -1,0 +1,76 @@
+"""The embedder base class, the embedder registry and the `Embeddings` result."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from unisel._registry import Registry
+
+
+@dataclass
+class Embeddings:
+    """Vectors for a set of records, one row per record in input order.
+
+    Attributes
+    ----------
+    vectors : ndarray of shape (n_records, dim), float32
+        May be a read-only memory map of the cached ``.npy`` file.
+    method : str
+        The embedder spec that produced them (``"word2vec"``, ``"hf:PATH"``, ...).
+    params : dict
+        Every setting of the embedder that affects the vectors (part of the cache key).
+    cache_path : Path or None
+        The ``.npy`` file the vectors are cached in, when caching is on.
+    """
+
+    vectors: np.ndarray
+    method: str
+    params: dict[str, Any] = field(default_factory=dict)
+    cache_path: Path | None = None
+
+    @property
+    def n(self) -> int:
+        return int(self.vectors.shape[0])
+
+    @property
+    def dim(self) -> int:
+        return int(self.vectors.shape[1])
+
+
+class Embedder(ABC):
+    """Turns record texts into vectors.
+
+    Subclasses register under a name with ``@EMBEDDERS.register("name")``, take their settings as
+    keyword arguments in ``__init__`` and report them from :meth:`config` so that the cache key
+    changes whenever the vectors would.
+    """
+
+    name: ClassVar[str] = ""
+
+    @abstractmethod
+    def config(self) -> dict[str, Any]:
+        """Every setting that affects the output, JSON-serialisable (the cache key uses it)."""
+
+    @abstractmethod
+    def embed(self, texts: Sequence[str], *, progress: bool = True) -> np.ndarray:
+        """Embed ``texts``.
+
+        Parameters
+        ----------
+        texts : sequence of str, length n
+        progress : bool
+            Show a progress bar on stderr.
+
+        Returns
+        -------
+        ndarray of shape (n, dim), float32, finite.
+        """
+
+
+EMBEDDERS: Registry[Embedder] = Registry("embedder")

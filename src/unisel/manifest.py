@@ -1,0 +1,115 @@
+"""The manifest written beside every subset: how it was made, and what it contains.
+
+A manifest is a JSON object (``<output>.manifest.json``) with these keys:
+
+``unisel_version``  the library version.
+``input``           ``{"source", "format", "schema", "text_field", "n_records", "n_dropped", "sha256"}``
+``output``          ``{"path", "format", "order"}`` (``order`` is ``"input"`` or ``"selection"``).
+``embedder``        ``{"method", "params", "dim", "cache_path"}``: ``cache_path`` is the ``.npy`` the
+                    embeddings are cached in, so later stages (metrics, report) never re-embed.
+``selector``        ``{"method", "params"}``; ``params`` holds the seed and the start index.
+``k``               subset size.
+``seed``            the seed every random choice used.
+``indices``         selected row indices into the input, in selection order.
+``distances``       for maxmin, the cosine distance at which each record was chosen
+                    (``null`` for the first; the list is non-increasing), else ``null``.
+``h_min``           ``{"cosine", "euclidean"}`` of the subset.
+``timings``         seconds per stage: ``read``, ``embed``, ``select``, ``metrics``, ``write``.
+``versions``        library versions (python, numpy, scipy, scikit-learn, gensim, ...).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import platform
+from dataclasses import asdict, dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from unisel.errors import InputError
+
+MANIFEST_SUFFIX = ".manifest.json"
+
+
+@dataclass
+class Manifest:
+    """In-memory form of a manifest file; see the module docstring for the keys."""
+
+    input: dict[str, Any]
+    output: dict[str, Any]
+    embedder: dict[str, Any]
+    selector: dict[str, Any]
+    k: int
+    seed: int | None
+    indices: list[int]
+    distances: list[float | None] | None
+    h_min: dict[str, float]
+    timings: dict[str, float] = field(default_factory=dict)
+    versions: dict[str, str] = field(default_factory=dict)
+    unisel_version: str = ""
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2, allow_nan=False)
+
+    @property
+    def indices_array(self) -> np.ndarray:
+        return np.asarray(self.indices, dtype=np.int64)
+
+    @property
+    def distances_array(self) -> np.ndarray | None:
+        """Distances as float64 with ``inf`` for the first record, or None."""
+        if self.distances is None:
+            return None
+        return np.array([math.inf if d is None else d for d in self.distances], dtype=np.float64)
+
+
+def manifest_path_for(output: str | Path) -> Path:
+    """The manifest path that belongs to subset ``output`` (``subset.jsonl.manifest.json``)."""
+    output = Path(output)
+    return output.parent / (output.name.rstrip("/") + MANIFEST_SUFFIX)
+
+
+def distances_to_json(distances: np.ndarray | None) -> list[float | None] | None:
+    """float64 distances -> JSON list, with ``None`` for ``inf``/``nan``."""
+    if distances is None:
+        return None
+    return [float(d) if math.isfinite(d) else None for d in np.asarray(distances, dtype=np.float64)]
+
+
+def library_versions(extra: tuple[str, ...] = ()) -> dict[str, str]:
+    """Versions of Python and the libraries that shape the result."""
+    names = ("unisel", "numpy", "scipy", "scikit-learn", "gensim", "numba", "pyarrow", *extra)
+    out = {"python": platform.python_version()}
+    for name in names:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+def load_manifest(path: str | Path) -> Manifest:
+    """Read a manifest file, or the manifest that belongs to a subset file.
+
+    Raises
+    ------
+    InputError
+        If neither ``path`` nor ``path + ".manifest.json"`` is a readable manifest.
+    """
+    path = Path(path)
+    if not path.name.endswith(MANIFEST_SUFFIX):
+        path = manifest_path_for(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"{path}: manifest not found") from None
+    except (OSError, json.JSONDecodeError) as exc:
+        raise InputError(f"{path}: not a readable manifest ({exc})") from None
+    try:
+        return Manifest(**data)
+    except TypeError as exc:
+        raise InputError(f"{path}: not a unisel manifest ({exc})") from None

@@ -1,0 +1,133 @@
+"""The selector base class, the selector registry and the `Selection` result."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+
+from unisel._registry import Registry
+from unisel.errors import ParameterError
+
+
+@dataclass
+class Selection:
+    """A subset of records, in the order the selector chose them.
+
+    Attributes
+    ----------
+    indices : ndarray of shape (k,), int64
+        Row indices into the full set, in selection order.
+    method : str
+        Registered selector name.
+    params : dict
+        The selector's parameters (JSON-serialisable), including the seed.
+    n_total : int
+        Number of records in the full set.
+    distances : ndarray of shape (k,), float64, or None
+        For ``maxmin``: the cosine distance from each record to the nearest record chosen
+        before it, at the moment it was chosen (``inf`` for the first record). Non-increasing.
+        ``None`` for selectors that have no such value.
+    """
+
+    indices: np.ndarray
+    method: str
+    params: dict[str, Any] = field(default_factory=dict)
+    n_total: int = 0
+    distances: np.ndarray | None = None
+
+    @property
+    def k(self) -> int:
+        return int(self.indices.shape[0])
+
+
+class Selector(ABC):
+    """Chooses ``n_samples`` rows of an embedding matrix.
+
+    scikit-learn style: parameters in ``__init__``, :meth:`fit` does the work and sets
+    ``ranking_`` (selected row indices in selection order) and ``gains_`` (the distance at which
+    each was chosen, or ``None``). Subclasses register with ``@SELECTORS.register("name")``.
+
+    Parameters
+    ----------
+    n_samples : int
+        Number of rows to select, 1 <= n_samples <= n.
+    random_state : int or None
+        Seed for every random choice the selector makes.
+    """
+
+    name: ClassVar[str] = ""
+
+    def __init__(self, n_samples: int, *, random_state: int | None = 0) -> None:
+        self.n_samples = int(n_samples)
+        self.random_state = random_state
+        self.ranking_: np.ndarray | None = None
+        self.gains_: np.ndarray | None = None
+
+    def get_params(self) -> dict[str, Any]:
+        """The parameters that define this selector (for the manifest)."""
+        return {"n_samples": self.n_samples, "random_state": self.random_state}
+
+    def _check(self, X: np.ndarray) -> None:
+        if X.ndim != 2:
+            raise ParameterError(f"embeddings must be a 2-D array, got shape {X.shape}")
+        n = X.shape[0]
+        if not 1 <= self.n_samples <= n:
+            raise ParameterError(f"k must be between 1 and the number of records ({n}), got {self.n_samples}")
+
+    @abstractmethod
+    def _fit(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """Return (ranking, gains) for X of shape (n, d)."""
+
+    def fit(self, X: np.ndarray) -> Selector:
+        """Select rows of ``X`` (shape (n, d)); sets ``ranking_`` and ``gains_``."""
+        self._check(X)
+        ranking, gains = self._fit(X)
+        self.ranking_ = np.asarray(ranking, dtype=np.int64)
+        self.gains_ = None if gains is None else np.asarray(gains, dtype=np.float64)
+        return self
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        """The selected rows of ``X`` in selection order, shape (k, d)."""
+        if self.ranking_ is None:
+            raise RuntimeError("call fit() first")
+        return X[self.ranking_]
+
+    def fit_transform(self, X: np.ndarray) -> np.ndarray:
+        return self.fit(X).transform(X)
+
+    def selection(self, n_total: int) -> Selection:
+        """The fitted result as a :class:`Selection`."""
+        if self.ranking_ is None:
+            raise RuntimeError("call fit() first")
+        return Selection(
+            indices=self.ranking_,
+            method=self.name,
+            params=self.get_params(),
+            n_total=n_total,
+            distances=self.gains_,
+        )
+
+
+SELECTORS: Registry[Selector] = Registry("selector")
+
+
+def resolve_k(n: int, k: int | None = None, fraction: float | None = None) -> int:
+    """The subset size from ``k`` or ``fraction`` (exactly one), checked against ``n`` records.
+
+    ``fraction`` F gives ``round(F * n)``, at least 1.
+    """
+    if (k is None) == (fraction is None):
+        raise ParameterError("give exactly one of k (-k) and fraction (--fraction)")
+    if fraction is not None:
+        if not (0.0 < fraction <= 1.0):
+            raise ParameterError(f"fraction must be in (0, 1], got {fraction}")
+        return max(1, int(round(fraction * n)))
+    assert k is not None
+    if k <= 0:
+        raise ParameterError(f"k must be positive, got {k}")
+    if k > n:
+        raise ParameterError(f"k={k} is larger than the number of records ({n})")
+    return int(k)

@@ -1,0 +1,73 @@
+"""The plain greedy max-min loop: the oracle every fast engine is tested against.
+
+Canonical definition (what "exact" means in unisel)
+---------------------------------------------------
+Rows are cast to float64 and scaled to unit length (a zero row stays zero, so its cosine
+distance to anything is 1). The distance between rows i and j is ``1 - <u_i, u_j>`` in float64.
+Step 0 takes ``start``; step t takes the unselected row whose minimum distance to the rows
+chosen so far is largest, ties going to the lowest index.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+
+def cosine_normalize(X: np.ndarray, dtype: type = np.float64) -> np.ndarray:
+    """Rows of ``X`` (shape (n, d)) scaled to unit L2 norm in ``dtype``; zero rows stay zero."""
+    U = np.asarray(X, dtype=dtype)
+    norms = np.linalg.norm(U, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return U / norms
+
+
+def maxmin_reference(
+    X: np.ndarray,
+    k: int,
+    *,
+    start: int = 0,
+    initial: Sequence[int] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Greedy max-min selection under cosine distance, the plain way.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, d)
+        Embeddings (any float dtype; computed in float64).
+    k : int
+        Length of the returned sequence, 1 <= k <= n (includes ``initial`` when given).
+    start : int
+        First row, used when ``initial`` is empty or None.
+    initial : sequence of int, optional
+        An existing selection to continue from (``--extend``); it becomes the prefix.
+
+    Returns
+    -------
+    indices : ndarray of shape (k,), int64
+        Selected rows in selection order.
+    distances : ndarray of shape (k,), float64
+        Minimum cosine distance of each row to the rows before it when chosen; ``inf`` for the
+        first row, ``nan`` for the rows of ``initial`` after the first.
+    """
+    U = cosine_normalize(X)
+    n = U.shape[0]
+    prefix = [int(i) for i in initial] if initial is not None and len(initial) else [int(start)]
+    if not 1 <= k <= n or len(prefix) > k:
+        raise ValueError(f"need len(initial) <= k <= n, got k={k}, n={n}, initial={len(prefix)}")
+    indices = np.empty(k, dtype=np.int64)
+    distances = np.full(k, np.nan)
+    distances[0] = np.inf
+    min_dist = np.full(n, np.inf)
+    for t, i in enumerate(prefix):
+        indices[t] = i
+        np.minimum(min_dist, 1.0 - U @ U[i], out=min_dist)
+    min_dist[indices[: len(prefix)]] = -np.inf
+    for t in range(len(prefix), k):
+        i = int(np.argmax(min_dist))
+        indices[t] = i
+        distances[t] = min_dist[i]
+        np.minimum(min_dist, 1.0 - U @ U[i], out=min_dist)
+        min_dist[i] = -np.inf
+    return indices, distances
