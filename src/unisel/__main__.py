@@ -1,0 +1,5 @@
+import sys
+
+from unisel.cli import main
+
+sys.exit(main())
