@@ -17,13 +17,201 @@ Handler = Callable[[argparse.Namespace], int]
 
 
 # ---------------------------------------------------------------- select (issue 2)
+def _add_common_input(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "input",
+        help="data file (JSON, JSONL, Parquet, CSV), save_to_disk folder, hub name, or example:sharegpt",
+    )
+    p.add_argument(
+        "--schema",
+        choices=["alpaca", "sharegpt", "messages", "text"],
+        help="record schema (default: detected)",
+    )
+    p.add_argument("--text-field", help="column holding the text (text schema)")
+    p.add_argument("--seed", type=int, default=0, help="seed of every random choice (default 0)")
+    p.add_argument(
+        "--cache-dir",
+        help="embedding cache folder (default $UNISEL_CACHE_DIR or ~/.cache/unisel/embeddings)",
+    )
+    p.add_argument(
+        "--no-cache", action="store_true", help="do not read or write the embedding cache"
+    )
+    p.add_argument(
+        "--embed-opt",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="embedder setting, e.g. vector_size=200 (repeatable)",
+    )
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars or stage timings")
+
+
+def _parse_options(items: list[str]) -> dict[str, object]:
+    import json
+
+    from unisel.errors import ParameterError
+
+    out: dict[str, object] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise ParameterError(f"--embed-opt expects KEY=VALUE, got {item!r}")
+        try:
+            out[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            out[key] = raw
+    return out
+
+
+def _cache_arg(args: argparse.Namespace) -> object:
+    return False if args.no_cache else args.cache_dir
+
+
 def _add_select(sub: argparse._SubParsersAction) -> Handler:
-    raise NotImplementedError
+    from unisel.select import SELECTORS
+
+    p = sub.add_parser("select", help="select the most uniformly spread subset of a data set")
+    _add_common_input(p)
+    p.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        help="subset file (same format as the input); the manifest goes beside it",
+    )
+    size = p.add_mutually_exclusive_group(required=True)
+    size.add_argument("-k", type=int, help="number of records to select (to add, with --extend)")
+    size.add_argument("--fraction", type=float, help="fraction of the records to select, in (0, 1]")
+    p.add_argument(
+        "--method", default="maxmin", choices=SELECTORS.names(), help="selector (default maxmin)"
+    )
+    p.add_argument(
+        "--embedder",
+        default="word2vec",
+        help="word2vec (default), tfidf, minilm, hf:PATH or npy:FILE",
+    )
+    p.add_argument(
+        "--start", type=int, help="index of the first maxmin record (default: drawn with --seed)"
+    )
+    p.add_argument(
+        "--order",
+        choices=["input", "selection"],
+        default="input",
+        help="record order in the output (default input)",
+    )
+    p.add_argument(
+        "--device",
+        default="cpu",
+        choices=["cpu", "cuda", "auto"],
+        help="where the maxmin engine runs",
+    )
+    p.add_argument(
+        "--checkpoint", help="save maxmin state to this file periodically and resume from it"
+    )
+    p.add_argument(
+        "--extend",
+        metavar="MANIFEST",
+        help="continue this maxmin selection by -k/--fraction more records",
+    )
+    p.add_argument(
+        "--report",
+        metavar="DIR",
+        help="also write a uniformity report against random of the same size",
+    )
+    return _run_select
+
+
+def _run_select(args: argparse.Namespace) -> int:
+    from unisel.pipeline import select_file
+
+    result = select_file(
+        args.input,
+        output=args.output,
+        k=args.k,
+        fraction=args.fraction,
+        method=args.method,
+        embedder=args.embedder,
+        seed=args.seed,
+        start=args.start,
+        schema=args.schema,
+        text_field=args.text_field,
+        cache_dir=_cache_arg(args),  # type: ignore[arg-type]
+        order=args.order,
+        device=args.device,
+        checkpoint=args.checkpoint,
+        extend=args.extend,
+        embedder_params=_parse_options(args.embed_opt),
+        quiet=args.quiet,
+    )
+    m = result.manifest
+    h = m.h_min
+    print(
+        f"selected {m.k:,} of {m.input['n_records']:,} records with {m.selector['method']} "
+        f"({m.embedder['method']}) -> {result.output}"
+    )
+    print(f"h_min of the subset: cosine {h['cosine']}, Euclidean {h['euclidean']}")
+    print(f"manifest: {result.manifest_path}")
+    if not args.quiet:
+        print(f"time: {result.timings.summary()}")
+    if args.report:
+        from unisel.report import report_selection
+
+        page = report_selection(result.manifest_path, args.report, quiet=args.quiet)
+        print(f"report: {page}")
+    return 0
 
 
 # ---------------------------------------------------------------- metrics (issue 2)
 def _add_metrics(sub: argparse._SubParsersAction) -> Handler:
-    raise NotImplementedError
+    p = sub.add_parser(
+        "metrics", help="uniformity metrics of a data set and its subsets, side by side"
+    )
+    _add_common_input(p)
+    p.add_argument(
+        "--subset",
+        action="append",
+        default=[],
+        metavar="SUBSET_OR_MANIFEST",
+        help="a subset file or its manifest (repeatable)",
+    )
+    p.add_argument(
+        "--embedder",
+        help="embedder spec (default: the subsets' manifest's cached embeddings, else word2vec)",
+    )
+    p.add_argument(
+        "--near-threshold",
+        type=float,
+        default=0.01,
+        help="cosine distance counted as a near duplicate (default 0.01)",
+    )
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    return _run_metrics
+
+
+def _run_metrics(args: argparse.Namespace) -> int:
+    import json
+
+    from unisel.pipeline import metrics_file
+
+    report = metrics_file(
+        args.input,
+        subsets=args.subset,
+        embedder=args.embedder,
+        seed=args.seed,
+        schema=args.schema,
+        text_field=args.text_field,
+        cache_dir=_cache_arg(args),  # type: ignore[arg-type]
+        near_duplicate_threshold=args.near_threshold,
+        embedder_params=_parse_options(args.embed_opt),
+        quiet=args.quiet,
+    )
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2))
+    else:
+        print(report.to_table())
+        if not args.quiet:
+            timings = ", ".join(f"{k} {v:.1f}s" for k, v in report.extra["timings"].items())
+            print(f"\ntime: {timings}")
+    return 0
 
 
 # ---------------------------------------------------------------- report (issue 4)

@@ -1,0 +1,385 @@
+"""The end-to-end jobs behind ``unisel select`` and ``unisel metrics``.
+
+Each function here is one CLI subcommand: read -> embed -> select -> metrics -> write, with the
+seconds spent in each stage recorded in the manifest.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from unisel import __version__
+from unisel.embed import Embeddings, embed_texts
+from unisel.errors import InputError, ParameterError
+from unisel.io import RecordSet, atomic_output, read_records, write_subset
+from unisel.manifest import (
+    Manifest,
+    distances_to_json,
+    library_versions,
+    load_manifest,
+    manifest_path_for,
+)
+from unisel.metrics import NEAR_DUPLICATE_THRESHOLD, UniformityReport, uniformity_report
+from unisel.metrics.neighbors import h_min
+from unisel.select import Selection, resolve_k, select
+
+
+@dataclass
+class StageTimer:
+    """Seconds spent in each named stage, in order."""
+
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @contextmanager
+    def __call__(self, stage: str) -> Iterator[None]:
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[stage] = self.seconds.get(stage, 0.0) + time.perf_counter() - t0
+
+    def summary(self) -> str:
+        parts = [f"{name} {sec:.1f}s" for name, sec in self.seconds.items()]
+        return ", ".join(parts) + f" (total {sum(self.seconds.values()):.1f}s)"
+
+
+@dataclass
+class SelectResult:
+    """What `select_file` produced."""
+
+    selection: Selection
+    manifest: Manifest
+    output: Path
+    manifest_path: Path
+    timings: StageTimer
+
+
+def load_embeddings(
+    records: RecordSet,
+    embedder: str = "word2vec",
+    *,
+    cache_dir: str | Path | None | bool = None,
+    seed: int = 0,
+    quiet: bool = False,
+    embedder_params: dict[str, Any] | None = None,
+) -> Embeddings:
+    """Embed the texts of ``records`` (from the cache when it has them).
+
+    Returns
+    -------
+    Embeddings with ``vectors`` of shape (len(records), dim).
+    """
+    return embed_texts(
+        records.texts,
+        embedder,
+        cache_dir=cache_dir,
+        seed=seed,
+        quiet=quiet,
+        **(embedder_params or {}),
+    )
+
+
+def _same_path(a: str | Path, b: str | Path) -> bool:
+    try:
+        return os.path.realpath(a) == os.path.realpath(b)
+    except OSError:
+        return False
+
+
+def select_file(
+    input: str | Path,
+    *,
+    output: str | Path,
+    k: int | None = None,
+    fraction: float | None = None,
+    method: str = "maxmin",
+    embedder: str = "word2vec",
+    seed: int = 0,
+    start: int | None = None,
+    schema: str | None = None,
+    text_field: str | None = None,
+    cache_dir: str | Path | None | bool = None,
+    order: str = "input",
+    device: str = "cpu",
+    checkpoint: str | Path | None = None,
+    extend: str | Path | None = None,
+    embedder_params: dict[str, Any] | None = None,
+    selector_params: dict[str, Any] | None = None,
+    quiet: bool = False,
+) -> SelectResult:
+    """Select a subset of a data set and write it in the input's format, with a manifest.
+
+    Parameters
+    ----------
+    input : path or str
+        Data file, ``save_to_disk`` folder, hub name or ``example:sharegpt``.
+    output : path
+        Where the subset goes; the manifest is written to ``<output>.manifest.json``.
+    k, fraction : int or float
+        Subset size: exactly one. With ``extend``, ``k``/``fraction`` is the number to *add*.
+    method : str
+        Selector name (``maxmin``, ``random``, ``first``, ``clustered``, ``kmeans``).
+    embedder : str
+        Embedder spec (``word2vec``, ``tfidf``, ``minilm``, ``hf:PATH``, ``npy:FILE``).
+    seed : int
+        Seed of every random choice (the first maxmin record, random baselines, embedders).
+    start : int or None
+        Index of the first maxmin record (overrides the seed's draw).
+    order : {"input", "selection"}
+        Order of the records in the written subset.
+    device : {"cpu", "cuda", "auto"}
+        Where the maxmin engine runs.
+    checkpoint : path or None
+        Periodic maxmin state, resumed from when it exists.
+    extend : path or None
+        A manifest whose selection is continued (maxmin only).
+
+    Returns
+    -------
+    SelectResult
+    """
+    timer = StageTimer()
+    if _same_path(input, output):
+        raise ParameterError(f"{output}: the output path is the input path; choose another")
+    if order not in ("input", "selection"):
+        raise ParameterError(f"order must be 'input' or 'selection', got {order!r}")
+    with timer("read"):
+        records = read_records(input, schema=schema, text_field=text_field, quiet=quiet)
+    n = len(records)
+    if n == 0:
+        raise InputError(f"{input}: no records")
+
+    params: dict[str, Any] = dict(selector_params or {})
+    initial: list[int] | None = None
+    if extend is not None:
+        if method != "maxmin":
+            raise ParameterError("--extend continues a maxmin selection; use --method maxmin")
+        previous = load_manifest(extend)
+        if previous.input.get("sha256") and previous.input["sha256"] != records.content_hash:
+            raise ParameterError(f"{extend}: the manifest was made from different input data")
+        initial = list(previous.indices)
+        add = resolve_k(n - len(initial), k, fraction) if len(initial) < n else 0
+        if add == 0:
+            raise ParameterError(f"{extend}: the selection already holds all {n} records")
+        total = len(initial) + add
+        params.update(initial=initial)
+    else:
+        total = resolve_k(n, k, fraction)
+    if method == "maxmin":
+        params.update(start=start, device=device, checkpoint=checkpoint, quiet=quiet)
+
+    with timer("embed"):
+        emb = load_embeddings(
+            records,
+            embedder,
+            cache_dir=cache_dir,
+            seed=seed,
+            quiet=quiet,
+            embedder_params=embedder_params,
+        )
+    if emb.n != n:
+        raise InputError(f"{embedder}: {emb.n} embeddings for {n} records")
+    with timer("select"):
+        selection = select(emb.vectors, total, method, random_state=seed, **params)
+    with timer("metrics"):
+        sub = np.asarray(emb.vectors[np.sort(selection.indices)])
+        hmin = {"cosine": h_min(sub, metric="cosine"), "euclidean": h_min(sub, metric="euclidean")}
+
+    output = Path(output)
+    manifest = Manifest(
+        input={
+            "source": records.source,
+            "format": records.format,
+            "schema": records.schema,
+            "text_field": records.text_field,
+            "n_records": n,
+            "n_dropped": records.n_dropped,
+            "sha256": records.content_hash,
+        },
+        output={"path": str(output.resolve()), "format": records.format, "order": order},
+        embedder={
+            "method": emb.method,
+            "params": emb.params,
+            "dim": emb.dim,
+            "cache_path": None if emb.cache_path is None else str(emb.cache_path),
+        },
+        selector={"method": method, "params": _jsonable(selection.params)},
+        k=selection.k,
+        seed=seed,
+        indices=[int(i) for i in selection.indices],
+        distances=distances_to_json(selection.distances),
+        h_min={key: (None if not np.isfinite(v) else float(v)) for key, v in hmin.items()},  # type: ignore[misc]
+        versions=library_versions(),
+        unisel_version=__version__,
+    )
+    mpath = manifest_path_for(output)
+    with timer("write"):
+        order_idx = selection.indices if order == "selection" else np.sort(selection.indices)
+        with atomic_output(mpath) as tmp_manifest:
+            write_subset(records, order_idx, output, order=order, quiet=quiet)
+            manifest.timings = {key: round(v, 3) for key, v in timer.seconds.items()}
+            Path(tmp_manifest).write_text(manifest.to_json(), encoding="utf-8")
+    manifest.timings = {key: round(v, 3) for key, v in timer.seconds.items()}
+    return SelectResult(
+        selection=selection, manifest=manifest, output=output, manifest_path=mpath, timings=timer
+    )
+
+
+def _jsonable(params: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in params.items():
+        if key == "initial":
+            continue
+        if isinstance(value, Path):
+            value = str(value)
+        elif isinstance(value, np.integer):
+            value = int(value)
+        out[key] = value
+    return out
+
+
+def subset_indices(
+    spec: str | Path,
+    records: RecordSet,
+    *,
+    schema: str | None = None,
+    text_field: str | None = None,
+) -> tuple[str, np.ndarray]:
+    """Row indices into ``records`` of a subset given as a manifest or as a data file.
+
+    A manifest (or a subset file with its manifest beside it) gives its indices directly, after
+    checking it was made from the same input. A data file without a manifest is matched record by
+    record on its rendered text (each full-set record used at most once).
+
+    Returns
+    -------
+    name : str
+        A short label (the selector name from the manifest, else the file stem).
+    indices : ndarray of shape (k,), int64
+    """
+    path = Path(spec)
+    mpath = path if path.name.endswith(".manifest.json") else manifest_path_for(path)
+    if mpath.exists():
+        manifest = load_manifest(mpath)
+        if (
+            manifest.input.get("sha256")
+            and records.content_hash
+            and manifest.input["sha256"] != records.content_hash
+        ):
+            raise InputError(
+                f"{mpath}: the manifest was made from different input data ({manifest.input.get('source')})"
+            )
+        if manifest.indices and max(manifest.indices) >= len(records):
+            raise InputError(
+                f"{mpath}: index {max(manifest.indices)} is outside the {len(records)} input records"
+            )
+        return str(manifest.selector.get("method", path.stem)), manifest.indices_array
+    sub = read_records(
+        path,
+        schema=schema or records.schema,
+        text_field=text_field or records.text_field,
+        quiet=True,
+    )
+    positions: dict[str, list[int]] = {}
+    for i, text in enumerate(records.texts):
+        positions.setdefault(text, []).append(i)
+    for lst in positions.values():
+        lst.reverse()
+    indices = []
+    for r, text in enumerate(sub.texts):
+        stack = positions.get(text)
+        if not stack:
+            raise InputError(f"{path}: record {r} is not in the full set {records.source}")
+        indices.append(stack.pop())
+    return path.name.split(".")[0], np.asarray(indices, dtype=np.int64)
+
+
+def metrics_file(
+    input: str | Path,
+    *,
+    subsets: Sequence[str | Path] = (),
+    embedder: str | None = None,
+    seed: int = 0,
+    schema: str | None = None,
+    text_field: str | None = None,
+    cache_dir: str | Path | None | bool = None,
+    near_duplicate_threshold: float = NEAR_DUPLICATE_THRESHOLD,
+    embedder_params: dict[str, Any] | None = None,
+    quiet: bool = False,
+) -> UniformityReport:
+    """Uniformity metrics of a data set and of subsets of it, side by side.
+
+    Parameters
+    ----------
+    input : path or str
+        The full data set.
+    subsets : sequence of paths
+        Manifests, or subset files (with or without a manifest beside them).
+    embedder : str or None
+        Embedder spec; by default the one recorded in the first subset's manifest, else word2vec.
+
+    Returns
+    -------
+    UniformityReport
+        With ``extra["timings"]`` holding the seconds per stage.
+    """
+    timer = StageTimer()
+    with timer("read"):
+        records = read_records(input, schema=schema, text_field=text_field, quiet=quiet)
+    cached = None if embedder is not None else _cached_from_manifests(subsets, len(records))
+    with timer("embed"):
+        if cached is not None:
+            emb = cached
+        else:
+            emb = load_embeddings(
+                records,
+                embedder or "word2vec",
+                cache_dir=cache_dir,
+                seed=seed,
+                quiet=quiet,
+                embedder_params=embedder_params,
+            )
+    named: dict[str, np.ndarray] = {}
+    for spec in subsets:
+        name, idx = subset_indices(spec, records, schema=schema, text_field=text_field)
+        base, i = name, 2
+        while name in named or name == "full":
+            name, i = f"{base}-{i}", i + 1
+        named[name] = idx
+    with timer("metrics"):
+        report = uniformity_report(
+            emb.vectors, named, near_duplicate_threshold=near_duplicate_threshold
+        )
+    report.extra["timings"] = {key: round(v, 3) for key, v in timer.seconds.items()}
+    report.extra["embedder"] = {"method": emb.method, "params": emb.params}
+    return report
+
+
+def _cached_from_manifests(subsets: Sequence[str | Path], n: int) -> Embeddings | None:
+    """The full set's embeddings from the cache file a subset's manifest names, if it is there."""
+    from unisel.embed import load_cached
+
+    for spec in subsets:
+        mpath = Path(spec) if str(spec).endswith(".manifest.json") else manifest_path_for(spec)
+        if not mpath.exists():
+            continue
+        info = load_manifest(mpath).embedder
+        cache_path = info.get("cache_path")
+        if cache_path and Path(cache_path).exists():
+            vectors = load_cached(cache_path)
+            if vectors.shape[0] == n:
+                return Embeddings(
+                    vectors=vectors,
+                    method=info["method"],
+                    params=info.get("params", {}),
+                    cache_path=Path(cache_path),
+                )
+    return None

@@ -1,0 +1,105 @@
+"""The paper's selector: greedy max-min (farthest-point) on cosine distance."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from unisel.errors import ParameterError
+from unisel.select import engine
+from unisel.select.base import SELECTORS, Selector
+
+
+@SELECTORS.register("maxmin")
+class MaxMinSelector(Selector):
+    r"""Greedy max-min selection (k-center greedy, farthest-point sampling).
+
+    Starting from one record, repeatedly add the record whose minimum cosine distance to the
+    records chosen so far is largest:
+
+    .. math:: s_{t} = \arg\max_{i \notin S_{t-1}} \min_{j \in S_{t-1}} \left(1 - \frac{x_i^\top x_j}{\|x_i\|\|x_j\|}\right)
+
+    Ties go to the lowest index; distances are compared in float64 (see
+    :mod:`unisel.select.engine.reference`). The result is a 2-approximation of the optimal
+    covering radius (Gonzalez, 1985) and maximises the subset's minimum pairwise distance
+    greedily.
+
+    Parameters
+    ----------
+    n_samples : int
+        Total number of records to select (including ``initial``).
+    random_state : int or None
+        Draws the first record when ``start`` is None.
+    start : int or None
+        Index of the first record.
+    initial : sequence of int or None
+        An existing selection to extend; the greedy continues from it.
+    device : {"cpu", "cuda", "auto"}
+        Where the engine runs.
+    checkpoint : path or None
+        File to save the selection state to periodically, and to resume from.
+    """
+
+    def __init__(
+        self,
+        n_samples: int,
+        *,
+        random_state: int | None = 0,
+        start: int | None = None,
+        initial: Sequence[int] | None = None,
+        device: str = "cpu",
+        checkpoint: str | Path | None = None,
+        quiet: bool = True,
+    ) -> None:
+        super().__init__(n_samples, random_state=random_state)
+        self.start = start
+        self.initial = None if initial is None else [int(i) for i in initial]
+        self.device = device
+        self.checkpoint = checkpoint
+        self.quiet = quiet
+        self.start_: int | None = None
+
+    def get_params(self) -> dict[str, Any]:
+        params = super().get_params()
+        params.update(
+            start=self.start_ if self.start_ is not None else self.start, device=self.device
+        )
+        if self.initial is not None:
+            params["extends"] = len(self.initial)
+        return params
+
+    def _fit(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        n = X.shape[0]
+        if self.initial:
+            bad = [i for i in self.initial if not 0 <= i < n]
+            if bad:
+                raise ParameterError(
+                    f"the selection to extend has index {bad[0]} outside 0..{n - 1}"
+                )
+            if len(set(self.initial)) != len(self.initial):
+                raise ParameterError("the selection to extend has repeated indices")
+            if len(self.initial) >= self.n_samples:
+                raise ParameterError(
+                    f"the selection to extend already has {len(self.initial)} records; "
+                    f"nothing to add for a total of {self.n_samples}"
+                )
+            start = self.initial[0]
+        elif self.start is not None:
+            if not 0 <= self.start < n:
+                raise ParameterError(f"start index {self.start} is outside 0..{n - 1}")
+            start = int(self.start)
+        else:
+            start = int(np.random.default_rng(self.random_state).integers(n))
+        self.start_ = start
+        return engine.maxmin(
+            X,
+            self.n_samples,
+            start=start,
+            initial=self.initial,
+            device=self.device,
+            checkpoint=self.checkpoint,
+            quiet=self.quiet,
+        )
