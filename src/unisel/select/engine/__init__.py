@@ -11,7 +11,12 @@ from pathlib import Path
 
 import numpy as np
 
-from unisel.select.engine.reference import cosine_normalize, maxmin_reference
+from unisel.select.engine.reference import (
+    DUPLICATE_TOLERANCE,
+    canonical_distances,
+    cosine_normalize,
+    maxmin_reference,
+)
 
 
 def maxmin(
@@ -28,4 +33,10 @@ def maxmin(
     return maxmin_reference(X, k, start=start, initial=initial)
 
 
-__all__ = ["cosine_normalize", "maxmin", "maxmin_reference"]
+__all__ = [
+    "DUPLICATE_TOLERANCE",
+    "canonical_distances",
+    "cosine_normalize",
+    "maxmin",
+    "maxmin_reference",
+]

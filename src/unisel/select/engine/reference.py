@@ -3,9 +3,16 @@
 Canonical definition (what "exact" means in unisel)
 ---------------------------------------------------
 Rows are cast to float64 and scaled to unit length (a zero row stays zero, so its cosine
-distance to anything is 1). The distance between rows i and j is ``1 - <u_i, u_j>`` in float64.
-Step 0 takes ``start``; step t takes the unselected row whose minimum distance to the rows
-chosen so far is largest, ties going to the lowest index.
+distance to anything is 1). The distance between rows i and j is ``1 - <u_i, u_j>`` in float64,
+with every value below ``DUPLICATE_TOLERANCE`` (1e-12) set to exactly 0: for two identical
+records the computed value is rounding noise of either sign (about 1e-16) that depends on the
+order of summation, so without the snap "ties go to the lowest index" would depend on the
+BLAS kernel. Step 0 takes ``start``; step t takes the unselected row whose minimum distance to
+the rows chosen so far is largest, ties going to the lowest index.
+
+Two correct implementations can still disagree where two candidates' keys differ by less than
+the float64 rounding of a dot product (about 1e-16 for unit vectors); such near-ties do not
+occur in practice outside exact duplicates, which the snap resolves.
 """
 
 from __future__ import annotations
@@ -13,6 +20,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+
+
+DUPLICATE_TOLERANCE = 1e-12
+
+
+def canonical_distances(U: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Canonical cosine distances from the rows of ``U`` (n, d) to ``u`` (d,), both unit float64.
+
+    ``1 - U @ u`` with values below `DUPLICATE_TOLERANCE` set to 0; shape (n,), float64.
+    """
+    dist = 1.0 - U @ u
+    dist[dist < DUPLICATE_TOLERANCE] = 0.0
+    return dist
 
 
 def cosine_normalize(X: np.ndarray, dtype: type = np.float64) -> np.ndarray:
@@ -62,12 +82,12 @@ def maxmin_reference(
     min_dist = np.full(n, np.inf)
     for t, i in enumerate(prefix):
         indices[t] = i
-        np.minimum(min_dist, 1.0 - U @ U[i], out=min_dist)
+        np.minimum(min_dist, canonical_distances(U, U[i]), out=min_dist)
     min_dist[indices[: len(prefix)]] = -np.inf
     for t in range(len(prefix), k):
         i = int(np.argmax(min_dist))
         indices[t] = i
         distances[t] = min_dist[i]
-        np.minimum(min_dist, 1.0 - U @ U[i], out=min_dist)
+        np.minimum(min_dist, canonical_distances(U, U[i]), out=min_dist)
         min_dist[i] = -np.inf
     return indices, distances

@@ -1,0 +1,64 @@
+"""Uniformity metrics against brute force on random inputs."""
+
+import numpy as np
+import pytest
+from scipy.spatial.distance import cdist, pdist
+
+from unisel.metrics import count_exact_duplicates, uniformity_report
+
+
+def brute(X, idx):
+    S = X[idx]
+    cos = cdist(S, S, "cosine")
+    np.fill_diagonal(cos, np.inf)
+    nn = cos.min(axis=1)
+    return {
+        "h_min_cosine": pdist(S, "cosine").min(),
+        "h_min_euclidean": pdist(S, "euclidean").min(),
+        "nn_mean": nn.mean(),
+        "nn_median": np.median(nn),
+        "covering_radius": cdist(X, S, "cosine").min(axis=1).max(),
+    }
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_report_matches_brute_force(seed):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(300, 7))
+    subsets = {"a": rng.choice(300, 40, replace=False), "b": rng.choice(300, 100, replace=False)}
+    report = uniformity_report(X, subsets)
+    assert [m.name for m in report.sets] == ["full", "a", "b"]
+    assert report["full"].covering_radius == 0.0
+    for name, idx in subsets.items():
+        got = report[name]
+        assert got.size == len(idx)
+        for key, value in brute(X, idx).items():
+            assert getattr(got, key) == pytest.approx(value, abs=1e-9), key
+
+
+def test_duplicates_are_counted_and_h_min_is_zero():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(50, 4))
+    X[10] = X[3]
+    X[11] = X[3]
+    X[20] = X[21] * 1.0001  # near duplicate, not exact (cosine distance ~0)
+    m = uniformity_report(X, {})["full"]
+    assert m.n_exact_duplicates == 2
+    assert m.h_min_cosine == pytest.approx(0.0, abs=1e-12)
+    assert m.h_min_euclidean == 0.0
+    assert m.n_near_duplicates >= 5  # 3, 10, 11, 20, 21
+
+
+def test_count_exact_duplicates():
+    assert count_exact_duplicates(np.array([[1.0, 2.0], [1.0, 2.0], [2.0, 1.0], [1.0, 2.0]])) == 2
+    assert count_exact_duplicates(np.zeros((1, 3))) == 0
+
+
+def test_table_and_dict():
+    X = np.random.default_rng(1).normal(size=(30, 3))
+    report = uniformity_report(X, {"one": np.array([4])})
+    table = report.to_table()
+    assert "h_min (cosine)" in table and "one" in table and "n/a" in table
+    d = report.to_dict()
+    assert d["sets"][1]["h_min_cosine"] is None  # NaN for a single record becomes null
+    assert d["sets"][1]["covering_radius"] > 0
