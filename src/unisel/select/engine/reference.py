@@ -21,7 +21,6 @@ from collections.abc import Sequence
 
 import numpy as np
 
-
 DUPLICATE_TOLERANCE = 1e-12
 
 
