@@ -29,6 +29,7 @@ def test_each_format_and_schema(tmp_path: Path, fmt: str, schema: str) -> None:
     assert rs.texts == [EXPECTED_TEXT[schema](r) for r in records]
     assert rs.n_dropped == 0 and rs.n_skipped == 0 and rs.source_index is None
     assert rs.source == str(path.absolute())
+    assert json.loads(json.dumps(rs.meta)) == rs.meta  # serialisable for manifests
     if path.is_file():
         assert rs.content_hash == file_sha256(path)
     else:
@@ -177,6 +178,13 @@ def test_malformed_json_array_in_the_middle(tmp_path: Path) -> None:
     path = tmp_path / "data.json"
     path.write_text('[{"text": "a"}, {"text": "b"}, {"text" "c"}, {"text": "d"}]', "utf-8")
     with pytest.raises(InputError, match=f"^{path}: record 2: malformed JSON \\(.+\\)$"):
+        read_records(path, quiet=True)
+
+
+def test_json_object_instead_of_array(tmp_path: Path) -> None:
+    path = tmp_path / "data.json"
+    path.write_text(json.dumps({"data": [{"text": "a"}]}, indent=2), "utf-8")
+    with pytest.raises(InputError, match=f"^{path}:1: malformed JSON .*must hold an array"):
         read_records(path, quiet=True)
 
 

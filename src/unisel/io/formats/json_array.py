@@ -117,7 +117,9 @@ class JsonArray(Format):
             "final_newline": last == b"\n",
         }
 
-    def _items(self, source: Source, update: Update) -> Iterator[tuple[int, Record]]:
+    def _items(
+        self, source: Source, update: Update, count_dropped: bool = True
+    ) -> Iterator[tuple[int, Record]]:
         """Stream the items; sets ``source.meta["n_dropped"]`` when the array is cut off."""
         number = 0
         source.meta["n_dropped"] = 0
@@ -137,7 +139,8 @@ class JsonArray(Format):
                     raise InputError(
                         f"{source.display}: record {number}: malformed JSON ({_first_line(exc)})"
                     ) from None
-                source.meta["n_dropped"] = _count_started(source.file) - number
+                if count_dropped:
+                    source.meta["n_dropped"] = _count_started(source.file) - number
 
     def records(
         self, source: Source, columns: Sequence[str] | None = None, update: Update = _no_update
@@ -162,7 +165,7 @@ class JsonArray(Format):
             opening, closing = "[", "]"
         with open(out, "w", encoding="utf-8") as f:
             f.write(opening)
-            chosen = pick(self._items(source, _no_update), positions, source.display)
+            chosen = pick(self._items(source, _no_update, False), positions, source.display)
             for j, record in enumerate(chosen):
                 text = json.dumps(
                     _plain(record, f"{source.display}: record {positions[j]}"),

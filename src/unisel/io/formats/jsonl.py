@@ -49,8 +49,12 @@ class JsonLines(Format):
             try:
                 record = json.loads(raw)
             except json.JSONDecodeError as exc:
+                hint = ""
+                if source.file.suffix.lower() == ".json":
+                    hint = "; a .json file must hold an array of records or one record per line"
                 raise InputError(
-                    f"{source.display}:{line_no}: malformed JSON ({exc.msg} at column {exc.colno})"
+                    f"{source.display}:{line_no}: malformed JSON ({exc.msg} at column "
+                    f"{exc.colno}){hint}"
                 ) from None
             except UnicodeDecodeError as exc:
                 raise InputError(f"{source.display}:{line_no}: not UTF-8 ({exc.reason})") from None
