@@ -1,14 +1,33 @@
 """Reading records and writing subsets (stage 1 of the pipeline).
 
-Public API (implemented in the modules of this package):
+Public API:
 
-- ``read_records(source, *, schema=None, text_field=None, split="train", quiet=False) -> RecordSet``
-- ``write_subset(records, indices, output, *, quiet=False) -> Path``
-- ``atomic_output(path)``: context manager yielding a temporary path renamed onto ``path`` on success.
+- ``read_records(source, *, schema=None, text_field=None, split="train", skip_empty=None,
+  quiet=False) -> RecordSet``
+- ``write_subset(records, indices, output, *, order="input", quiet=False) -> Path``
+- ``atomic_output(path)``: context manager yielding a temporary path renamed onto ``path`` on
+  success.
 - ``file_sha256(path) -> str``
-- ``SCHEMAS``: names of the known schemas.
+- ``SCHEMAS``: the schema registry; iterating over it gives the schema names.
+- ``FORMATS``: the input format registry.
 """
 
+from unisel.io.atomic import atomic_output, file_sha256
+from unisel.io.formats import FORMATS
+from unisel.io.reader import EXAMPLES, InputWarning, read_records
 from unisel.io.records import RecordSet
+from unisel.io.schemas import SCHEMAS, Schema
+from unisel.io.writer import write_subset
 
-__all__ = ["RecordSet"]
+__all__ = [
+    "EXAMPLES",
+    "FORMATS",
+    "SCHEMAS",
+    "InputWarning",
+    "RecordSet",
+    "Schema",
+    "atomic_output",
+    "file_sha256",
+    "read_records",
+    "write_subset",
+]

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
 
 
 @dataclass
@@ -29,6 +32,13 @@ class RecordSet:
         sha256 of the input bytes (files), or of the data set fingerprint (hub / save_to_disk).
     meta : dict
         Format-specific details the writer needs (e.g. the hub split), JSON-serialisable.
+    n_skipped : int
+        Records left out because they had no usable text (only with ``skip_empty``).
+    source_index : list of int or None
+        For each entry of ``texts``, its record number in the source (0-based); None when no
+        record was skipped, i.e. entry i is source record i. Use `source_rows` to map.
+    handle : object or None
+        The open ``datasets.Dataset`` for ``hf_disk`` and ``hub`` inputs (not serialised).
     """
 
     source: str
@@ -39,6 +49,27 @@ class RecordSet:
     n_dropped: int = 0
     content_hash: str = ""
     meta: dict[str, Any] = field(default_factory=dict)
+    n_skipped: int = 0
+    source_index: list[int] | None = None
+    handle: Any = field(default=None, repr=False, compare=False)
 
     def __len__(self) -> int:
         return len(self.texts)
+
+    def source_rows(self, indices: Sequence[int] | np.ndarray) -> np.ndarray:
+        """Map positions in this record set to record numbers in the source.
+
+        Parameters
+        ----------
+        indices : sequence of int, shape (k,)
+            Positions into ``texts`` (what embedders and selectors index).
+
+        Returns
+        -------
+        numpy.ndarray of int64, shape (k,)
+            The same positions when no record was skipped, else the source record numbers.
+        """
+        idx = np.asarray(indices, dtype=np.int64).reshape(-1)
+        if self.source_index is None:
+            return idx
+        return np.asarray(self.source_index, dtype=np.int64)[idx]
