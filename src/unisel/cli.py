@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 
 from unisel.errors import UniselError
@@ -28,6 +29,17 @@ def _add_common_input(p: argparse.ArgumentParser) -> None:
         help="record schema (default: detected)",
     )
     p.add_argument("--text-field", help="column holding the text (text schema)")
+    p.add_argument(
+        "--split",
+        default="train",
+        help="split of a hub data set or DatasetDict folder (default train)",
+    )
+    p.add_argument(
+        "--skip-empty",
+        action="store_true",
+        default=None,
+        help="leave out records with no text instead of failing",
+    )
     p.add_argument("--seed", type=int, default=0, help="seed of every random choice (default 0)")
     p.add_argument(
         "--cache-dir",
@@ -134,6 +146,8 @@ def _run_select(args: argparse.Namespace) -> int:
         start=args.start,
         schema=args.schema,
         text_field=args.text_field,
+        split=args.split,
+        skip_empty=args.skip_empty,
         cache_dir=_cache_arg(args),  # type: ignore[arg-type]
         order=args.order,
         device=args.device,
@@ -199,6 +213,8 @@ def _run_metrics(args: argparse.Namespace) -> int:
         seed=args.seed,
         schema=args.schema,
         text_field=args.text_field,
+        split=args.split,
+        skip_empty=args.skip_empty,
         cache_dir=_cache_arg(args),  # type: ignore[arg-type]
         near_duplicate_threshold=args.near_threshold,
         embedder_params=_parse_options(args.embed_opt),
@@ -281,6 +297,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     parser, handlers = build_parser()
     args = parser.parse_args(argv)
+    # Warnings about the user's data (dropped or skipped records) as one line each.
+    warnings.formatwarning = lambda message, category, *rest, **kw: (
+        f"unisel {args.command}: warning: {message}\n"
+    )
     try:
         return handlers[args.command](args)
     except UniselError as exc:

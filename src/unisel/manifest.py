@@ -10,7 +10,10 @@ A manifest is a JSON object (``<output>.manifest.json``) with these keys:
 ``selector``        ``{"method", "params"}``; ``params`` holds the seed and the start index.
 ``k``               subset size.
 ``seed``            the seed every random choice used.
-``indices``         selected row indices into the input, in selection order.
+``indices``         selected record numbers of the input (0-based, as ``datasets.Dataset.select``
+                    takes them), in selection order.
+``embedding_indices`` the same records as rows of the cached embedding matrix; present only when
+                    records without text were skipped, so the two numberings differ.
 ``distances``       for maxmin, the cosine distance at which each record was chosen
                     (``null`` for the first; the list is non-increasing), else ``null``.
 ``h_min``           ``{"cosine", "euclidean"}`` of the subset.
@@ -51,6 +54,7 @@ class Manifest:
     timings: dict[str, float] = field(default_factory=dict)
     versions: dict[str, str] = field(default_factory=dict)
     unisel_version: str = ""
+    embedding_indices: list[int] | None = None
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, allow_nan=False)
@@ -58,6 +62,11 @@ class Manifest:
     @property
     def indices_array(self) -> np.ndarray:
         return np.asarray(self.indices, dtype=np.int64)
+
+    def embedding_rows(self) -> np.ndarray:
+        """Selected rows of the cached embedding matrix, in selection order, shape (k,)."""
+        rows = self.indices if self.embedding_indices is None else self.embedding_indices
+        return np.asarray(rows, dtype=np.int64)
 
     @property
     def distances_array(self) -> np.ndarray | None:

@@ -106,6 +106,8 @@ def select_file(
     start: int | None = None,
     schema: str | None = None,
     text_field: str | None = None,
+    split: str = "train",
+    skip_empty: bool | None = None,
     cache_dir: str | Path | None | bool = None,
     order: str = "input",
     device: str = "cpu",
@@ -133,6 +135,10 @@ def select_file(
         Seed of every random choice (the first maxmin record, random baselines, embedders).
     start : int or None
         Index of the first maxmin record (overrides the seed's draw).
+    split : str
+        Split of a hub data set or ``DatasetDict`` folder.
+    skip_empty : bool or None
+        Leave out records with no text instead of failing (default: only for ``example:`` data).
     order : {"input", "selection"}
         Order of the records in the written subset.
     device : {"cpu", "cuda", "auto"}
@@ -152,7 +158,14 @@ def select_file(
     if order not in ("input", "selection"):
         raise ParameterError(f"order must be 'input' or 'selection', got {order!r}")
     with timer("read"):
-        records = read_records(input, schema=schema, text_field=text_field, quiet=quiet)
+        records = read_records(
+            input,
+            schema=schema,
+            text_field=text_field,
+            split=split,
+            skip_empty=skip_empty,
+            quiet=quiet,
+        )
     n = len(records)
     if n == 0:
         raise InputError(f"{input}: no records")
@@ -165,7 +178,7 @@ def select_file(
         previous = load_manifest(extend)
         if previous.input.get("sha256") and previous.input["sha256"] != records.content_hash:
             raise ParameterError(f"{extend}: the manifest was made from different input data")
-        initial = list(previous.indices)
+        initial = [int(i) for i in previous.embedding_rows()]
         add = resolve_k(n - len(initial), k, fraction) if len(initial) < n else 0
         if add == 0:
             raise ParameterError(f"{extend}: the selection already holds all {n} records")
@@ -202,6 +215,7 @@ def select_file(
             "text_field": records.text_field,
             "n_records": n,
             "n_dropped": records.n_dropped,
+            "n_skipped": records.n_skipped,
             "sha256": records.content_hash,
         },
         output={"path": str(output.resolve()), "format": records.format, "order": order},
@@ -214,7 +228,10 @@ def select_file(
         selector={"method": method, "params": _jsonable(selection.params)},
         k=selection.k,
         seed=seed,
-        indices=[int(i) for i in selection.indices],
+        indices=[int(i) for i in records.source_rows(selection.indices)],
+        embedding_indices=None
+        if records.source_index is None
+        else [int(i) for i in selection.indices],
         distances=distances_to_json(selection.distances),
         h_min={key: (None if not np.isfinite(v) else float(v)) for key, v in hmin.items()},  # type: ignore[misc]
         versions=library_versions(),
@@ -222,9 +239,8 @@ def select_file(
     )
     mpath = manifest_path_for(output)
     with timer("write"):
-        order_idx = selection.indices if order == "selection" else np.sort(selection.indices)
         with atomic_output(mpath) as tmp_manifest:
-            write_subset(records, order_idx, output, order=order, quiet=quiet)
+            write_subset(records, selection.indices, output, order=order, quiet=quiet)  # type: ignore[arg-type]
             manifest.timings = {key: round(v, 3) for key, v in timer.seconds.items()}
             Path(tmp_manifest).write_text(manifest.to_json(), encoding="utf-8")
     manifest.timings = {key: round(v, 3) for key, v in timer.seconds.items()}
@@ -310,6 +326,8 @@ def metrics_file(
     seed: int = 0,
     schema: str | None = None,
     text_field: str | None = None,
+    split: str = "train",
+    skip_empty: bool | None = None,
     cache_dir: str | Path | None | bool = None,
     near_duplicate_threshold: float = NEAR_DUPLICATE_THRESHOLD,
     embedder_params: dict[str, Any] | None = None,
@@ -333,7 +351,14 @@ def metrics_file(
     """
     timer = StageTimer()
     with timer("read"):
-        records = read_records(input, schema=schema, text_field=text_field, quiet=quiet)
+        records = read_records(
+            input,
+            schema=schema,
+            text_field=text_field,
+            split=split,
+            skip_empty=skip_empty,
+            quiet=quiet,
+        )
     cached = None if embedder is not None else _cached_from_manifests(subsets, len(records))
     with timer("embed"):
         if cached is not None:
