@@ -73,7 +73,7 @@ from unisel.distributed._data import (
 from unisel.distributed.cluster import worker_addresses
 from unisel.distributed.shards import ShardedArray
 from unisel.errors import InputError, ParameterError
-from unisel.select.engine.reference import DUPLICATE_TOLERANCE, cosine_normalize, maxmin_reference
+from unisel.select.engine.reference import DUPLICATE_TOLERANCE, cosine_normalize
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -556,12 +556,14 @@ def select_exact(
 
 # ------------------------------------------------------------------ two-round mode
 def _maxmin(X: np.ndarray, k: int, start: int) -> tuple[np.ndarray, np.ndarray]:
-    """The single-machine exact engine when present, else the reference loop."""
-    try:
-        from unisel.select.engine import maxmin  # type: ignore[attr-defined]
-    except ImportError:
-        return maxmin_reference(X, k, start=start)
-    return maxmin(X, k, start=start)  # type: ignore[no-any-return]
+    """Exact greedy max-min in this process with certified batches (same output as the reference).
+
+    Blocks of 65536 rows play the partitions, so each round is one matrix product per block
+    instead of one matrix-vector product per selected row.
+    """
+    parts = max(1, int(X.shape[0]) // 65536)
+    sel = select_exact(X, k, start=start, n_partitions=parts, candidates=64, max_batch=512)
+    return sel.indices, sel.distances
 
 
 def _local_greedy(
