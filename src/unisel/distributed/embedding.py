@@ -1,0 +1,361 @@
+"""Reading and embedding an input on the cluster, written as a shard store.
+
+Embedders come in two kinds, told apart by their methods:
+
+- corpus-fitted (``fit(texts)`` and ``transform(texts)``, e.g. tf-idf + SVD, or a word2vec
+  model trained on the corpus): fitted **once** on the driver, on a sample of every partition
+  (``fit_on="sample"``) or on the whole corpus (``fit_on="all"``), then broadcast to every
+  worker, which only transforms its partitions. All partitions therefore share one vocabulary
+  and one projection, as in the single-machine run.
+- stateless (``embed(texts)``, e.g. MiniLM or any Hugging Face encoder): given as a spec
+  string, the model is built **once per worker process** and reused for every partition that
+  worker embeds; given as an object, it is pickled and broadcast once.
+
+Each partition becomes one ``.npy`` shard (see `unisel.distributed.shards`); the store appears
+under its final name only when every shard is written, and a rerun after a failure reuses the
+shards already written by a run with the same input, partitions and embedder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from unisel.distributed._atomic import atomic_write_json
+from unisel.distributed.partitions import (
+    Partition,
+    describe,
+    input_fingerprint,
+    plan_partitions,
+    read_partition_texts,
+)
+from unisel.distributed.shards import (
+    ShardedArray,
+    check_output_free,
+    finalize_store,
+    open_sharded,
+    partial_dir,
+    shard_name,
+    write_index,
+    write_shard,
+)
+from unisel.errors import InputError, ParameterError
+
+if TYPE_CHECKING:
+    from distributed import Client
+
+PLAN_NAME = "plan.json"
+_WORKER_MODELS: dict[str, Any] = {}
+
+
+# ------------------------------------------------------------------ embedders
+def tfidf_svd(dim: int = 384, *, seed: int = 0, max_features: int = 2**18) -> Any:
+    """A corpus-fitted tf-idf + truncated SVD embedder (a scikit-learn pipeline).
+
+    ``fit`` learns the vocabulary, the idf weights and a ``dim``-component SVD; ``transform``
+    maps texts to dense (n, dim) vectors.
+    """
+    from sklearn.decomposition import TruncatedSVD
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.pipeline import make_pipeline
+
+    return make_pipeline(
+        TfidfVectorizer(sublinear_tf=True, max_features=max_features, dtype=np.float32),
+        TruncatedSVD(n_components=dim, random_state=seed, algorithm="randomized", n_iter=4),
+    )
+
+
+def resolve_embedder(embedder: str | Any, *, seed: int = 0) -> Any:
+    """An embedder object from a spec string, or the object itself.
+
+    ``"tfidf-svd"`` / ``"tfidf-svd:DIM"`` give `tfidf_svd`; any other spec goes to
+    ``unisel.embed.get_embedder(spec)``.
+    """
+    if not isinstance(embedder, str):
+        return embedder
+    if embedder == "tfidf-svd" or embedder.startswith("tfidf-svd:"):
+        _, _, dim = embedder.partition(":")
+        try:
+            return tfidf_svd(int(dim or 384), seed=seed)
+        except ValueError:
+            raise ParameterError(f"embedder {embedder!r}: dimension must be an integer") from None
+    try:
+        from unisel.embed import get_embedder  # type: ignore[attr-defined]
+    except ImportError:
+        raise ParameterError(
+            f"embedder {embedder!r}: unisel.embed.get_embedder is not available"
+        ) from None
+    return get_embedder(embedder)
+
+
+def is_fitted_kind(model: Any) -> bool:
+    """Whether ``model`` is fitted on the corpus (has ``fit`` and ``transform``)."""
+    return callable(getattr(model, "fit", None)) and callable(getattr(model, "transform", None))
+
+
+def embedder_config(model: Any, spec: str | None = None) -> dict[str, Any]:
+    """A JSON-serialisable description of the embedder (part of the store's fingerprint)."""
+    if callable(getattr(model, "config", None)):
+        cfg = model.config()
+    elif callable(getattr(model, "get_params", None)):
+        cfg = {
+            k: repr(v)
+            for k, v in sorted(model.get_params(deep=True).items())
+            if "__" in k or k == "steps"
+        }
+    else:
+        cfg = {"class": type(model).__qualname__}
+    return {
+        "spec": spec or type(model).__qualname__,
+        "params": json.loads(json.dumps(cfg, default=repr)),
+    }
+
+
+def _vectors(model: Any, texts: list[str]) -> np.ndarray:
+    if callable(getattr(model, "transform", None)):
+        V = model.transform(texts)
+    else:
+        V = model.embed(texts, progress=False)
+    if hasattr(V, "toarray"):
+        V = V.toarray()
+    V = np.asarray(V, dtype=np.float32)
+    if V.ndim != 2 or V.shape[0] != len(texts):
+        raise ValueError(f"embedder returned shape {V.shape} for {len(texts)} texts")
+    return V
+
+
+def _worker_model(spec: str, seed: int) -> Any:
+    """The model for ``spec``, built once per worker process."""
+    key = f"{spec}|{seed}"
+    if key not in _WORKER_MODELS:
+        _WORKER_MODELS[key] = resolve_embedder(spec, seed=seed)
+    return _WORKER_MODELS[key]
+
+
+# ------------------------------------------------------------------ tasks (run on workers)
+def _sample_task(part: Partition, m: int, seed: int) -> list[str]:
+    texts = read_partition_texts(part)
+    if len(texts) <= m:
+        return texts
+    rng = np.random.default_rng([seed, part.index])
+    return [texts[i] for i in np.sort(rng.choice(len(texts), size=m, replace=False))]
+
+
+def _embed_task(
+    part: Partition, model: Any, spec: str | None, seed: int, out_dir: str
+) -> tuple[str, int, int]:
+    texts = read_partition_texts(part)
+    if spec is not None:
+        model = _worker_model(spec, seed)
+    if not texts:
+        return shard_name(part.index), 0, -1
+    V = _vectors(model, texts)
+    if not np.isfinite(V).all():
+        raise InputError(
+            f"{part.path or 'texts'}: partition {part.index}: embedder returned non-finite values"
+        )
+    name, rows = write_shard(out_dir, part.index, V)
+    return name, rows, int(V.shape[1])
+
+
+# ------------------------------------------------------------------ driver
+def _existing_shard(directory: Path, part: Partition) -> tuple[str, int, int] | None:
+    path = directory / shard_name(part.index)
+    if not path.is_file():
+        return None
+    try:
+        arr = np.load(path, mmap_mode="r")  # type: ignore[no-untyped-call]
+    except (OSError, ValueError):
+        return None
+    if arr.ndim != 2:
+        return None
+    return path.name, int(arr.shape[0]), int(arr.shape[1]) if arr.shape[0] else -1
+
+
+def embed_partitions(
+    source: str | Path | Sequence[str],
+    output: str | Path,
+    *,
+    embedder: str | Any = "word2vec",
+    client: Client | None = None,
+    n_partitions: int | None = None,
+    schema: str | None = None,
+    text_field: str | None = None,
+    fit_on: str = "sample",
+    fit_sample: int = 100_000,
+    seed: int = 0,
+    retries: int = 2,
+    overwrite: bool = False,
+    quiet: bool = False,
+) -> ShardedArray:
+    """Read ``source`` in partitions, embed them on the workers and write a shard store.
+
+    Parameters
+    ----------
+    source : path or sequence of str
+        ``.jsonl`` (byte-range partitions), ``.parquet`` (row-group partitions), a
+        ``save_to_disk`` folder (contiguous shards), ``.json`` array or a list of texts (read
+        on the driver, sliced).
+    output : path
+        The store folder to create (see `unisel.distributed.shards`).
+    embedder : str or object
+        A spec (``"tfidf-svd:384"``, or any spec of ``unisel.embed.get_embedder``) or an object
+        with ``fit``/``transform`` (corpus-fitted) or ``embed`` (stateless).
+    client : distributed.Client, optional
+        Run on this cluster; ``None`` runs every partition in this process.
+    n_partitions : int, optional
+        Wanted partitions (default: one per 64 MiB of input).
+    schema, text_field : str, optional
+        How records become text (detected when not given).
+    fit_on : {"sample", "all"}
+        Corpus-fitted embedders: fit on up to ``fit_sample`` records drawn evenly from every
+        partition (seeded), or on every record (all texts pass through the driver).
+    fit_sample : int
+        Sample size for ``fit_on="sample"``.
+    seed : int
+        Seed of the sample and of the embedder.
+    retries : int
+        Dask retries per partition task (a task whose worker dies is re-run elsewhere).
+    overwrite : bool
+        Replace ``output`` if it exists.
+    quiet : bool
+        No progress bar.
+
+    Returns
+    -------
+    ShardedArray
+        The finished store, memory-mapped, shape (n_records, dim), float32.
+    """
+    if fit_on not in ("sample", "all"):
+        raise ParameterError(f"fit_on must be 'sample' or 'all', got {fit_on!r}")
+    if fit_sample < 1:
+        raise ParameterError(f"fit_sample must be positive, got {fit_sample}")
+    output = Path(output)
+    check_output_free(output, overwrite=overwrite)
+    parts = plan_partitions(source, n_partitions=n_partitions, schema=schema, text_field=text_field)
+    spec = embedder if isinstance(embedder, str) else None
+    model = resolve_embedder(embedder, seed=seed)
+    fitted = is_fitted_kind(model)
+    config = embedder_config(model, spec)
+    plan = {
+        "input": input_fingerprint(source),
+        "partitions": describe(parts),
+        "embedder": config,
+        "fit_on": fit_on if fitted else None,
+        "fit_sample": fit_sample if fitted else None,
+        "seed": seed,
+    }
+    plan_key = hashlib.sha256(json.dumps(plan, sort_keys=True).encode()).hexdigest()
+    tmp = partial_dir(output)
+    reuse = False
+    if tmp.exists():
+        try:
+            reuse = json.loads((tmp / PLAN_NAME).read_text())["key"] == plan_key
+        except (OSError, ValueError, KeyError):
+            reuse = False
+        if not reuse:
+            shutil.rmtree(tmp)
+    tmp.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(tmp / PLAN_NAME, {"key": plan_key, "plan": plan})
+
+    done: dict[int, tuple[str, int, int]] = {}
+    if reuse:
+        for p in parts:
+            got = _existing_shard(tmp, p)
+            if got is not None:
+                done[p.index] = got
+    todo = [p for p in parts if p.index not in done]
+
+    if fitted and todo:
+        per_part = -(-fit_sample // len(parts)) if fit_on == "sample" else 2**62
+        model = _fit_model(model, parts, per_part, seed, client, retries)
+    ship_spec = spec if (spec is not None and not fitted) else None
+    results = _run_embed(todo, model, ship_spec, seed, tmp, client, retries, quiet)
+    done.update(results)
+
+    dims = {d for _, _, d in done.values() if d >= 0}
+    if not dims:
+        raise InputError(f"{source if isinstance(source, (str, Path)) else 'texts'}: no records")
+    if len(dims) != 1:
+        raise InputError(
+            f"embedder returned different dimensions across partitions: {sorted(dims)}"
+        )
+    dim = dims.pop()
+    for idx, (_name, rows, _) in list(done.items()):
+        if rows == 0:
+            write_shard(tmp, idx, np.empty((0, dim), dtype=np.float32))
+    files = [(done[p.index][0], done[p.index][1]) for p in parts]
+    meta = {"source": str(source) if isinstance(source, (str, Path)) else "texts", **plan}
+    write_index(tmp, files, dim=dim, dtype="float32", meta=meta)
+    (tmp / PLAN_NAME).unlink()
+    finalize_store(output, overwrite=overwrite)
+    return open_sharded(output)
+
+
+def _fit_model(
+    model: Any,
+    parts: list[Partition],
+    per_part: int,
+    seed: int,
+    client: Client | None,
+    retries: int,
+) -> Any:
+    if client is None:
+        texts = [t for p in parts for t in _sample_task(p, per_part, seed)]
+    else:
+        futs = [
+            client.submit(_sample_task, p, per_part, seed, retries=retries, pure=False)
+            for p in parts
+        ]
+        texts = []
+        for f in futs:  # partition order keeps the fit deterministic
+            texts.extend(f.result())
+            f.release()
+    if not texts:
+        raise InputError("input has no records to fit the embedder on")
+    model.fit(texts)
+    return model
+
+
+def _run_embed(
+    todo: list[Partition],
+    model: Any,
+    spec: str | None,
+    seed: int,
+    tmp: Path,
+    client: Client | None,
+    retries: int,
+    quiet: bool,
+) -> dict[int, tuple[str, int, int]]:
+    from tqdm.auto import tqdm
+
+    out: dict[int, tuple[str, int, int]] = {}
+    bar = tqdm(total=len(todo), desc="embed partitions", unit="part", disable=quiet)
+    try:
+        if client is None:
+            for p in todo:
+                out[p.index] = _embed_task(p, model, spec, seed, str(tmp))
+                bar.update()
+            return out
+        from distributed import as_completed
+
+        shipped = None if spec is not None else client.scatter(model, broadcast=True, hash=False)
+        futs = {
+            client.submit(
+                _embed_task, p, shipped, spec, seed, str(tmp), retries=retries, pure=False
+            ): p.index
+            for p in todo
+        }
+        for fut in as_completed(list(futs)):
+            out[futs[fut]] = fut.result()
+            fut.release()
+            bar.update()
+        return out
+    finally:
+        bar.close()
