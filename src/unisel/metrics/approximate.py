@@ -131,7 +131,7 @@ def approximate_nearest(
         raise ParameterError(f"method must be one of {sorted(_SEARCH)}, got {method!r}")
     exclude_self = reference is None
     Q = _Rows(queries, metric)
-    R = Q if exclude_self else _Rows(reference, metric)
+    R = Q if reference is None else _Rows(reference, metric)
     m, r = Q.shape[0], R.shape[0]
     if r == 0 or m == 0 or (exclude_self and r < 2):
         raise ParameterError("approximate search needs at least 2 reference rows")
@@ -167,7 +167,7 @@ def approximate_nearest(
 
     rng = np.random.default_rng(random_state)
     sample = np.sort(rng.choice(m, size=min(sample_size, m), replace=False))
-    if exclude_self:
+    if reference is None:
         exact = _exact_for_sample(Q, sample, metric)
     else:
         exact = nearest_distances(np.asarray(queries)[sample], reference, metric=metric)[0]

@@ -103,7 +103,7 @@ def absorb_block(
 
 
 @nb.njit(cache=True, nogil=True, fastmath=True)
-def _dot32(u: np.ndarray, C32: np.ndarray, s: int) -> float:
+def _dot32(u: np.ndarray, C32: np.ndarray, s: int) -> np.float32:
     acc = np.float32(0.0)
     for i in range(u.shape[0]):
         acc += u[i] * C32[s, i]

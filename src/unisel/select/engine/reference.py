@@ -45,7 +45,7 @@ def canonical_distances(U: np.ndarray, u: np.ndarray) -> np.ndarray:
 
 def cosine_normalize(X: np.ndarray, dtype: type = np.float64) -> np.ndarray:
     """Rows of ``X`` (shape (n, d)) scaled to unit L2 norm in ``dtype``; zero rows stay zero."""
-    U = np.asarray(X, dtype=dtype)
+    U: np.ndarray = np.asarray(X, dtype=dtype)
     norms = np.linalg.norm(U, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
     return U / norms
