@@ -1,36 +1,137 @@
-"""Nearest-neighbour kernels behind the uniformity metrics, exact, with bounded memory.
+r"""Nearest-neighbour kernels behind the uniformity metrics: exact, blocked, bounded memory.
 
-Distances are cosine (``1 - cos``, rows normalised in float64 as in the reference engine) or
-Euclidean on the raw vectors. Work is done in row blocks so memory stays at
-O(block_size * n) float64 whatever n is.
+Distances are cosine (``1 - cos``, rows normalised in float64 as in the reference engine,
+values below 1e-12 snapped to 0 like the canonical key) or Euclidean on the raw vectors.
+
+Exactness with a float32 fast path
+----------------------------------
+The default ``precision="float32"`` screens all pairs with float32 block products and decides
+in float64. For a query row, let :math:`\hat m` be its smallest float32 distance. Every float32
+distance is within :math:`\tau` of its float64 value (cosine:
+:math:`\tau = 1.001(d+6)2^{-24} + 10^{-12}`, see :mod:`unisel.select.engine.fast`; squared
+Euclidean: :math:`\tau = 2.002(d+8)2^{-24}(\|q\|^2 + \max_r \|r\|^2)`), so the exact nearest
+row is among the rows with float32 distance :math:`\le \hat m + 2\tau`; those (usually one)
+are recomputed in float64 and the smallest wins, ties to the lowest index. The result equals
+the float64 computation up to float64 rounding (about 1e-16), for ``h_min`` too.
+``precision="float64"`` screens with float64 products instead (slower, same answers; holds
+the reference set in float64, ``8 r d`` bytes).
+
+Memory
+------
+Queries are processed ``block_size`` rows at a time against the whole reference set, so the
+products take ``block_size * r * 4`` bytes (float32; 8 for float64) with ``r`` reference rows;
+the reference set is held once in float32 (``4 r d`` bytes) with float64 norms (16 bytes per
+row of either set); float64 rows are formed only for the screened pairs. The
+default block is chosen so one product block stays near 256 MB:
+``block_size = clip(2**26 // r, 16, 8192)``.
+
+Backends
+--------
+``backend="numpy"`` (BLAS) or ``backend="faiss"`` (``IndexFlatIP``/``IndexFlatL2``, when
+faiss is installed: ``pip install 'unisel[fast]'``). FAISS returns the 8 best float32
+candidates; rows whose candidate list cannot prove it holds every row within
+:math:`2\tau` of the best are redone with numpy, so both backends return the same values.
+For approximate search at 10M rows see :mod:`unisel.metrics.approximate`.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from unisel.select.engine.reference import cosine_normalize
+from unisel.errors import ParameterError
+from unisel.select.engine.reference import DUPLICATE_TOLERANCE
 
-DEFAULT_BLOCK = 2048
+DEFAULT_BLOCK = 2048  # kept for callers; the working default is `auto_block_size`
+PRODUCT_BYTES = 1 << 28  # ~256 MB per product block
+FAISS_CANDIDATES = 8
+METRICS = ("cosine", "euclidean")
+_EPS32 = 2.0**-24
 
 
-def _prepare(X: np.ndarray, metric: str) -> np.ndarray:
+def auto_block_size(r: int) -> int:
+    """Query rows per block so that one float32 product block is about 256 MB."""
+    return int(np.clip(PRODUCT_BYTES // (4 * max(1, r)), 16, 8192))
+
+
+def _check(metric: str, precision: str, backend: str) -> None:
+    if metric not in METRICS:
+        raise ValueError(f"unknown metric {metric!r}; use 'cosine' or 'euclidean'")
+    if precision not in ("float32", "float64"):
+        raise ParameterError(f"precision must be 'float32' or 'float64', got {precision!r}")
+    if backend not in ("numpy", "faiss"):
+        raise ParameterError(f"backend must be 'numpy' or 'faiss', got {backend!r}")
+
+
+class _Rows:
+    """Rows of a user array prepared on demand (no full float64 copy): float64 unit rows for
+    cosine (as `cosine_normalize`), float64 raw rows for Euclidean, and their float32 rounding.
+    """
+
+    def __init__(self, X: np.ndarray, metric: str) -> None:
+        self.X = np.asarray(X)
+        if self.X.ndim != 2:
+            raise ParameterError(f"embeddings must be a 2-D array, got shape {self.X.shape}")
+        self.metric = metric
+        self.shape = self.X.shape
+        n = self.X.shape[0]
+        self.nrm = np.ones(n)
+        self.sq = np.empty(n)
+        step = 8192
+        for lo in range(0, n, step):
+            block = np.asarray(self.X[lo : lo + step], dtype=np.float64)
+            if metric == "cosine":
+                norms = np.linalg.norm(block, axis=1)
+                norms[norms == 0] = 1.0
+                self.nrm[lo : lo + step] = norms
+                block = block / norms[:, None]
+            self.sq[lo : lo + step] = np.einsum("ij,ij->i", block, block)
+
+    def f64(self, rows: np.ndarray | slice) -> np.ndarray:
+        block = np.asarray(self.X[rows], dtype=np.float64)
+        if self.metric == "cosine":
+            block = block / self.nrm[rows][:, None]
+        return block
+
+    def f32(self, rows: np.ndarray | slice) -> np.ndarray:
+        return self.f64(rows).astype(np.float32)
+
+
+def _exact_pairs(Q: _Rows, R: _Rows, a: np.ndarray, b: np.ndarray, metric: str):
+    """Float64 distances of the pairs (Q[a], R[b])."""
     if metric == "cosine":
-        return cosine_normalize(X)
-    if metric == "euclidean":
-        return np.asarray(X, dtype=np.float64)
-    raise ValueError(f"unknown metric {metric!r}; use 'cosine' or 'euclidean'")
+        dist = 1.0 - np.einsum("ij,ij->i", Q.f64(a), R.f64(b))
+        dist[dist < DUPLICATE_TOLERANCE] = 0.0
+        return dist
+    diff = Q.f64(a) - R.f64(b)
+    return np.sqrt(np.einsum("ij,ij->i", diff, diff))
 
 
-def _block_distances(
-    Q: np.ndarray, R: np.ndarray, R_sq: np.ndarray | None, metric: str
-) -> np.ndarray:
+def _pick(rows: int, a: np.ndarray, b: np.ndarray, dist: np.ndarray):
+    """Per row of ``a``: the smallest ``dist``, ties to the lowest ``b``."""
+    order = np.lexsort((b, dist, a))
+    a, b, dist = a[order], b[order], dist[order]
+    first = np.ones(a.shape[0], dtype=bool)
+    first[1:] = a[1:] != a[:-1]
+    out_d = np.full(rows, np.inf)
+    out_i = np.full(rows, -1, dtype=np.int64)
+    out_d[a[first]] = dist[first]
+    out_i[a[first]] = b[first]
+    return out_d, out_i
+
+
+def _screen(D: np.ndarray, tol: np.ndarray):
+    """Candidate pairs (a, b): float32 distance within ``2 * tol`` of the row's minimum."""
+    lo = D.min(axis=1)
+    a, b = np.nonzero(D <= (lo + 2.0 * tol)[:, None])
+    return a.astype(np.int64), b.astype(np.int64)
+
+
+def _block32(Q32, R32, R_sq, q_sq, metric):
+    """Float32 distances (cosine) or squared distances (Euclidean), float64 array."""
+    P = (Q32 @ R32.T).astype(np.float64)
     if metric == "cosine":
-        return 1.0 - Q @ R.T
-    assert R_sq is not None
-    sq = (Q * Q).sum(axis=1)[:, None] + R_sq[None, :] - 2.0 * (Q @ R.T)
-    np.maximum(sq, 0.0, out=sq)
-    return np.sqrt(sq)
+        return 1.0 - P
+    return q_sq[:, None] + R_sq[None, :] - 2.0 * P
 
 
 def nearest_distances(
@@ -39,9 +140,11 @@ def nearest_distances(
     *,
     metric: str = "cosine",
     exclude_self: bool = False,
-    block_size: int = DEFAULT_BLOCK,
+    block_size: int | None = None,
+    precision: str = "float32",
+    backend: str = "numpy",
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Distance from each query row to its nearest reference row.
+    """Distance from each query row to its nearest reference row, exact.
 
     Parameters
     ----------
@@ -51,49 +154,164 @@ def nearest_distances(
     exclude_self : bool
         ``queries`` and ``reference`` are the same set: skip the pair (i, i). The nearest
         *other* row is returned, so an exact duplicate gives distance 0.
-    block_size : int
-        Query rows per block; memory is about ``block_size * r * 8`` bytes.
+    block_size : int, optional
+        Query rows per block; memory is about ``block_size * r * 4`` bytes (float32 screen).
+        Default: :func:`auto_block_size`.
+    precision : {"float32", "float64"}
+        float32 screen with float64 decision (default), or all pairs in float64.
+    backend : {"numpy", "faiss"}
+        Block products with BLAS or exhaustive FAISS search (same results).
 
     Returns
     -------
     distances : ndarray of shape (m,), float64
-    index : ndarray of shape (m,), int64 (row of ``reference``; -1 when r == 1 and exclude_self)
+    index : ndarray of shape (m,), int64 (row of ``reference``, lowest on ties; -1 when r == 1
+        and exclude_self)
     """
-    Q = _prepare(queries, metric)
-    R = Q if exclude_self else _prepare(reference, metric)
-    R_sq = (R * R).sum(axis=1) if metric == "euclidean" else None
-    m = Q.shape[0]
-    dist = np.empty(m, dtype=np.float64)
-    index = np.empty(m, dtype=np.int64)
-    for lo in range(0, m, block_size):
-        hi = min(m, lo + block_size)
-        D = _block_distances(Q[lo:hi], R, R_sq, metric)
+    _check(metric, precision, backend)
+    Q = _Rows(queries, metric)
+    R = Q if exclude_self else _Rows(reference, metric)
+    if Q.shape[1] != R.shape[1]:
+        raise ParameterError(f"queries have {Q.shape[1]} columns, reference {R.shape[1]}")
+    m, r = Q.shape[0], R.shape[0]
+    if m == 0:
+        return np.empty(0), np.empty(0, dtype=np.int64)
+    if exclude_self and r == 1:
+        return np.full(1, np.inf), np.full(1, -1, dtype=np.int64)
+    block = int(block_size or auto_block_size(r))
+    if precision == "float64":
+        return _nearest32(Q, R, metric, exclude_self, block, np.arange(m), np.float64)
+    if backend == "faiss":
+        return _nearest_faiss(Q, R, metric, exclude_self, block)
+    return _nearest32(Q, R, metric, exclude_self, block, np.arange(m))
+
+
+def _tolerances(Q: _Rows, R: _Rows, metric: str, eps: float = _EPS32):
+    d = Q.shape[1]
+    if metric == "cosine":
+        return np.full(Q.shape[0], 1.001 * (d + 6) * eps + 1e-12), None, None
+    tol = 2.002 * (d + 8) * eps * (Q.sq + R.sq.max()) + 1e-300
+    return tol, Q.sq, R.sq
+
+
+def _nearest32(Q, R, metric, exclude_self, block, rows, dtype=np.float32):
+    """Float32 (or float64) screen + float64 decision for query rows ``rows`` of ``Q``."""
+    eps = _EPS32 if dtype == np.float32 else 2.0**-53
+    tol, q_sq, R_sq = _tolerances(Q, R, metric, eps)
+    R32 = R.f64(slice(None)).astype(dtype)
+    dist = np.empty(rows.shape[0])
+    index = np.empty(rows.shape[0], dtype=np.int64)
+    for lo in range(0, rows.shape[0], block):
+        sel = rows[lo : lo + block]
+        D = _block32(
+            Q.f64(sel).astype(dtype), R32, R_sq, None if q_sq is None else q_sq[sel], metric
+        )
         if exclude_self:
-            D[np.arange(hi - lo), np.arange(lo, hi)] = np.inf
-        j = np.argmin(D, axis=1)
-        index[lo:hi] = j
-        dist[lo:hi] = D[np.arange(hi - lo), j]
-    if exclude_self and R.shape[0] == 1:
-        index[:] = -1
+            D[np.arange(sel.shape[0]), sel] = np.inf
+        a, b = _screen(D, tol[sel])
+        exact = _exact_pairs(Q, R, sel[a], b, metric)
+        dist[lo : lo + sel.shape[0]], index[lo : lo + sel.shape[0]] = _pick(
+            sel.shape[0], a, b, exact
+        )
     return dist, index
 
 
+def faiss_available() -> bool:
+    """True when the optional faiss package imports."""
+    try:
+        import faiss  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _nearest_faiss(Q, R, metric, exclude_self, block):
+    try:
+        import faiss
+    except ImportError as exc:
+        raise ParameterError("backend='faiss' needs faiss: pip install 'unisel[fast]'") from exc
+    tol, q_sq, R_sq = _tolerances(Q, R, metric)
+    d = Q.shape[1]
+    R32 = np.ascontiguousarray(R.f32(slice(None)))
+    index_ = faiss.IndexFlatIP(d) if metric == "cosine" else faiss.IndexFlatL2(d)
+    index_.add(R32)
+    kk = min(R.shape[0], FAISS_CANDIDATES + int(exclude_self))
+    m = Q.shape[0]
+    dist = np.empty(m)
+    nearest = np.empty(m, dtype=np.int64)
+    redo = []
+    for lo in range(0, m, block):
+        hi = min(m, lo + block)
+        S, J = index_.search(np.ascontiguousarray(Q.f32(slice(lo, hi))), kk)
+        D = 1.0 - S.astype(np.float64) if metric == "cosine" else S.astype(np.float64)
+        rows = np.arange(lo, hi)
+        if exclude_self:
+            D[J == rows[:, None]] = np.inf
+        best = D.min(axis=1)
+        cut = best + 2.0 * tol[lo:hi]
+        # the list is complete only if a row beyond it is provably worse than the cut
+        complete = (kk == R.shape[0]) | (D.max(axis=1) > cut)
+        if exclude_self:
+            complete &= np.isfinite(D).sum(axis=1) >= 1
+        a, b = np.nonzero((D <= cut[:, None]) & complete[:, None] & (J >= 0))
+        exact = _exact_pairs(Q, R, rows[a], J[a, b].astype(np.int64), metric)
+        dd, ii = _pick(hi - lo, a.astype(np.int64), J[a, b].astype(np.int64), exact)
+        dist[lo:hi], nearest[lo:hi] = dd, ii
+        redo.extend(rows[~complete].tolist())
+    if redo:
+        sel = np.asarray(redo, dtype=np.int64)
+        dist[sel], nearest[sel] = _nearest32(Q, R, metric, exclude_self, block, sel)
+    return dist, nearest
+
+
 def nearest_neighbor_distances(
-    X: np.ndarray, *, metric: str = "cosine", block_size: int = DEFAULT_BLOCK
+    X: np.ndarray,
+    *,
+    metric: str = "cosine",
+    block_size: int | None = None,
+    precision: str = "float32",
+    backend: str = "numpy",
 ) -> np.ndarray:
-    """Distance from each row of ``X`` (shape (n, d), n >= 2) to its nearest other row, shape (n,)."""
-    return nearest_distances(X, X, metric=metric, exclude_self=True, block_size=block_size)[0]
+    """Distance from each row of ``X`` (shape (n, d), n >= 2) to its nearest other row, (n,)."""
+    return nearest_distances(
+        X,
+        X,
+        metric=metric,
+        exclude_self=True,
+        block_size=block_size,
+        precision=precision,
+        backend=backend,
+    )[0]
 
 
-def h_min(X: np.ndarray, *, metric: str = "cosine", block_size: int = DEFAULT_BLOCK) -> float:
+def h_min(
+    X: np.ndarray,
+    *,
+    metric: str = "cosine",
+    block_size: int | None = None,
+    precision: str = "float32",
+    backend: str = "numpy",
+) -> float:
     """Minimum pairwise distance between distinct rows of ``X``; ``nan`` for fewer than 2 rows."""
     if X.shape[0] < 2:
         return float("nan")
-    return float(nearest_neighbor_distances(X, metric=metric, block_size=block_size).min())
+    nn = nearest_neighbor_distances(
+        X, metric=metric, block_size=block_size, precision=precision, backend=backend
+    )
+    return float(nn.min())
 
 
 def covering_radius(
-    full: np.ndarray, subset: np.ndarray, *, metric: str = "cosine", block_size: int = DEFAULT_BLOCK
+    full: np.ndarray,
+    subset: np.ndarray,
+    *,
+    metric: str = "cosine",
+    block_size: int | None = None,
+    precision: str = "float32",
+    backend: str = "numpy",
 ) -> float:
     """Largest distance from a row of ``full`` (n, d) to its nearest row of ``subset`` (k, d)."""
-    return float(nearest_distances(full, subset, metric=metric, block_size=block_size)[0].max())
+    dist = nearest_distances(
+        full, subset, metric=metric, block_size=block_size, precision=precision, backend=backend
+    )[0]
+    return float(dist.max())

@@ -7,8 +7,11 @@ distance to anything is 1). The distance between rows i and j is ``1 - <u_i, u_j
 with every value below ``DUPLICATE_TOLERANCE`` (1e-12) set to exactly 0: for two identical
 records the computed value is rounding noise of either sign (about 1e-16) that depends on the
 order of summation, so without the snap "ties go to the lowest index" would depend on the
-BLAS kernel. Step 0 takes ``start``; step t takes the unselected row whose minimum distance to
-the rows chosen so far is largest, ties going to the lowest index.
+BLAS kernel. The inner product is summed in one fixed order that depends only on ``d``
+(:mod:`unisel.select.engine._canonical`), so every engine can reproduce the key bit for bit
+and identical rows get identical keys against any third row. Step 0 takes ``start``; step t
+takes the unselected row whose minimum distance to the rows chosen so far is largest, ties
+going to the lowest index.
 
 Two correct implementations can still disagree where two candidates' keys differ by less than
 the float64 rounding of a dot product (about 1e-16 for unit vectors); such near-ties do not
@@ -21,15 +24,21 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from unisel.select.engine._canonical import canonical_dots
+
 DUPLICATE_TOLERANCE = 1e-12
 
 
 def canonical_distances(U: np.ndarray, u: np.ndarray) -> np.ndarray:
     """Canonical cosine distances from the rows of ``U`` (n, d) to ``u`` (d,), both unit float64.
 
-    ``1 - U @ u`` with values below `DUPLICATE_TOLERANCE` set to 0; shape (n,), float64.
+    ``1 - U @ u`` with values below `DUPLICATE_TOLERANCE` set to 0; shape (n,), float64. The
+    inner products are summed in the fixed order of
+    :func:`~unisel.select.engine._canonical.canonical_dot`, not by BLAS: ``dgemv`` rounds a row's
+    dot product differently depending on the row's position in the matrix, so two identical
+    rows could get keys one ulp apart against a third row and the tie went to the higher index.
     """
-    dist = 1.0 - U @ u
+    dist = 1.0 - canonical_dots(np.ascontiguousarray(U), np.ascontiguousarray(u))
     dist[dist < DUPLICATE_TOLERANCE] = 0.0
     return dist
 

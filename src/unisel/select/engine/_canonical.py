@@ -1,0 +1,62 @@
+"""The canonical float64 dot product: one fixed summation order, independent of BLAS.
+
+BLAS ``dgemv`` rounds the dot product of a row with a vector differently depending on the
+row's position in the matrix (OpenBLAS treats rows in groups of four and a tail, and splits
+rows between threads), so two identical rows can get keys that differ in the last bit. The
+canonical key therefore uses this summation order, which depends only on ``d``:
+
+.. math::
+
+    a_l = \\sum_{i \\equiv l \\ (\\mathrm{mod}\\ 8)} x_i y_i \\quad (\\text{sequentially in } i),
+    \\qquad x \\cdot y = ((a_0 + a_1) + (a_2 + a_3)) + ((a_4 + a_5) + (a_6 + a_7)).
+
+Numba compiles it without ``fastmath`` so LLVM may neither reassociate nor contract into FMA;
+every engine that needs a float64 key calls these kernels, so keys agree bit for bit.
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+
+@nb.njit(cache=True, nogil=True)
+def canonical_dot(a: np.ndarray, b: np.ndarray) -> float:
+    """Canonical float64 dot product of two 1-D float64 arrays of equal length."""
+    d = a.shape[0]
+    acc = np.zeros(8)
+    m = d - d % 8
+    for i in range(0, m, 8):
+        for lane in range(8):
+            acc[lane] += a[i + lane] * b[i + lane]
+    for i in range(m, d):
+        acc[i - m] += a[i] * b[i]
+    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))
+
+
+@nb.njit(cache=True, nogil=True)
+def canonical_dot_rows(X: np.ndarray, j: int, nj: float, s: int, ns: float) -> float:
+    """Canonical dot of rows ``X[j] / nj`` and ``X[s] / ns`` normalised on the fly.
+
+    The division is done per element in float64 exactly as :func:`cosine_normalize` does it,
+    so the result equals ``canonical_dot(U[j], U[s])`` bit for bit.
+    """
+    d = X.shape[1]
+    acc = np.zeros(8)
+    m = d - d % 8
+    for i in range(0, m, 8):
+        for lane in range(8):
+            acc[lane] += (np.float64(X[j, i + lane]) / nj) * (np.float64(X[s, i + lane]) / ns)
+    for i in range(m, d):
+        acc[i - m] += (np.float64(X[j, i]) / nj) * (np.float64(X[s, i]) / ns)
+    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))
+
+
+@nb.njit(cache=True, nogil=True)
+def canonical_dots(U: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """``canonical_dot(U[j], v)`` for every row j of ``U`` (shape (n, d)), shape (n,)."""
+    n = U.shape[0]
+    out = np.empty(n)
+    for j in range(n):
+        out[j] = canonical_dot(U[j], v)
+    return out

@@ -1,0 +1,182 @@
+"""Numba kernels of the lazy exact max-min engine (see :mod:`unisel.select.engine.fast`).
+
+State shared by the kernels, for ``n`` rows:
+
+- ``md[j]`` (float64): the canonical key of row j against the centres ``0 .. stamp[j] - 1``,
+  i.e. an upper bound of its key against all centres chosen so far; ``-inf`` once selected;
+- ``stamp[j]`` (int64): how many centres ``md[j]`` accounts for;
+- ``heap[:hsize]`` (int64): the unselected rows as a binary max-heap on ``(md, -index)``;
+- ``C32`` (k, d) float32: the chosen centres, unit rows rounded to float32, in order.
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+from unisel.select.engine._canonical import canonical_dot_rows
+
+DUP_TOL = 1e-12  # == reference.DUPLICATE_TOLERANCE (checked by a test)
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _above(md: np.ndarray, a: int, b: int) -> bool:
+    """Row a ranks before row b: larger key, ties to the lower index."""
+    return md[a] > md[b] or (md[a] == md[b] and a < b)
+
+
+@nb.njit(cache=True, nogil=True)
+def sift_down(heap: np.ndarray, hsize: int, pos: int, md: np.ndarray) -> None:
+    """Restore the heap property below ``pos``."""
+    item = heap[pos]
+    while True:
+        child = 2 * pos + 1
+        if child >= hsize:
+            break
+        right = child + 1
+        if right < hsize and _above(md, heap[right], heap[child]):
+            child = right
+        if _above(md, heap[child], item):
+            heap[pos] = heap[child]
+            pos = child
+        else:
+            break
+    heap[pos] = item
+
+
+@nb.njit(cache=True, nogil=True)
+def build_heap(md: np.ndarray) -> tuple[np.ndarray, int]:
+    """Heap of the rows whose key is not ``-inf`` (the unselected rows)."""
+    n = md.shape[0]
+    heap = np.empty(n, dtype=np.int64)
+    hsize = 0
+    for j in range(n):
+        if md[j] != -np.inf:
+            heap[hsize] = j
+            hsize += 1
+    for pos in range(hsize // 2 - 1, -1, -1):
+        sift_down(heap, hsize, pos, md)
+    return heap, hsize
+
+
+@nb.njit(cache=True, nogil=True)
+def exact_key(X: np.ndarray, nrm: np.ndarray, j: int, s: int) -> float:
+    """Canonical key of rows j and s (float64, snapped to 0 below ``DUP_TOL``)."""
+    dist = 1.0 - canonical_dot_rows(X, j, nrm[j], s, nrm[s])
+    return 0.0 if dist < DUP_TOL else dist
+
+
+@nb.njit(cache=True, nogil=True)
+def absorb_block(
+    D32: np.ndarray,
+    rows: np.ndarray,
+    centres: np.ndarray,
+    X: np.ndarray,
+    nrm: np.ndarray,
+    md: np.ndarray,
+    tol: float,
+) -> int:
+    """Fold float32 dot products ``D32[a, b] = <u_rows[a], u_centres[b]>`` into ``md`` exactly.
+
+    A pair's float64 key is computed only when its float32 distance is within ``tol`` of both
+    the row's key so far and the block's float32 minimum; the others cannot be the minimum.
+    Returns the number of float64 keys computed.
+    """
+    n_checked = 0
+    for a in range(D32.shape[0]):
+        j = rows[a]
+        if md[j] == -np.inf:
+            continue
+        lo32 = np.inf
+        for b in range(D32.shape[1]):
+            dist32 = 1.0 - np.float64(D32[a, b])
+            if dist32 < lo32:
+                lo32 = dist32
+        cut = min(md[j] + tol, lo32 + 2.0 * tol)
+        for b in range(D32.shape[1]):
+            if 1.0 - np.float64(D32[a, b]) <= cut:
+                key = exact_key(X, nrm, j, centres[b])
+                n_checked += 1
+                if key < md[j]:
+                    md[j] = key
+    return n_checked
+
+
+@nb.njit(cache=True, nogil=True, fastmath=True)
+def _dot32(u: np.ndarray, C32: np.ndarray, s: int) -> np.float32:
+    acc = np.float32(0.0)
+    for i in range(u.shape[0]):
+        acc += u[i] * C32[s, i]
+    return acc
+
+
+@nb.njit(cache=True, nogil=True)
+def unit32(X: np.ndarray, nrm: np.ndarray, j: int, out: np.ndarray) -> None:
+    """``out[:] = float32(X[j] / nrm[j])``, the float32 rounding of the canonical unit row."""
+    for i in range(X.shape[1]):
+        out[i] = np.float32(np.float64(X[j, i]) / nrm[j])
+
+
+@nb.njit(cache=True, nogil=True)
+def lazy_steps(
+    X: np.ndarray,
+    nrm: np.ndarray,
+    C32: np.ndarray,
+    indices: np.ndarray,
+    distances: np.ndarray,
+    md: np.ndarray,
+    stamp: np.ndarray,
+    heap: np.ndarray,
+    hsize: int,
+    t: int,
+    t_end: int,
+    tol: float,
+    stats: np.ndarray,
+) -> tuple[int, int]:
+    """Run greedy steps ``t .. t_end - 1``; returns the new ``(t, hsize)``.
+
+    Pop the top row of the heap. If its key is up to date it is the exact argmax (every other
+    key is an upper bound ranking below it): select it. Otherwise refresh it against the
+    centres it has not seen, oldest first, stopping early once it ranks below the runner-up
+    (its key stays a valid upper bound with a smaller ``stamp``), and sift it down.
+    ``stats`` accumulates [refreshes, float32 centre dots, float64 keys].
+    """
+    d = X.shape[1]
+    u = np.empty(d, dtype=np.float32)
+    while t < t_end and hsize > 0:
+        j = heap[0]
+        if stamp[j] == t:
+            indices[t] = j
+            distances[t] = md[j]
+            unit32(X, nrm, j, u)
+            C32[t, :] = u
+            md[j] = -np.inf
+            hsize -= 1
+            if hsize > 0:
+                heap[0] = heap[hsize]
+                sift_down(heap, hsize, 0, md)
+            t += 1
+            continue
+        # runner-up: the better child of the root
+        runner = -1
+        if hsize > 1:
+            runner = heap[1]
+            if hsize > 2 and _above(md, heap[2], runner):
+                runner = heap[2]
+        unit32(X, nrm, j, u)
+        s = stamp[j]
+        stats[0] += 1
+        while s < t:
+            dist32 = 1.0 - np.float64(_dot32(u, C32, s))
+            stats[1] += 1
+            if dist32 <= md[j] + tol:
+                key = exact_key(X, nrm, j, indices[s])
+                stats[2] += 1
+                if key < md[j]:
+                    md[j] = key
+            s += 1
+            if runner >= 0 and _above(md, runner, j):
+                break
+        stamp[j] = s
+        sift_down(heap, hsize, 0, md)
+    return t, hsize

@@ -1,0 +1,382 @@
+r"""The fast exact max-min engine: lazy upper-bound greedy with float32 filtering.
+
+Algorithm
+---------
+Let :math:`u_j` be the canonical unit rows and :math:`\delta(i, j)` the canonical float64 key of
+:mod:`unisel.select.engine.reference` (fixed-order float64 inner product, values below 1e-12
+snapped to 0). After :math:`t` centres :math:`c_0, \dots, c_{t-1}` the greedy picks
+
+.. math:: c_t = \operatorname{arg\,max}_{j \notin C} m_t(j), \qquad
+          m_t(j) = \min_{s < t} \delta(j, c_s),
+
+ties to the lowest index. Minimum distances only shrink, so a value computed against the first
+:math:`\sigma_j \le t` centres, :math:`m_{\sigma_j}(j)`, is an upper bound of :math:`m_t(j)`. The
+engine keeps, per row, that bound ``md[j]`` and ``stamp[j]`` :math:`= \sigma_j`, in a binary
+max-heap ordered by ``(md, -index)``. One step:
+
+1. look at the top row :math:`j` of the heap;
+2. if :math:`\sigma_j = t` its key is exact, and every other row's key is bounded by a value that
+   ranks below it, so :math:`j` is the exact argmax with the reference's tie rule: select it;
+3. otherwise fold in the centres :math:`c_{\sigma_j}, \dots` oldest first, stop as soon as the row
+   ranks below the runner-up (the bound stays valid with the smaller stamp), sift it down and go
+   to 1.
+
+Rows far below the current radius are never touched again, which is where the work goes away:
+on Gaussian-mixture data at d=384 the engine computes about 20% (k = n/10) to 45% (k = n/2)
+of the n*k distances of the plain loop, in a compiled (numba) loop with no per-step
+interpreter overhead and no O(n) argmax.
+
+Exactness
+---------
+Distances are screened in float32 and decided in float64. Let :math:`\hat u_j` be
+:math:`u_j` rounded to float32 and :math:`\hat\delta = 1 - \mathrm{fl}_{32}(\hat u_j \cdot \hat
+u_s)` the float32 distance (any summation order: BLAS, numba ``fastmath``, torch). With unit
+round-off :math:`\epsilon = 2^{-24}`,
+
+.. math::
+    |\hat\delta - \delta| \le \underbrace{\gamma_d}_{\text{float32 sum}}
+    + \underbrace{2\epsilon(1+\epsilon)}_{\text{rounding } u \text{ to float32}}
+    + \underbrace{2\epsilon}_{1 - x} + \underbrace{d\,2^{-52}}_{\text{float64 key}}
+    \le \tau := 1.001\,(d + 6)\,\epsilon + 10^{-12},
+    \qquad \gamma_d = \frac{d\epsilon}{1 - d\epsilon},
+
+since :math:`\sum_l |u_{jl} u_{sl}| \le 1` for unit rows. When centre :math:`s` is folded into
+row :math:`j`, its float64 key is computed (with the reference's own kernel, bit for bit) only
+if :math:`\hat\delta \le \mathrm{md}[j] + \tau`; otherwise
+:math:`\delta \ge \hat\delta - \tau > \mathrm{md}[j]` cannot lower the minimum. Hence ``md``
+always holds reference keys exactly (never float32 values), near-ties within :math:`\tau` are
+decided in float64, and the selected sequence and its distances are identical to
+:func:`~unisel.select.engine.reference.maxmin_reference`, bit for bit. Block products (the
+initial centres, ``device="torch"``/``"cuda"``) go through the same filter, so every device
+returns the same sequence.
+
+Memory
+------
+The engine never materialises the normalised matrix. It holds, per row, 32 bytes (float64
+norm, float64 key, int64 stamp, int64 heap slot), plus the chosen centres in float32
+(:math:`4dk` bytes), plus one block of ``block_size`` rows while it folds the initial
+centres (:math:`12\,d` bytes per row for the float64/float32 copies and :math:`4 \times 2048`
+for the products). For n = 1M, d = 384, k = 100k that is about 32 MB + 154 MB + 110 MB. ``X``
+may be a memory-mapped ``.npy`` larger than RAM: it is read in blocks for the norms and then
+row by row; those pages are file cache, not process memory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from unisel.errors import InputError, ParameterError
+from unisel.select.engine import _kernels as K
+from unisel.select.engine._backends import Matmul, resolve_device
+
+DEFAULT_BLOCK = 8192  # rows per block for norms and initial-centre products
+CENTRE_CHUNK = 2048  # centres per block product
+DEFAULT_CHECKPOINT_EVERY = 5000  # steps between checkpoint writes
+CHECKPOINT_VERSION = 1
+
+
+def tolerance(d: int) -> float:
+    """The float32-vs-float64 screening tolerance :math:`\\tau` for dimension ``d``."""
+    return 1.001 * (d + 6) * 2.0**-24 + 1e-12
+
+
+def as_rows(X: Any) -> np.ndarray:
+    """``X`` as a C-contiguous float32/float64 ndarray without copying a memmap or a good array.
+
+    A path to a ``.npy`` file is opened memory-mapped. Other dtypes are converted to float64.
+    """
+    if isinstance(X, (str, Path)):
+        try:
+            X = np.load(X, mmap_mode="r")
+        except (OSError, ValueError) as exc:
+            raise InputError(f"{X}: cannot read embeddings: {exc}") from exc
+    if isinstance(X, np.memmap):
+        X = X.view(np.ndarray)
+    X = np.asarray(X)
+    if X.ndim != 2:
+        raise ParameterError(f"embeddings must be a 2-D array, got shape {X.shape}")
+    if X.dtype not in (np.float32, np.float64):
+        if not (np.issubdtype(X.dtype, np.number) and not np.iscomplexobj(X)):
+            raise ParameterError(f"embeddings must be real numbers, got dtype {X.dtype}")
+        X = X.astype(np.float64)
+    if not X.flags.c_contiguous:
+        X = np.ascontiguousarray(X)
+    return X
+
+
+def row_norms(X: np.ndarray, block_size: int = DEFAULT_BLOCK) -> np.ndarray:
+    """Float64 row norms exactly as :func:`cosine_normalize` computes them (0 becomes 1).
+
+    Read in blocks of ``block_size`` rows; raises InputError naming the first non-finite row.
+    """
+    n = X.shape[0]
+    nrm = np.empty(n, dtype=np.float64)
+    for lo in range(0, n, block_size):
+        hi = min(n, lo + block_size)
+        block = np.asarray(X[lo:hi], dtype=np.float64)
+        nrm[lo:hi] = np.linalg.norm(block, axis=1)
+        if not np.isfinite(nrm[lo:hi]).all():
+            bad = lo + int(np.flatnonzero(~np.isfinite(block).all(axis=1))[0])
+            raise InputError(f"embeddings row {bad} has a NaN or infinite value")
+    nrm[nrm == 0] = 1.0
+    return nrm
+
+
+def unit32_rows(X: np.ndarray, nrm: np.ndarray, rows: np.ndarray | slice) -> np.ndarray:
+    """Canonical unit rows rounded to float32, shape (len(rows), d)."""
+    block = np.asarray(X[rows], dtype=np.float64)
+    return (block / nrm[rows][:, None]).astype(np.float32)
+
+
+def fingerprint(X: np.ndarray, nrm: np.ndarray) -> str:
+    """SHA-256 over the shape, dtype, every row norm and up to 64 sampled raw rows."""
+    h = hashlib.sha256()
+    h.update(repr((X.shape, str(X.dtype))).encode())
+    h.update(np.ascontiguousarray(nrm).tobytes())
+    sample = np.unique(np.linspace(0, X.shape[0] - 1, num=min(64, X.shape[0])).astype(np.int64))
+    h.update(np.ascontiguousarray(X[sample]).tobytes())
+    return h.hexdigest()
+
+
+def fold_centres(
+    X: np.ndarray,
+    nrm: np.ndarray,
+    centres: np.ndarray,
+    md: np.ndarray,
+    matmul: Matmul,
+    tol: float,
+    block_size: int = DEFAULT_BLOCK,
+) -> None:
+    """Lower ``md`` (n,) to the exact canonical keys against ``centres`` with block products."""
+    n = X.shape[0]
+    C32 = unit32_rows(X, nrm, np.asarray(centres, dtype=np.int64))
+    for lo in range(0, n, block_size):
+        hi = min(n, lo + block_size)
+        rows = np.arange(lo, hi, dtype=np.int64)
+        U32 = unit32_rows(X, nrm, slice(lo, hi))
+        for c0 in range(0, len(centres), CENTRE_CHUNK):
+            c1 = min(len(centres), c0 + CENTRE_CHUNK)
+            D32 = np.ascontiguousarray(matmul(U32, C32[c0:c1]), dtype=np.float32)
+            K.absorb_block(D32, rows, centres[c0:c1], X, nrm, md, tol)
+
+
+def _check_prefix(n: int, k: int, start: int, initial: Sequence[int] | None) -> np.ndarray:
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
+        raise ParameterError(f"k must be an integer, got {k!r}")
+    if not 1 <= k <= n:
+        raise ParameterError(f"k must be between 1 and the number of records ({n}), got {k}")
+    if initial is not None and len(initial):
+        prefix = np.asarray([int(i) for i in initial], dtype=np.int64)
+        bad = prefix[(prefix < 0) | (prefix >= n)]
+        if bad.size:
+            raise ParameterError(f"initial selection has index {bad[0]} outside 0..{n - 1}")
+        if np.unique(prefix).size != prefix.size:
+            raise ParameterError("initial selection has repeated indices")
+        if prefix.size > k:
+            raise ParameterError(f"initial selection has {prefix.size} records, more than k={k}")
+        return prefix
+    if not 0 <= int(start) < n:
+        raise ParameterError(f"start index {start} is outside 0..{n - 1}")
+    return np.asarray([int(start)], dtype=np.int64)
+
+
+class _Checkpoint:
+    """Atomic save/load of the engine state (``.npz``), validated against X and the prefix."""
+
+    def __init__(self, path: str | Path, fp: str, shape: tuple[int, int], prefix: np.ndarray):
+        self.path = Path(path)
+        self.fp = fp
+        self.shape = shape
+        self.prefix = prefix
+
+    def save(self, t: int, indices: np.ndarray, distances: np.ndarray, md, stamp) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=self.path.name + ".", suffix=".tmp", dir=self.path.parent)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                np.savez(
+                    fh,
+                    version=np.int64(CHECKPOINT_VERSION),
+                    fingerprint=np.str_(self.fp),
+                    shape=np.asarray(self.shape, dtype=np.int64),
+                    prefix=self.prefix,
+                    t=np.int64(t),
+                    indices=indices[:t],
+                    distances=distances[:t],
+                    md=md,
+                    stamp=stamp,
+                )
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, self.path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def load(self) -> dict[str, np.ndarray] | None:
+        if not self.path.exists():
+            return None
+        try:
+            with np.load(self.path, allow_pickle=False) as z:
+                state = {key: z[key] for key in z.files}
+        except (OSError, ValueError, KeyError) as exc:
+            raise ParameterError(f"{self.path}: not a unisel max-min checkpoint ({exc})") from exc
+        need = {"version", "fingerprint", "shape", "prefix", "t", "indices", "distances", "md"}
+        if not need <= set(state) or int(state["version"]) != CHECKPOINT_VERSION:
+            raise ParameterError(f"{self.path}: not a unisel max-min checkpoint (version/fields)")
+        if tuple(int(v) for v in state["shape"]) != self.shape:
+            raise ParameterError(
+                f"{self.path}: checkpoint is for embeddings of shape "
+                f"{tuple(int(v) for v in state['shape'])}, these are {self.shape}"
+            )
+        if str(state["fingerprint"]) != self.fp:
+            raise ParameterError(f"{self.path}: checkpoint was made from different embeddings")
+        if not np.array_equal(state["prefix"], self.prefix):
+            raise ParameterError(
+                f"{self.path}: checkpoint was made with a different start/initial selection"
+            )
+        return state
+
+
+def maxmin(
+    X: Any,
+    k: int,
+    *,
+    start: int = 0,
+    initial: Sequence[int] | None = None,
+    device: str = "cpu",
+    checkpoint: str | Path | None = None,
+    checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
+    block_size: int | None = None,
+    n_jobs: int | None = None,
+    quiet: bool = True,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Exact greedy max-min selection, identical to `maxmin_reference`, fast.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, d), np.memmap, or path to a ``.npy`` file
+        Embeddings (float32/float64 used as they are; other real dtypes converted to float64).
+        A path is opened memory-mapped and streamed (see the module docstring for the bound).
+    k : int
+        Length of the returned sequence, 1 <= k <= n (includes ``initial`` when given).
+    start : int
+        First row, used when ``initial`` is empty or None.
+    initial : sequence of int, optional
+        An existing selection to continue from; it becomes the prefix, and the result equals
+        one longer run whose first ``len(initial)`` picks were these.
+    device : {"cpu", "torch", "cuda", "cuda:N", "auto"}
+        Where block products run (folding in ``initial`` and resumed state); the greedy loop
+        runs compiled on CPU. Every device returns the same sequence.
+    checkpoint : path, optional
+        ``.npz`` file holding the state; written atomically every ``checkpoint_every`` steps
+        and at the end. If it exists, the run resumes from it after checking it was made
+        from the same embeddings (shape and fingerprint) and the same start/initial.
+    checkpoint_every : int
+        Steps between checkpoint writes.
+    block_size : int, optional
+        Rows per block when streaming ``X`` (default 8192).
+    n_jobs : int, optional
+        Threads for block products (BLAS / torch); None leaves the library default.
+    quiet : bool
+        No progress bar when True.
+
+    Returns
+    -------
+    indices : ndarray of shape (k,), int64
+        Selected rows in selection order.
+    distances : ndarray of shape (k,), float64
+        Canonical minimum cosine distance of each row to the rows before it when chosen;
+        ``inf`` for the first row, ``nan`` for the rows of ``initial`` after the first.
+    """
+    X = as_rows(X)
+    n, d = X.shape
+    if n == 0:
+        raise ParameterError("embeddings have no rows")
+    prefix = _check_prefix(n, k, start, initial)
+    k = int(k)
+    if checkpoint_every < 1:
+        raise ParameterError(f"checkpoint_every must be positive, got {checkpoint_every}")
+    block = int(block_size or DEFAULT_BLOCK)
+    if block < 1:
+        raise ParameterError(f"block_size must be positive, got {block_size}")
+    _, matmul = resolve_device(device, n, d)
+    if n_jobs is not None:
+        matmul = _with_threads(matmul, int(n_jobs))
+    tol = tolerance(d)
+    nrm = row_norms(X, block)
+
+    indices = np.empty(k, dtype=np.int64)
+    distances = np.full(k, np.nan)
+    ckpt = None
+    state = None
+    if checkpoint is not None:
+        ckpt = _Checkpoint(checkpoint, fingerprint(X, nrm), (n, d), prefix)
+        state = ckpt.load()
+
+    if state is not None:
+        t = int(state["t"])
+        if t >= k:
+            return state["indices"][:k].copy(), state["distances"][:k].copy()
+        indices[:t] = state["indices"]
+        distances[:t] = state["distances"]
+        md = np.ascontiguousarray(state["md"], dtype=np.float64)
+        stamp = np.ascontiguousarray(state["stamp"], dtype=np.int64)
+    else:
+        p = prefix.size
+        indices[:p] = prefix
+        distances[0] = np.inf
+        md = np.full(n, np.inf)
+        fold_centres(X, nrm, prefix, md, matmul, tol, block)
+        md[prefix] = -np.inf
+        stamp = np.full(n, p, dtype=np.int64)
+        t = p
+
+    C32 = np.empty((k, d), dtype=np.float32)
+    C32[:t] = unit32_rows(X, nrm, indices[:t])
+    heap, hsize = K.build_heap(md)
+    stats = np.zeros(3, dtype=np.int64)
+
+    progress = None
+    if not quiet:
+        from tqdm.auto import tqdm
+
+        progress = tqdm(total=k, initial=t, desc="max-min", unit="pick")
+    chunk = max(256, min(checkpoint_every, max(1, k // 100)))
+    last_saved = t
+    try:
+        while t < k:
+            t_end = min(k, t + chunk)
+            t_new, hsize = K.lazy_steps(
+                X, nrm, C32, indices, distances, md, stamp, heap, hsize, t, t_end, tol, stats
+            )
+            if progress is not None:
+                progress.update(t_new - t)
+            t = t_new
+            if ckpt is not None and t - last_saved >= checkpoint_every and t < k:
+                ckpt.save(t, indices, distances, md, stamp)
+                last_saved = t
+    finally:
+        if progress is not None:
+            progress.close()
+    if ckpt is not None:
+        ckpt.save(t, indices, distances, md, stamp)
+    return indices, distances
+
+
+def _with_threads(matmul: Matmul, n_jobs: int) -> Matmul:
+    """Run ``matmul`` with at most ``n_jobs`` BLAS threads (threadpoolctl, from scikit-learn)."""
+    from threadpoolctl import threadpool_limits
+
+    def limited(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+        with threadpool_limits(limits=max(1, n_jobs)):
+            return matmul(A, B)
+
+    return limited
