@@ -52,6 +52,23 @@ class Embedder(ABC):
     """
 
     name: ClassVar[str] = ""
+    spec_argument: ClassVar[str | None] = None
+    """The ``__init__`` keyword that the part after ``name:`` fills in a spec such as
+    ``"hf:PATH"``; None for embedders named without an argument."""
+
+    @property
+    def spec(self) -> str:
+        """The spec that names this embedder: ``name``, or ``name:ARGUMENT``."""
+        if self.spec_argument is None:
+            return self.name
+        return f"{self.name}:{getattr(self, self.spec_argument)}"
+
+    def precomputed_path(self) -> Path | None:
+        """The file that already holds the vectors (it is their cache), or None.
+
+        Embedders that compute vectors return None and are cached by :func:`embed_texts`.
+        """
+        return None
 
     @abstractmethod
     def config(self) -> dict[str, Any]:

@@ -1,0 +1,129 @@
+"""The on-disk embedding cache: one ``<key>.npy`` + ``<key>.json`` pair per (texts, settings).
+
+The key is the sha256 of the texts' content, the embedder name, its :meth:`Embedder.config` and
+:data:`FORMAT_VERSION`, so any change to the data or to a setting that affects the vectors gives
+a new file, and an unchanged rerun finds the old one. Files are written to a temporary name in
+the cache folder and renamed, so an interrupted run never leaves a half-written entry.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+FORMAT_VERSION = 1
+"""Bumped whenever the meaning of cached vectors changes (tokenizer, pooling, file layout)."""
+
+
+def default_cache_dir() -> Path:
+    """The cache folder used when none is given.
+
+    ``$UNISEL_CACHE_DIR/embeddings`` when ``UNISEL_CACHE_DIR`` is set (it is unisel's cache
+    root), else ``~/.cache/unisel/embeddings``.
+    """
+    root = os.environ.get("UNISEL_CACHE_DIR")
+    base = Path(root).expanduser() if root else Path.home() / ".cache" / "unisel"
+    return base / "embeddings"
+
+
+def texts_digest(texts: Sequence[str]) -> str:
+    """sha256 (hex) of the record texts, in order.
+
+    Each text is length-prefixed so that ``["ab", "c"]`` and ``["a", "bc"]`` differ.
+    """
+    h = hashlib.sha256()
+    h.update(len(texts).to_bytes(8, "little"))
+    for text in texts:
+        raw = text.encode("utf-8", "surrogatepass")
+        h.update(len(raw).to_bytes(8, "little"))
+        h.update(raw)
+    return h.hexdigest()
+
+
+def cache_key(texts_sha256: str, name: str, config: dict[str, Any]) -> str:
+    """The cache key (sha256 hex) of texts with this digest embedded by ``name`` with ``config``."""
+    payload = json.dumps(
+        {
+            "texts": texts_sha256,
+            "embedder": name,
+            "config": config,
+            "format_version": FORMAT_VERSION,
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def load_cached(cache_path: str | os.PathLike[str]) -> np.ndarray:
+    """Open cached vectors read-only, memory-mapped.
+
+    Parameters
+    ----------
+    cache_path : path
+        A ``.npy`` file written by the cache (``Embeddings.cache_path``) or any 2-D ``.npy``.
+
+    Returns
+    -------
+    ndarray of shape (n, dim), a read-only ``numpy.memmap``.
+    """
+    return np.load(Path(cache_path), mmap_mode="r", allow_pickle=False)
+
+
+def lookup(cache_dir: Path, key: str, n: int) -> np.ndarray | None:
+    """The cached vectors under ``key`` if a complete, readable entry with ``n`` rows exists."""
+    npy, meta = cache_dir / f"{key}.npy", cache_dir / f"{key}.json"
+    if not (npy.is_file() and meta.is_file()):
+        return None
+    try:
+        vectors = load_cached(npy)
+    except (OSError, ValueError):  # damaged entry: embed again and overwrite it
+        return None
+    if vectors.ndim != 2 or vectors.shape[0] != n or vectors.dtype != np.float32:
+        return None
+    return vectors
+
+
+def store(
+    cache_dir: Path, key: str, vectors: np.ndarray, *, method: str, params: dict[str, Any]
+) -> Path:
+    """Write ``vectors`` (shape (n, dim), float32) and their metadata atomically; return the .npy path."""
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    npy, meta = cache_dir / f"{key}.npy", cache_dir / f"{key}.json"
+    with _atomic(npy) as tmp:
+        with open(tmp, "wb") as f:
+            np.save(f, np.ascontiguousarray(vectors, dtype=np.float32), allow_pickle=False)
+    info = {
+        "method": method,
+        "params": params,
+        "n": int(vectors.shape[0]),
+        "dim": int(vectors.shape[1]),
+        "format_version": FORMAT_VERSION,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    # The .json goes last: an entry counts only when both files are there.
+    with _atomic(meta) as tmp:
+        tmp.write_text(json.dumps(info, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return npy
+
+
+@contextlib.contextmanager
+def _atomic(path: Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it onto ``path`` if the block succeeds."""
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)

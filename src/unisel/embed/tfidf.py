@@ -1,0 +1,97 @@
+"""``tfidf``: TF-IDF word weights reduced by a truncated SVD (latent semantic analysis)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from unisel.embed.base import EMBEDDERS, Embedder
+from unisel.errors import InputError, ParameterError
+
+
+@EMBEDDERS.register("tfidf")
+class TfidfEmbedder(Embedder):
+    """scikit-learn ``TfidfVectorizer`` then ``TruncatedSVD``; deterministic for a given seed.
+
+    Parameters
+    ----------
+    n_components : int
+        Output dimension. When the data has fewer records or distinct words than that, it is
+        lowered to ``min(n_records, n_words) - 1`` (at least 1), the most an SVD can give.
+    min_df : int
+        Ignore words found in fewer records.
+    max_features : int or None
+        Keep only the most frequent words (None: all).
+    sublinear_tf : bool
+        Use ``1 + log(tf)`` instead of the raw term count.
+    seed : int
+        ``random_state`` of the randomised SVD.
+
+    Notes
+    -----
+    A record with no word in the vocabulary (e.g. only punctuation) gets the zero vector.
+    """
+
+    def __init__(
+        self,
+        *,
+        n_components: int = 256,
+        min_df: int = 1,
+        max_features: int | None = None,
+        sublinear_tf: bool = True,
+        seed: int = 0,
+    ) -> None:
+        if n_components < 1:
+            raise ParameterError(f"tfidf: n_components must be >= 1, got {n_components}")
+        if min_df < 1:
+            raise ParameterError(f"tfidf: min_df must be >= 1, got {min_df}")
+        if max_features is not None and max_features < 1:
+            raise ParameterError(f"tfidf: max_features must be >= 1, got {max_features}")
+        self.n_components = int(n_components)
+        self.min_df = int(min_df)
+        self.max_features = None if max_features is None else int(max_features)
+        self.sublinear_tf = bool(sublinear_tf)
+        self.seed = int(seed)
+
+    def config(self) -> dict[str, Any]:
+        return {
+            "n_components": self.n_components,
+            "min_df": self.min_df,
+            "max_features": self.max_features,
+            "sublinear_tf": self.sublinear_tf,
+            "seed": self.seed,
+        }
+
+    def embed(self, texts: Sequence[str], *, progress: bool = True) -> np.ndarray:
+        """Fit TF-IDF and the SVD on ``texts`` and return the reduced vectors.
+
+        Parameters
+        ----------
+        texts : sequence of str, length n
+        progress : bool
+            Unused (both steps are single scikit-learn calls).
+
+        Returns
+        -------
+        ndarray of shape (n, d), float32, with ``d = min(n_components, min(n, n_words) - 1)``.
+        """
+        from sklearn.decomposition import TruncatedSVD
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        vectorizer = TfidfVectorizer(
+            min_df=self.min_df,
+            max_features=self.max_features,
+            sublinear_tf=self.sublinear_tf,
+            dtype=np.float32,
+        )
+        try:
+            tfidf = vectorizer.fit_transform(list(texts))
+        except ValueError as exc:  # "empty vocabulary": no record has a word
+            raise InputError(f"tfidf: no usable word in the {len(texts)} records ({exc})") from None
+        n_components = min(self.n_components, min(tfidf.shape) - 1)
+        if n_components < 1:  # one record or one word: nothing to reduce
+            return np.ascontiguousarray(tfidf.toarray(), dtype=np.float32)
+        svd = TruncatedSVD(n_components=n_components, random_state=self.seed)
+        return np.ascontiguousarray(svd.fit_transform(tfidf), dtype=np.float32)
