@@ -89,9 +89,23 @@ def test_nn_histogram_counts_match_brute_force(built):
         np.fill_diagonal(D, np.inf)
         nn = D.min(axis=1)
         assert entry["n"] == idx.size == sum(entry["counts"])
-        want, _ = np.histogram(nn, bins=edges)
+        # Distances past the axis end are counted in the last bin.
+        assert entry["overflow"] == int((nn > edges[-1] + 1e-12).sum())
+        want, _ = np.histogram(np.minimum(nn, edges[-1]), bins=edges)
         # Values on a bin edge may fall either side through rounding of the two computations.
         assert np.abs(np.array(entry["counts"]) - want).sum() <= 2
+
+
+def test_nn_histogram_keeps_outliers_in_the_last_bin(tmp_path):
+    rng = np.random.default_rng(0)
+    bulk = rng.uniform(0.0, 0.2, 1000)
+    nn = {"a": np.concatenate([bulk, [1.0, 1.0]]), "b": rng.uniform(0.0, 0.1, 500)}
+    res = F.plot_nn_histogram(nn, {"a": "#000", "b": "#111"}, tmp_path / "h.png")
+    edges = np.array(res["bin_edges"])
+    assert edges[-1] < 0.3 and res["max_distance"] == 1.0
+    a, b = res["sets"]
+    assert a["overflow"] == 2 and b["overflow"] == 0
+    assert sum(a["counts"]) == 1002 and a["counts"][-1] >= 2 and sum(b["counts"]) == 500
 
 
 def test_coverage_curve_is_the_manifest_distances(built):
@@ -148,3 +162,11 @@ def test_density_view_for_large_sets(tmp_path, monkeypatch, toy_factory):
         by["maxmin"]["occupied_cells"], by["random"]["occupied_cells"]
     )
     assert (tmp_path / "r" / "density.png").stat().st_size > 1000
+
+
+def test_nn_blocks_stay_bounded():
+    from unisel.report.build import NN_BLOCK_BYTES, nn_block_rows
+
+    assert nn_block_rows(1000) == 2048
+    rows = nn_block_rows(1_000_000)
+    assert 16 <= rows < 2048 and rows * 8 * 1_000_000 <= NN_BLOCK_BYTES

@@ -97,11 +97,22 @@ def atomic_directory(output_dir: str | Path) -> Iterator[Path]:
         raise
 
 
+# Memory of one block of the exact nearest-neighbour kernel (block_rows * n * 8 bytes): the
+# kernel's default 2048 rows would take 16 GB against a million rows.
+NN_BLOCK_BYTES = 256 * 2**20
+
+
+def nn_block_rows(n: int) -> int:
+    """Query rows per block of the exact nn kernel so a block stays near ``NN_BLOCK_BYTES``."""
+    return int(np.clip(NN_BLOCK_BYTES // (8 * max(n, 1)), 16, 2048))
+
+
 def _nn(X: np.ndarray, idx: np.ndarray | None) -> np.ndarray:
+    """Exact cosine distance from each record of the set to its nearest other record, (size,)."""
     rows = np.asarray(X) if idx is None else np.asarray(X[idx])
     if rows.shape[0] < 2:
         return np.empty(0)
-    return nearest_neighbor_distances(rows)
+    return nearest_neighbor_distances(rows, block_size=nn_block_rows(rows.shape[0]))
 
 
 def _title(source: str | None) -> str:
@@ -233,8 +244,8 @@ def _figure_entries(report: dict[str, Any], folder: Path) -> list[dict[str, Any]
     cap = Markup(
         "PCA fitted on all {} records of the full set (the two components explain {} and {} of "
         "the variance) and applied to each subset; coordinates are min-max scaled to [0, 1] with "
-        "the full set's range, and every panel has the same axes. A uniform subset spreads over "
-        "the whole cloud; a random one repeats its dense regions."
+        "the full set's range, and every panel has the same axes, so the panels compare directly: "
+        "look for regions of the full set that a subset leaves empty or crowds."
     ).format(
         n,
         num_span("/figures/pca/explained_variance_ratio/0", evr[0]),
@@ -267,17 +278,28 @@ def _figure_entries(report: dict[str, Any], folder: Path) -> list[dict[str, Any]
                 ),
             }
         )
+    hist = figs["nn_histogram"]
+    hist_cap = Markup(
+        "For every record, the cosine distance to the nearest other record of the same set (all "
+        "records; densities, so sets of different size compare). Mass near 0 means "
+        "near-duplicates; no record of a set lies below that set's h_min."
+    )
+    if hist["overflow_total"]:
+        last = len(hist["bin_edges"]) - 1
+        hist_cap += Markup(
+            " The axis ends at {}; the last bin also counts the {} larger distances (up to {})."
+        ).format(
+            num_span(f"/figures/nn_histogram/bin_edges/{last}", hist["bin_edges"][last]),
+            num_span("/figures/nn_histogram/overflow_total", hist["overflow_total"], "int"),
+            num_span("/figures/nn_histogram/max_distance", hist["max_distance"]),
+        )
     out.append(
         {
             "id": "nn_histogram",
             "title": "Distance to the nearest neighbour",
             "key": "nn_histogram",
             "alt": "histogram of nearest-neighbour distances",
-            "caption": Markup(
-                "For every record, the cosine distance to the nearest other record of the same "
-                "set (all records, densities so sets of different size compare). Mass near 0 "
-                "means near-duplicates; a uniform subset has none below its h_min."
-            ),
+            "caption": hist_cap,
         }
     )
     if "coverage" in figs:

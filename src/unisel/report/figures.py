@@ -303,30 +303,59 @@ def plot_density(panels: Sequence[Panel], path: Path, *, gridsize: int = 35) -> 
 
 
 def plot_nn_histogram(
-    nn: dict[str, np.ndarray], colors: dict[str, str], path: Path, *, bins: int = 60
+    nn: dict[str, np.ndarray],
+    colors: dict[str, str],
+    path: Path,
+    *,
+    bins: int = 60,
+    tail_quantile: float = 0.98,
 ) -> dict[str, Any]:
     """Histogram of each set's nearest-neighbour cosine distances on one shared axis.
 
-    Each curve is a density (area 1) so sets of different size compare; counts go to the JSON.
+    Each curve is a density (area 1) so sets of different size compare. The axis ends a little
+    past the largest ``tail_quantile`` quantile of the sets, so a few isolated records (zero
+    vectors sit at distance 1 from everything) do not squash the bulk; distances beyond it are
+    counted in the last bin and reported as ``overflow``. Counts go to the JSON.
     """
     values = [v for v in nn.values() if v.size]
     top = max(float(v.max()) for v in values) if values else 1.0
-    edges = np.linspace(0.0, top if top > 0 else 1.0, bins + 1)
+    q = max(float(np.quantile(v, tail_quantile)) for v in values) if values else top
+    hi = min(top, 1.05 * q) if q > 0 else top
+    edges = np.linspace(0.0, hi if hi > 0 else 1.0, bins + 1)
     fig, ax = plt.subplots(figsize=(9.5, 3.5), layout="constrained")
     out = []
+    total_overflow = 0
     for name, d in nn.items():
-        counts, _ = np.histogram(d, bins=edges)
+        overflow = int((d > edges[-1]).sum())
+        total_overflow += overflow
+        counts, _ = np.histogram(np.minimum(d, edges[-1]), bins=edges)
         if d.size:
             dens = counts / (d.size * np.diff(edges))
             ax.stairs(dens, edges, color=colors[name], linewidth=1.6, label=f"{name} ({d.size:,})")
-        out.append({"name": name, "n": int(d.size), "counts": counts.astype(int).tolist()})
-    ax.set_xlabel("cosine distance to the nearest other record of the same set")
+        out.append(
+            {
+                "name": name,
+                "n": int(d.size),
+                "counts": counts.astype(int).tolist(),
+                "overflow": overflow,
+            }
+        )
+    xlabel = "cosine distance to the nearest other record of the same set"
+    if total_overflow:
+        xlabel += f"  (last bin also holds {total_overflow:,} larger ones, up to {top:.3g})"
+    ax.set_xlabel(xlabel)
     ax.set_ylabel("density")
     ax.set_xlim(edges[0], edges[-1])
     ax.grid(alpha=0.3)
     ax.legend(fontsize=9, frameon=False)
     _save(fig, path)
-    return {"file": path.name, "bin_edges": [float(e) for e in edges], "sets": out}
+    return {
+        "file": path.name,
+        "bin_edges": [float(e) for e in edges],
+        "max_distance": top,
+        "overflow_total": total_overflow,
+        "sets": out,
+    }
 
 
 def plot_coverage(
