@@ -92,7 +92,7 @@ def toy(tmp_path: Path) -> Toy:
     return make_toy(tmp_path / "toy")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Toy, Path, dict]:
     """One report over the toy set, with a sample size that forces the full panel to sample."""
     from unisel.report import write_report

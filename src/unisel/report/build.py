@@ -326,7 +326,7 @@ def _figure_entries(report: dict[str, Any], folder: Path) -> list[dict[str, Any]
             "caption": Markup(
                 "Left: h_min, the smallest distance between two records of the set. Right: the "
                 "covering radius, the largest distance from a record of the full set to the "
-                "nearest record of the set (0 for the full set itself)."
+                "nearest record of the set."
             ),
         }
     )

@@ -425,8 +425,18 @@ def plot_bars(
         (a2, cover, "covering radius (cosine): smaller covers better"),
     ):
         v = np.array([x if np.isfinite(x) else 0.0 for x in vals], dtype=float)
-        bars = ax.bar(pos, v, color=col)
-        ax.bar_label(bars, labels=[format_number(float(x)) for x in vals], fontsize=8, padding=2)
+        ax.bar(pos, v, color=col)
+        # Labels above each bar, zero-height bars included (bar_label puts those below the axis).
+        for x, height, raw in zip(pos, v, vals, strict=True):
+            ax.annotate(
+                format_number(float(raw)),
+                (x, height),
+                xytext=(0, 3),
+                textcoords="offset points",
+                ha="center",
+                va="bottom",
+                fontsize=8,
+            )
         ax.set_xticks(pos, list(names), fontsize=9, rotation=20 if len(names) > 4 else 0)
         ax.set_title(title, fontsize=10)
         ax.set_ylim(0, max(float(v.max()) * 1.18, 1e-9))
