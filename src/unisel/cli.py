@@ -232,7 +232,74 @@ def _run_metrics(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------- report (issue 4)
 def _add_report(sub: argparse._SubParsersAction) -> Handler | None:
-    return None
+    p = sub.add_parser(
+        "report",
+        help="one-page HTML report comparing subsets (PCA panels, histograms, metrics)",
+        description="Write a self-contained HTML report (index.html, PNG figures, report.json) "
+        "comparing subsets of one data set, from the manifests `unisel select` wrote; the "
+        "embeddings come from the cache the manifests name.",
+    )
+    p.add_argument(
+        "full",
+        nargs="?",
+        default=None,
+        metavar="FULL",
+        help="the full data set (checked against the manifests; default: theirs)",
+    )
+    p.add_argument(
+        "--subset",
+        "-s",
+        action="append",
+        required=True,
+        metavar="PATH",
+        help="a subset file or its .manifest.json (repeat for each subset)",
+    )
+    p.add_argument(
+        "--name",
+        action="append",
+        default=None,
+        metavar="NAME",
+        help="label of each --subset, in order (default: its selector)",
+    )
+    p.add_argument("--output", "-o", required=True, metavar="DIR", help="report folder to write")
+    p.add_argument(
+        "--embeddings",
+        default=None,
+        metavar="NPY",
+        help="full-set embeddings (.npy) instead of the manifests' cache",
+    )
+    p.add_argument(
+        "--sample-size",
+        type=int,
+        default=20_000,
+        metavar="N",
+        help="most points per scatter panel (metrics use all; default 20000)",
+    )
+    p.add_argument("--seed", type=int, default=0, help="seed of the scatter samples (default 0)")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+
+    def run(args: argparse.Namespace) -> int:
+        import json
+
+        from unisel.report import write_report
+
+        index = write_report(
+            args.full,
+            args.subset,
+            args.output,
+            names=args.name,
+            embeddings=args.embeddings,
+            sample_size=args.sample_size,
+            seed=args.seed,
+            quiet=args.quiet,
+        )
+        summary = json.loads((index.parent / "report.json").read_text(encoding="utf-8"))["summary"]
+        if not args.quiet:
+            print(summary["text"])
+        print(index)
+        return 0
+
+    return run
 
 
 # ---------------------------------------------------------------- train (issue 5)

@@ -1,0 +1,309 @@
+"""What a report is made of: the full set's embeddings and the subsets, resolved and checked.
+
+Subsets come from the manifests that ``unisel select`` writes (or as plain ``(name, indices)``
+pairs); the embeddings come from the cache file the manifests name, memory-mapped, never
+recomputed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from unisel.errors import InputError, ParameterError
+from unisel.manifest import Manifest, load_manifest
+
+SubsetSpec = str | Path | tuple[str, Sequence[int] | np.ndarray]
+"""A manifest path, a subset file with its manifest beside it, or a ``(name, indices)`` pair."""
+
+FULL_NAME = "full"
+
+
+@dataclass
+class ReportSet:
+    """One subset shown in the report.
+
+    Attributes
+    ----------
+    name : str
+        Label used in the table, the figures and ``report.json``; unique within a report.
+    indices : ndarray of shape (k,), int64
+        Rows of the full set, in selection order.
+    method : str or None
+        Selector that made it (from the manifest), None for plain index pairs.
+    manifest_path : Path or None
+    distances : ndarray of shape (k,), float64, or None
+        For max-min selections, the cosine distance at which each record was chosen (``inf`` for
+        the first, ``nan`` for records of an initial selection); None otherwise.
+    """
+
+    name: str
+    indices: np.ndarray
+    method: str | None = None
+    manifest_path: Path | None = None
+    distances: np.ndarray | None = None
+
+
+@dataclass
+class ReportInputs:
+    """The resolved inputs of a report.
+
+    Attributes
+    ----------
+    source : str or None
+        The full data set (path or hub name) as the manifests or the caller name it.
+    X : ndarray of shape (n, d)
+        Embeddings of the full set (usually a read-only memory map of the cache).
+    embedder : dict
+        ``{"method", "params", "dim", "cache_path"}`` where known, else empty.
+    sets : list of ReportSet
+    """
+
+    source: str | None
+    X: np.ndarray
+    embedder: dict[str, Any] = field(default_factory=dict)
+    sets: list[ReportSet] = field(default_factory=list)
+
+    @property
+    def n(self) -> int:
+        return int(self.X.shape[0])
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _same_input(full: str | Path, manifest: Manifest, manifest_path: Path) -> None:
+    """Raise InputError unless ``manifest`` was made from the data set ``full``."""
+    source = str(manifest.input.get("source", ""))
+    full_path = Path(full)
+    if full_path.exists():
+        if source and Path(source).exists() and Path(source).resolve() == full_path.resolve():
+            return
+        digest = manifest.input.get("sha256")
+        if digest and full_path.is_file():
+            if _sha256(full_path) == digest:
+                return
+            raise InputError(
+                f"{manifest_path}: subset was made from {source or 'another file'} "
+                f"(sha256 {str(digest)[:12]}...), not from {full}"
+            )
+        if source and Path(source).resolve() != full_path.resolve():
+            raise InputError(f"{manifest_path}: subset was made from {source}, not from {full}")
+        return
+    if source and source != str(full):
+        raise InputError(f"{manifest_path}: subset was made from {source}, not from {full}")
+
+
+def _cache_file(manifest: Manifest, manifest_path: Path) -> Path | None:
+    raw = manifest.embedder.get("cache_path")
+    if not raw:
+        return None
+    path = Path(raw)
+    if not path.is_absolute() and not path.exists():
+        # A relative cache path is taken relative to the manifest when it is not under the cwd.
+        beside = manifest_path.parent / path
+        if beside.exists():
+            return beside
+    return path
+
+
+def _load_embeddings(path: Path) -> np.ndarray:
+    try:
+        X = np.load(path, mmap_mode="r")
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{path}: not a readable .npy embedding file ({exc})") from None
+    if X.ndim != 2 or X.shape[0] == 0:
+        raise InputError(f"{path}: embeddings must be a non-empty 2-D array, got shape {X.shape}")
+    return X
+
+
+def _embedder_key(m: Manifest) -> tuple[str, str]:
+    import json
+
+    return (str(m.embedder.get("method")), json.dumps(m.embedder.get("params"), sort_keys=True))
+
+
+def _recreate_hint(manifest: Manifest) -> str:
+    source = manifest.input.get("source", "FULL")
+    method = manifest.embedder.get("method", "METHOD")
+    return (
+        f"re-create it by running `unisel select {source} --embedder {method} ...` again with the "
+        "same embedder settings and cache directory (it re-embeds and writes the cache), "
+        "or pass the embeddings explicitly"
+    )
+
+
+def _check_indices(name: str, idx: np.ndarray, n: int, where: str) -> np.ndarray:
+    idx = np.asarray(idx)
+    if idx.ndim != 1 or idx.size == 0:
+        raise InputError(f"{where}: subset {name!r} must be a non-empty list of row indices")
+    if not np.issubdtype(idx.dtype, np.integer):
+        raise InputError(f"{where}: subset {name!r} has non-integer indices")
+    idx = idx.astype(np.int64)
+    bad = (idx < 0) | (idx >= n)
+    if bad.any():
+        raise InputError(
+            f"{where}: subset {name!r} has index {int(idx[bad][0])} outside the full set of {n} records"
+        )
+    if np.unique(idx).size != idx.size:
+        raise InputError(f"{where}: subset {name!r} lists a record more than once")
+    return idx
+
+
+def _unique_names(names: list[str]) -> list[str]:
+    out: list[str] = []
+    for name in names:
+        candidate, i = name, 2
+        while candidate in out or candidate == FULL_NAME:
+            candidate = f"{name}-{i}"
+            i += 1
+        out.append(candidate)
+    return out
+
+
+def resolve_inputs(
+    full: str | Path | None,
+    subsets: Sequence[SubsetSpec],
+    *,
+    names: Sequence[str] | None = None,
+    embeddings: np.ndarray | str | Path | None = None,
+) -> ReportInputs:
+    """Load the manifests, check they belong together and to ``full``, and map the embeddings.
+
+    Parameters
+    ----------
+    full : path or str or None
+        The full data set the subsets were drawn from; None to take it from the manifests.
+    subsets : sequence
+        Manifest paths, subset files with their manifest beside them, or ``(name, indices)``.
+    names : sequence of str, optional
+        Labels for the subsets, in order (default: the selector of each manifest).
+    embeddings : ndarray of shape (n, d), or path to a ``.npy``, optional
+        The full set's embeddings; default: the cache file named by the manifests.
+
+    Raises
+    ------
+    ParameterError
+        No subsets, wrong number of names, or subsets embedded in different ways.
+    InputError
+        A manifest is unreadable or belongs to another data set, the embedding cache is gone,
+        or indices are out of range.
+    """
+    if not subsets:
+        raise ParameterError("give at least one subset (--subset)")
+    if names is not None and len(names) != len(subsets):
+        raise ParameterError(f"got {len(names)} names for {len(subsets)} subsets")
+    if names is not None and len(set(names)) != len(names):
+        raise ParameterError(f"subset names must be distinct, got {list(names)}")
+    if names is not None and FULL_NAME in names:
+        raise ParameterError(f"{FULL_NAME!r} names the full set; choose another subset name")
+
+    manifests: list[tuple[Path, Manifest]] = []
+    raw: list[tuple[str, np.ndarray, Manifest | None, Path | None]] = []
+    for spec in subsets:
+        if isinstance(spec, (str, Path)):
+            m = load_manifest(spec)
+            mpath = Path(spec)
+            manifests.append((mpath, m))
+            raw.append((str(m.selector.get("method", mpath.stem)), m.indices_array, m, mpath))
+        else:
+            name, idx = spec
+            raw.append((str(name), np.asarray(idx), None, None))
+
+    if manifests:
+        first_path, first = manifests[0]
+        for mpath, m in manifests[1:]:
+            if _embedder_key(m) != _embedder_key(first):
+                raise ParameterError(
+                    f"{mpath}: embedded with {m.embedder.get('method')} {m.embedder.get('params')}, "
+                    f"but {first_path} with {first.embedder.get('method')} "
+                    f"{first.embedder.get('params')}; a report compares sets in one embedding space"
+                )
+            if m.input.get("sha256") != first.input.get("sha256"):
+                raise InputError(f"{mpath}: made from another input than {first_path}")
+        if full is not None:
+            for mpath, m in manifests:
+                _same_input(full, m, mpath)
+
+    embedder: dict[str, Any] = {}
+    if embeddings is not None:
+        if isinstance(embeddings, (str, Path)):
+            X = _load_embeddings(Path(embeddings))
+            embedder = {"cache_path": str(embeddings)}
+        else:
+            X = np.asarray(embeddings)
+            if X.ndim != 2 or X.shape[0] == 0:
+                raise ParameterError(
+                    f"embeddings must be a non-empty 2-D array, got shape {X.shape}"
+                )
+    elif manifests:
+        first_path, first = manifests[0]
+        cache = None
+        for mpath, m in manifests:
+            candidate = _cache_file(m, mpath)
+            if candidate is not None and candidate.exists():
+                cache = candidate
+                break
+        if cache is None:
+            named = first.embedder.get("cache_path")
+            if not named:
+                raise InputError(
+                    f"{first_path}: the manifest names no embedding cache (embedder.cache_path); "
+                    + _recreate_hint(first)
+                )
+            raise InputError(
+                f"{first_path}: embedding cache {named} is gone; " + _recreate_hint(first)
+            )
+        X = _load_embeddings(cache)
+        embedder = {k: first.embedder.get(k) for k in ("method", "params", "dim")}
+        embedder["cache_path"] = str(cache)
+    else:
+        raise ParameterError(
+            "no manifest among the subsets, so the embeddings are unknown: pass embeddings"
+        )
+
+    n = int(X.shape[0])
+    for mpath, m in manifests:
+        n_records = m.input.get("n_records")
+        if n_records is not None and int(n_records) != n:
+            raise InputError(
+                f"{mpath}: the input has {n_records} records but the embeddings have {n} rows"
+            )
+
+    labels = list(names) if names is not None else _unique_names([r[0] for r in raw])
+    sets: list[ReportSet] = []
+    for label, (_, idx, man, man_path) in zip(labels, raw, strict=True):
+        where = str(man_path) if man_path is not None else "subsets"
+        checked = _check_indices(label, idx, n, where)
+        distances = None
+        method = None
+        if man is not None:
+            method = str(man.selector.get("method")) if man.selector.get("method") else None
+            distances = man.distances_array
+            if distances is not None and distances.shape[0] != checked.shape[0]:
+                raise InputError(
+                    f"{man_path}: {distances.shape[0]} distances for {checked.shape[0]} indices"
+                )
+        sets.append(ReportSet(label, checked, method, man_path, distances))
+
+    if full is not None:
+        source: str | None = str(full)
+    elif manifests:
+        source = (
+            str(manifests[0][1].input.get("source"))
+            if manifests[0][1].input.get("source")
+            else None
+        )
+    else:
+        source = None
+    return ReportInputs(source=source, X=X, embedder=embedder, sets=sets)
