@@ -215,7 +215,7 @@ def resolve_inputs(
             m = load_manifest(spec)
             mpath = Path(spec)
             manifests.append((mpath, m))
-            raw.append((str(m.selector.get("method", mpath.stem)), m.indices_array, m, mpath))
+            raw.append((str(m.selector.get("method", mpath.stem)), m.embedding_rows(), m, mpath))
         else:
             name, idx = spec
             raw.append((str(name), np.asarray(idx), None, None))
