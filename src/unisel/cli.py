@@ -365,17 +365,32 @@ def _add_distributed(sub: argparse._SubParsersAction) -> Handler | None:
 
     def cluster_args(p: argparse.ArgumentParser) -> None:
         g = p.add_mutually_exclusive_group()
-        g.add_argument("--scheduler", metavar="ADDRESS", help="connect to a running Dask scheduler (tcp://host:8786)")
-        g.add_argument("--workers", type=int, metavar="N", help="start a local cluster of N worker processes")
-        p.add_argument("--partitions", type=int, metavar="P", help="number of partitions (default: per input size / per worker)")
-        p.add_argument("--retries", type=int, default=2, help="worker losses to recover from (default 2)")
+        g.add_argument(
+            "--scheduler",
+            metavar="ADDRESS",
+            help="connect to a running Dask scheduler (tcp://host:8786)",
+        )
+        g.add_argument(
+            "--workers", type=int, metavar="N", help="start a local cluster of N worker processes"
+        )
+        p.add_argument(
+            "--partitions",
+            type=int,
+            metavar="P",
+            help="number of partitions (default: per input size / per worker)",
+        )
+        p.add_argument(
+            "--retries", type=int, default=2, help="worker losses to recover from (default 2)"
+        )
         p.add_argument("--overwrite", action="store_true", help="replace the output if it exists")
         p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
 
     emb = actions.add_parser("embed", help="embed an input in partitions into a shard store")
     emb.add_argument("input", help=".jsonl, .json, .parquet or a save_to_disk folder")
     emb.add_argument("-o", "--output", required=True, help="shard store folder to create")
-    emb.add_argument("--embedder", default="word2vec", help="embedder spec, e.g. tfidf-svd:384, word2vec, minilm")
+    emb.add_argument(
+        "--embedder", default="word2vec", help="embedder spec, e.g. tfidf-svd:384, word2vec, minilm"
+    )
     emb.add_argument("--schema", choices=("alpaca", "sharegpt", "messages", "text"))
     emb.add_argument("--text-field")
     emb.add_argument("--fit-on", choices=("sample", "all"), default="sample")
@@ -388,14 +403,20 @@ def _add_distributed(sub: argparse._SubParsersAction) -> Handler | None:
     size = sel.add_mutually_exclusive_group(required=True)
     size.add_argument("-k", type=int)
     size.add_argument("--fraction", type=float)
-    sel.add_argument("-o", "--output", required=True, help="selection JSON to write (indices, distances)")
+    sel.add_argument(
+        "-o", "--output", required=True, help="selection JSON to write (indices, distances)"
+    )
     sel.add_argument("--mode", choices=("exact", "two-round"), default="exact")
     sel.add_argument("--start", type=int, default=0)
     sel.add_argument("--checkpoint", help="exact mode: checkpoint JSON (resumed when it exists)")
-    sel.add_argument("--metrics", action="store_true", help="also compute h_min and covering radius")
+    sel.add_argument(
+        "--metrics", action="store_true", help="also compute h_min and covering radius"
+    )
     cluster_args(sel)
 
-    met = actions.add_parser("metrics", help="h_min and covering radius of a selection, over partitions")
+    met = actions.add_parser(
+        "metrics", help="h_min and covering radius of a selection, over partitions"
+    )
     met.add_argument("embeddings", help="shard store folder or .npy file")
     met.add_argument("--selection", required=True, help="selection JSON from 'distributed select'")
     met.add_argument("--metric", choices=("cosine", "euclidean"), default="cosine")
@@ -412,22 +433,50 @@ def _run_distributed(args: argparse.Namespace) -> int:
     with dist.dask_client(scheduler=args.scheduler, workers=args.workers, quiet=True) as client:
         if args.action == "embed":
             store = dist.embed_partitions(
-                args.input, args.output, embedder=args.embedder, client=client,
-                n_partitions=args.partitions, schema=args.schema, text_field=args.text_field,
-                fit_on=args.fit_on, fit_sample=args.fit_sample, seed=args.seed,
-                retries=args.retries, overwrite=args.overwrite, quiet=args.quiet,
+                args.input,
+                args.output,
+                embedder=args.embedder,
+                client=client,
+                n_partitions=args.partitions,
+                schema=args.schema,
+                text_field=args.text_field,
+                fit_on=args.fit_on,
+                fit_sample=args.fit_sample,
+                seed=args.seed,
+                retries=args.retries,
+                overwrite=args.overwrite,
+                quiet=args.quiet,
             )
             print(f"{store.path}: {store.shape[0]} x {store.shape[1]} in {store.n_shards} shards")
             return 0
         X = dist.load_embeddings(args.embeddings)
         if args.action == "select":
             k = resolve_k(int(X.shape[0]), args.k, args.fraction)
-            params = {"client": client, "start": args.start, "n_partitions": args.partitions,
-                      "retries": args.retries, "quiet": args.quiet}
-            sel = dist.run_selection(X, k, args.output, mode=args.mode, checkpoint=args.checkpoint,
-                                     overwrite=args.overwrite, **params)
-            out = {"output": args.output, "mode": sel.mode, "k": sel.indices.size, "rounds": sel.rounds,
-                   "recoveries": sel.recoveries, "resumed_from": sel.resumed_from, "seconds": round(sel.seconds, 3)}
+            params = {
+                "client": client,
+                "start": args.start,
+                "n_partitions": args.partitions,
+                "retries": args.retries,
+                "quiet": args.quiet,
+            }
+            sel = dist.run_selection(
+                X,
+                k,
+                args.output,
+                mode=args.mode,
+                checkpoint=args.checkpoint,
+                overwrite=args.overwrite,
+                **params,
+            )
+            out = {
+                "output": args.output,
+                "mode": sel.mode,
+                "k": sel.indices.size,
+                "rounds": sel.rounds,
+                "recoveries": sel.recoveries,
+                "resumed_from": sel.resumed_from,
+                "seconds": round(sel.seconds, 3),
+            }
             if args.metrics:
                 out["h_min"] = dist.h_min(X, indices=sel.indices, client=client)
                 out["covering_radius"] = dist.covering_radius(X, sel.indices, client=client)
@@ -435,9 +484,16 @@ def _run_distributed(args: argparse.Namespace) -> int:
             return 0
         indices, _ = dist.read_selection(args.selection)
         kw = {"client": client, "metric": args.metric, "n_partitions": args.partitions}
-        print(json.dumps({"k": int(indices.size), "metric": args.metric,
-                          "h_min": dist.h_min(X, indices=indices, **kw),
-                          "covering_radius": dist.covering_radius(X, indices, **kw)}))
+        print(
+            json.dumps(
+                {
+                    "k": int(indices.size),
+                    "metric": args.metric,
+                    "h_min": dist.h_min(X, indices=indices, **kw),
+                    "covering_radius": dist.covering_radius(X, indices, **kw),
+                }
+            )
+        )
         return 0
 
 

@@ -18,22 +18,62 @@ def test_embed_select_metrics_round_trip(tmp_path, capsys):
     rng = np.random.default_rng(0)
     words = [f"w{i}" for i in range(80)]
     src = tmp_path / "d.jsonl"
-    src.write_text("".join(json.dumps({"text": " ".join(rng.choice(words, 9))}) + "\n" for _ in range(150)))
+    src.write_text(
+        "".join(json.dumps({"text": " ".join(rng.choice(words, 9))}) + "\n" for _ in range(150))
+    )
     emb, sel = tmp_path / "emb", tmp_path / "sel.json"
-    assert main(["distributed", "embed", str(src), "-o", str(emb), "--embedder", "tfidf-svd:8", "--partitions", "3", "-q"]) == 0
+    assert (
+        main(
+            [
+                "distributed",
+                "embed",
+                str(src),
+                "-o",
+                str(emb),
+                "--embedder",
+                "tfidf-svd:8",
+                "--partitions",
+                "3",
+                "-q",
+            ]
+        )
+        == 0
+    )
     X = load_sharded(emb)
     assert X.shape == (150, 8)
-    assert main(["distributed", "select", str(emb), "-k", "20", "-o", str(sel), "--start", "4", "--metrics", "-q"]) == 0
+    assert (
+        main(
+            [
+                "distributed",
+                "select",
+                str(emb),
+                "-k",
+                "20",
+                "-o",
+                str(sel),
+                "--start",
+                "4",
+                "--metrics",
+                "-q",
+            ]
+        )
+        == 0
+    )
     printed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     ref_i, _ = maxmin_reference(X, 20, start=4)
     assert json.loads(sel.read_text())["indices"] == ref_i.tolist()
     assert printed["h_min"] == pytest.approx(neighbors.h_min(X[ref_i]), abs=1e-12)
     assert main(["distributed", "metrics", str(emb), "--selection", str(sel)]) == 0
     printed = json.loads(capsys.readouterr().out)
-    assert printed["covering_radius"] == pytest.approx(neighbors.covering_radius(X, X[ref_i]), abs=1e-12)
+    assert printed["covering_radius"] == pytest.approx(
+        neighbors.covering_radius(X, X[ref_i]), abs=1e-12
+    )
     # an existing output is an error of the user's making: one line, exit 2, file untouched
     before = sel.read_text()
-    assert main(["distributed", "select", str(emb), "-k", "5", "-o", str(sel), "--mode", "two-round"]) == 2
+    assert (
+        main(["distributed", "select", str(emb), "-k", "5", "-o", str(sel), "--mode", "two-round"])
+        == 2
+    )
     assert "exists" in capsys.readouterr().err and sel.read_text() == before
 
 

@@ -174,7 +174,7 @@ def build_report(
     curves = {s.name: s.distances for s in inputs.sets if s.distances is not None}
     if curves:
         refs = {
-            n: float(by_name[n]["h_min_cosine"] or math.nan)
+            n: math.nan if by_name[n]["h_min_cosine"] is None else float(by_name[n]["h_min_cosine"])
             for n in names
             if n != FULL_NAME and n not in curves
         }
