@@ -173,12 +173,73 @@ def _run_train(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------- experiment (issue 5)
 def _add_experiment(sub: argparse._SubParsersAction) -> Handler | None:
-    return None
+    p = sub.add_parser(
+        "experiment",
+        help="uniform vs baseline subsets: select, fine-tune, compare (curves, time to threshold)",
+        description="Run the comparison described by CONFIG.yaml (see docs/experiment.md). "
+        "Rerunning the same command resumes an interrupted experiment.",
+    )
+    p.add_argument("config", help="experiment YAML")
+    p.add_argument("-o", "--output", required=True, help="experiment folder")
+    p.add_argument(
+        "--report-only",
+        action="store_true",
+        help="only rebuild tables, figures and index.html from the finished runs",
+    )
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    return _run_experiment
+
+
+def _run_experiment(args: argparse.Namespace) -> int:
+    from unisel.experiment import load_config, run_experiment
+
+    res = run_experiment(
+        load_config(args.config), args.output, quiet=args.quiet, report_only=args.report_only
+    )
+    print(f"{res.page}: {len(res.runs)} runs, thresholds {res.thresholds}")
+    return 0
 
 
 # ---------------------------------------------------------------- evaluate (issue 5)
 def _add_evaluate(sub: argparse._SubParsersAction) -> Handler | None:
-    return None
+    p = sub.add_parser(
+        "evaluate",
+        help="benchmark a trained run with lm-evaluation-harness",
+        description="Tasks are lm-eval names (need the hub) or local task YAML files (offline); "
+        "append :SHOTS for few-shot, e.g. arc_challenge:25,truthfulqa_mc1.",
+    )
+    p.add_argument("model", help="training run folder, model folder, or model name")
+    p.add_argument("--tasks", required=True, help="comma-separated task names or YAML paths")
+    p.add_argument("-o", "--output", default=None, help="result JSON (default: RUN/lm_eval.json)")
+    p.add_argument("--include-path", default=None, help="folder of extra lm-eval task YAMLs")
+    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--limit", type=float, default=None, help="documents per task (quick checks)")
+    p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:0 ... (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("-q", "--quiet", action="store_true")
+    return _run_evaluate
+
+
+def _run_evaluate(args: argparse.Namespace) -> int:
+    from unisel.evaluate import evaluate
+
+    limit = args.limit
+    if limit is not None and limit >= 1:
+        limit = int(limit)
+    res = evaluate(
+        args.model,
+        args.tasks,
+        output=args.output,
+        include_path=args.include_path,
+        batch_size=args.batch_size,
+        limit=limit,
+        device=args.device,
+        seed=args.seed,
+        quiet=args.quiet,
+    )
+    for task, (metric, value) in res.headline.items():
+        print(f"{task}\t{metric}\t{value:.4f}")
+    return 0
 
 
 # ---------------------------------------------------------------- theory (issue 6)

@@ -22,7 +22,9 @@ def _prepare(X: np.ndarray, metric: str) -> np.ndarray:
     raise ValueError(f"unknown metric {metric!r}; use 'cosine' or 'euclidean'")
 
 
-def _block_distances(Q: np.ndarray, R: np.ndarray, R_sq: np.ndarray | None, metric: str) -> np.ndarray:
+def _block_distances(
+    Q: np.ndarray, R: np.ndarray, R_sq: np.ndarray | None, metric: str
+) -> np.ndarray:
     if metric == "cosine":
         return 1.0 - Q @ R.T
     assert R_sq is not None

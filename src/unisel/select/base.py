@@ -75,7 +75,9 @@ class Selector(ABC):
             raise ParameterError(f"embeddings must be a 2-D array, got shape {X.shape}")
         n = X.shape[0]
         if not 1 <= self.n_samples <= n:
-            raise ParameterError(f"k must be between 1 and the number of records ({n}), got {self.n_samples}")
+            raise ParameterError(
+                f"k must be between 1 and the number of records ({n}), got {self.n_samples}"
+            )
 
     @abstractmethod
     def _fit(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:

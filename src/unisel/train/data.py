@@ -151,22 +151,30 @@ _FILE_READERS: dict[str, Callable[[Path, int | None], list[Any]]] = {
 def raw_rows(records: Any) -> list[dict[str, Any]]:
     """The raw rows behind a :class:`~unisel.io.RecordSet`, aligned with ``records.texts``.
 
-    Uses ``records.rows`` when the reader kept them, else re-reads ``records.source`` by
-    ``records.format``.
+    Uses ``records.rows`` when the reader kept them and ``records.handle`` (the open
+    ``datasets.Dataset``) when it has one, else re-reads ``records.source`` by
+    ``records.format``. ``records.source_index`` (records the reader left out) is honoured.
     """
     kept = getattr(records, "rows", None)
     if kept is not None:
         return list(kept)
     n = len(records)
+    index = getattr(records, "source_index", None)
+    need = (max(index) + 1 if index else 0) if index is not None else n
     fmt = records.format
-    if fmt in _FILE_READERS:
-        rows = _FILE_READERS[fmt](Path(records.source), n)
+    handle = getattr(records, "handle", None)
+    if handle is not None:
+        rows = [handle[i] for i in range(min(need, len(handle)))]
+    elif fmt in _FILE_READERS:
+        rows = _FILE_READERS[fmt](Path(records.source), need)
     elif fmt in ("hf_disk", "hub"):
         rows = _hf_rows(records.source, fmt, str(records.meta.get("split", "train")))
     else:
         raise InputError(f"{records.source}: cannot read rows of format {fmt!r} for training")
-    if len(rows) < n:
-        raise InputError(f"{records.source}: found {len(rows)} rows, the reader found {n}")
+    if len(rows) < need:
+        raise InputError(f"{records.source}: found {len(rows)} rows, the reader found {need}")
+    if index is not None:
+        return [rows[i] for i in index]
     return rows[:n]
 
 
