@@ -4,7 +4,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import ALPACA
+from unisel_train_standins import ALPACA, SHAREGPT
 
 from unisel.errors import ParameterError
 from unisel.train.data import IGNORE, load_rows, tokenize_rows
@@ -91,3 +91,14 @@ def test_stream_is_a_permutation_per_epoch():
 def test_constant_schedule_with_warmup():
     assert [lr_at(s, 1.0, 2) for s in range(4)] == [0.0, 0.5, 1.0, 1.0]
     assert lr_at(0, 0.1, 0) == 0.1
+
+
+def test_offline_byte_tokenizer_round_trips_and_masks():
+    from unisel.train.models import _byte_tokenizer
+
+    tok = _byte_tokenizer()
+    ids = tok("héllo <|im_end|>")["input_ids"]
+    assert tok.decode(ids) == "héllo <|im_end|>" and ids[-1] == tok.eos_token_id
+    examples, _ = tokenize_rows(SHAREGPT[:1], "sharegpt", tok, max_length=512)
+    text = tok.decode([t for t in examples[0].labels if t != IGNORE])
+    assert text == "Answer number 0.<|im_end|>\nYou are welcome.<|im_end|>\n"

@@ -101,8 +101,8 @@ def _smollm2() -> Path:
     model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name)
     # A GGUF-loaded model remembers its quantizer and save_pretrained refuses it; the weights are
     # already de-quantised float32, so dropping the quantizer leaves a plain model.
-    model.hf_quantizer = None
-    model.is_quantized = False
+    setattr(model, "hf_quantizer", None)  # noqa: B010 (typed as a module attribute)
+    setattr(model, "is_quantized", False)  # noqa: B010
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -120,8 +120,8 @@ def _byte_tokenizer() -> Any:
 
     vocab = {ch: i for i, ch in enumerate(bytes_to_unicode().values())}
     specials = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
-    for tok in specials:
-        vocab[tok] = len(vocab)
+    for special in specials:
+        vocab[special] = len(vocab)
     tok = Tokenizer(models.BPE(vocab=vocab, merges=[]))
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
@@ -165,7 +165,7 @@ def _smollm2_tokenizer_dir() -> Path:
     return _publish(tmp, target)
 
 
-TINY_LLAMA = dict(
+TINY_LLAMA: dict[str, Any] = dict(
     hidden_size=64,
     intermediate_size=128,
     num_hidden_layers=2,
