@@ -1,0 +1,234 @@
+"""The experiment configuration file (YAML).
+
+Example::
+
+    data: sharegpt.json          # one data set (any format unisel reads)
+    limit: 3000                  # optional: its first N records make the data set
+    model: smollm2-135m
+    k: 1000                      # subset size (or fraction: 0.5)
+    arms: [maxmin, random, first]   # selectors; add "full" for the whole training pool
+    seeds: [0, 1, 2]             # one run per arm and seed
+    holdout: 200                 # records held out of every arm (int) or a fraction
+    embedder: word2vec
+    train:                       # TrainConfig settings shared by every run
+      objective: ce
+      max_length: 256
+      batch_size: 8
+      lr: 2.0e-5
+      max_steps: 60
+    smoothing_window: 10
+    thresholds: null             # null: picked from the curves
+    eval_tasks: null             # e.g. [arc_challenge:25, truthfulqa_mc1] or a local task YAML
+
+Relative paths (``data``, local task YAMLs) are taken relative to the config file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from unisel.errors import InputError, ParameterError
+
+FULL = "full"
+ARM_LABELS = {"maxmin": "uniform (maxmin)", "random": "random", "first": "first", FULL: "full"}
+# TrainConfig fields the experiment sets itself.
+_RESERVED_TRAIN = {
+    "data",
+    "output",
+    "model",
+    "seed",
+    "eval_data",
+    "save_model",
+    "quiet",
+    "schema",
+    "text_field",
+}
+
+
+@dataclass
+class ExperimentConfig:
+    """Settings of one comparison; see the module docstring for the YAML form.
+
+    Parameters
+    ----------
+    data : str
+        The data set.
+    model : str
+        Model name or path for every run.
+    schema, text_field : str or None
+        Passed to the reader.
+    limit : int or None
+        Use the first ``limit`` records only.
+    k, fraction : subset size of every selected arm (exactly one).
+    arms : list of str
+        Selector names (``maxmin``, ``random``, ``first``, ``clustered``, ...) and/or ``full``.
+    seeds : list of int
+        Training seeds; every arm trains once per seed.
+    holdout : int or float
+        Held-out records (count, or fraction of the data set), drawn at random with
+        ``holdout_seed``; no arm selects from or trains on them.
+    selection_seed : int
+        Seed of the selectors (random subset, maxmin start...).
+    reselect_per_seed : bool
+        Select again for every training seed (seed = training seed), so that the spread between
+        seeds includes the selection's randomness.
+    embedder : str
+        Embedding method for selection and the selection metrics.
+    embedder_params : dict
+    selector_params : dict
+        ``{arm: {param: value}}`` passed to the selector.
+    train : dict
+        :class:`~unisel.train.TrainConfig` settings shared by all runs.
+    smoothing_window : int
+        Window of the moving average and span of the EMA.
+    smoothing : {"ma", "ema"}
+        The smoothed curve thresholds are read on.
+    thresholds : list of float or None
+        Training-loss thresholds; None picks two from the curves.
+    eval_tasks : list of str or None
+        lm-eval tasks (names, ``name:shots`` or local YAML paths) run on every final model.
+    eval_limit : int or None
+        Documents per eval task (quick checks).
+    eval_batch_size : int
+    keep_models : bool
+        Keep every run's ``model/`` (they are removed after evaluation otherwise).
+    """
+
+    data: str
+    model: str = "smollm2-135m"
+    schema: str | None = None
+    text_field: str | None = None
+    limit: int | None = None
+    k: int | None = None
+    fraction: float | None = None
+    arms: list[str] = field(default_factory=lambda: ["maxmin", "random"])
+    seeds: list[int] = field(default_factory=lambda: [0])
+    holdout: float = 0.1
+    holdout_seed: int = 0
+    selection_seed: int = 0
+    reselect_per_seed: bool = False
+    embedder: str = "word2vec"
+    embedder_params: dict[str, Any] = field(default_factory=dict)
+    selector_params: dict[str, dict[str, Any]] = field(default_factory=dict)
+    train: dict[str, Any] = field(default_factory=dict)
+    smoothing_window: int = 10
+    smoothing: str = "ma"
+    thresholds: list[float] | None = None
+    eval_tasks: list[str] | None = None
+    eval_limit: int | None = None
+    eval_batch_size: int = 8
+    keep_models: bool = False
+
+    def check(self) -> None:
+        """Raise ParameterError on inconsistent settings."""
+        if not self.arms:
+            raise ParameterError("arms: give at least one arm")
+        if len(set(self.arms)) != len(self.arms):
+            raise ParameterError(f"arms: {self.arms} lists an arm twice")
+        if any(a != FULL for a in self.arms) and (self.k is None) == (self.fraction is None):
+            raise ParameterError("give exactly one of k and fraction for the selected arms")
+        if not self.seeds or len(set(self.seeds)) != len(self.seeds):
+            raise ParameterError(f"seeds: need distinct seeds, got {self.seeds}")
+        if self.holdout <= 0:
+            raise ParameterError(f"holdout must be positive, got {self.holdout}")
+        if self.smoothing_window < 1:
+            raise ParameterError(
+                f"smoothing_window must be at least 1, got {self.smoothing_window}"
+            )
+        if self.smoothing not in ("ma", "ema"):
+            raise ParameterError(f"smoothing must be 'ma' or 'ema', got {self.smoothing!r}")
+        bad = sorted(set(self.train) & _RESERVED_TRAIN)
+        if bad:
+            raise ParameterError(f"train: {bad[0]!r} is set by the experiment itself")
+        self.train_config("x", "y", 0).check()
+
+    def train_config(self, data: str, output: str, seed: int, **extra: Any) -> Any:
+        from unisel.train.trainer import TrainConfig
+
+        return TrainConfig.from_dict(
+            {
+                "data": data,
+                "output": output,
+                "model": self.model,
+                "seed": seed,
+                **self.train,
+                **extra,
+            }
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def fingerprint(self) -> str:
+        """Hash of every setting that changes results (not the eval or page settings)."""
+        d = self.to_dict()
+        for key in (
+            "eval_tasks",
+            "eval_limit",
+            "eval_batch_size",
+            "keep_models",
+            "smoothing_window",
+            "smoothing",
+            "thresholds",
+        ):
+            d.pop(key)
+        return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def load_config(path: str | Path) -> ExperimentConfig:
+    """Read and check an experiment YAML; relative paths become relative to its folder."""
+    import yaml
+
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"{path}: config not found") from None
+    except yaml.YAMLError as exc:
+        raise InputError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: the config must be a mapping")
+    known = {f.name for f in fields(ExperimentConfig)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise InputError(
+            f"{path}: unknown setting {unknown[0]!r}; known: {', '.join(sorted(known))}"
+        )
+    if "data" not in data:
+        raise InputError(f"{path}: 'data' is required")
+    base = path.resolve().parent
+
+    def local(p: str) -> str:
+        q = Path(p).expanduser()
+        return str(q if q.is_absolute() else base / q)
+
+    if Path(base / str(data["data"])).exists() or Path(str(data["data"])).is_absolute():
+        data["data"] = local(str(data["data"]))
+    tasks = data.get("eval_tasks")
+    if isinstance(tasks, str):
+        tasks = [t for t in tasks.split(",") if t.strip()]
+    if tasks:
+        data["eval_tasks"] = [_local_task(str(t).strip(), local) for t in tasks]
+    try:
+        cfg = ExperimentConfig(**data)
+    except TypeError as exc:
+        raise InputError(f"{path}: {exc}") from None
+    try:
+        cfg.check()
+    except ParameterError as exc:
+        raise InputError(f"{path}: {exc}") from None
+    return cfg
+
+
+def _local_task(task: str, local: Any) -> str:
+    """A task spec with a local YAML path made absolute (``path.yaml:5`` keeps its shots)."""
+    name, shots = task, ""
+    if ":" in task and task.rsplit(":", 1)[1].isdigit():
+        name, shots = task.rsplit(":", 1)
+    if name.endswith((".yaml", ".yml")):
+        name = local(name)
+    return f"{name}:{shots}" if shots else name
