@@ -332,3 +332,50 @@ def test_output_equal_to_input_refused(tmp_path, capsys):
     code, _, err = run(capsys, "select", src, "-k", 3, "-o", src, "-q")
     assert code == 2 and "input" in err and len(err.strip().splitlines()) == 1
     assert src.read_bytes() == before
+
+
+def test_skipped_records_keep_input_numbering(tmp_path, capsys, cache):
+    records = make_records("sharegpt", 40)
+    for i in (3, 17):
+        records[i]["conversations"] = []
+    src = write_records(records, tmp_path / "d.json", "json")
+    out = tmp_path / "s.json"
+    assert (
+        run(
+            capsys,
+            "select",
+            src,
+            "-k",
+            38,
+            "-o",
+            out,
+            "--skip-empty",
+            "--cache-dir",
+            cache,
+            "--embedder",
+            "tfidf",
+            "-q",
+        )[0]
+        == 0
+    )
+    m = load_manifest(out)
+    assert sorted(m.indices) == [i for i in range(40) if i not in (3, 17)]  # input record numbers
+    assert sorted(m.embedding_indices) == list(range(38))  # rows of the embedding matrix
+    code, stdout, err = run(
+        capsys,
+        "metrics",
+        src,
+        "--skip-empty",
+        "--subset",
+        out,
+        "--cache-dir",
+        cache,
+        "--json",
+        "-q",
+    )
+    assert code == 0, err
+    assert json.loads(stdout)["sets"][1]["size"] == 38
+    code, _, err = run(
+        capsys, "select", src, "-k", 5, "-o", tmp_path / "t.json", "--cache-dir", cache, "-q"
+    )
+    assert code == 2 and "record 3" in err

@@ -293,11 +293,12 @@ def subset_indices(
             raise InputError(
                 f"{mpath}: the manifest was made from different input data ({manifest.input.get('source')})"
             )
-        if manifest.indices and max(manifest.indices) >= len(records):
+        rows = manifest.embedding_rows()
+        if rows.size and rows.max() >= len(records):
             raise InputError(
-                f"{mpath}: index {max(manifest.indices)} is outside the {len(records)} input records"
+                f"{mpath}: index {rows.max()} is outside the {len(records)} input records"
             )
-        return str(manifest.selector.get("method", path.stem)), manifest.indices_array
+        return str(manifest.selector.get("method", path.stem)), rows
     sub = read_records(
         path,
         schema=schema or records.schema,
