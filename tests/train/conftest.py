@@ -1,23 +1,8 @@
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
 
-_HERE = Path(__file__).resolve().parent
-
-
-def _standins():
-    name = "unisel_train_standins"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, _HERE / "unisel_train_standins.py")
-        assert spec and spec.loader
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        sys.modules[name] = module
-    return sys.modules[name]
+from tests.train.samples import ALPACA, SHAREGPT, write_json
 
 
 @pytest.fixture(autouse=True)
@@ -26,12 +11,6 @@ def _setup(monkeypatch):
 
     torch.set_num_threads(1)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    _standins().install(monkeypatch.setattr)
-
-
-ALPACA = _standins().ALPACA
-SHAREGPT = _standins().SHAREGPT
-write_json = _standins().write_json
 
 
 @pytest.fixture

@@ -4,8 +4,8 @@ import json
 
 import numpy as np
 import pytest
-from unisel_train_standins import ALPACA, SHAREGPT
 
+from tests.train.samples import ALPACA, SHAREGPT
 from unisel.errors import ParameterError
 from unisel.train.data import IGNORE, load_rows, tokenize_rows
 from unisel.train.models import load_tokenizer

@@ -4,8 +4,8 @@ import json
 
 import pytest
 import torch
-from unisel_train_standins import ALPACA, write_json
 
+from tests.train.samples import ALPACA, write_json
 from unisel.errors import ParameterError
 from unisel.train import TrainConfig, read_log, train
 
