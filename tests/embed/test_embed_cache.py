@@ -74,7 +74,9 @@ def test_files_metadata_and_no_temporaries(tmp_path: Path, corpus: list[str]) ->
     key = emb.cache_path.stem
     assert sorted(p.name for p in tmp_path.iterdir()) == [f"{key}.json", f"{key}.npy"]
     meta = json.loads((tmp_path / f"{key}.json").read_text())
-    assert meta["method"] == "tfidf" and meta["n"] == len(corpus) and meta["dim"] == 4
+    assert (
+        meta["method"] == "tfidf" and meta["n"] == len(corpus) and meta["dim"] == 5
+    )  # 4 components + 1 for the record without words
     assert meta["params"] == emb.params and meta["params"]["n_components"] == 4
     assert meta["created"].endswith("+00:00")
     assert key == cache_key(texts_digest(corpus), "tfidf", emb.params)

@@ -14,7 +14,15 @@ Embedders, each registered in :data:`EMBEDDERS` under the name a spec uses:
 
 from unisel.embed import hf, minilm, npy, tfidf, word2vec  # noqa: F401  (register the names)
 from unisel.embed.api import embed_texts, get_embedder
-from unisel.embed.base import EMBEDDERS, Embedder, Embeddings
+from unisel.embed.base import EMBEDDERS, Embedder, Embeddings, lift_zero_rows
 from unisel.embed.cache import load_cached
 
-__all__ = ["EMBEDDERS", "Embedder", "Embeddings", "embed_texts", "get_embedder", "load_cached"]
+__all__ = [
+    "EMBEDDERS",
+    "Embedder",
+    "Embeddings",
+    "embed_texts",
+    "get_embedder",
+    "lift_zero_rows",
+    "load_cached",
+]

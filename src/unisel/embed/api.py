@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from unisel.embed import cache
-from unisel.embed.base import EMBEDDERS, Embedder, Embeddings
+from unisel.embed.base import EMBEDDERS, Embedder, Embeddings, lift_zero_rows
 from unisel.errors import InputError, ParameterError
 
 
@@ -111,12 +111,20 @@ def embed_texts(
             raise InputError(f"record {i}: text is {type(text).__name__}, not a string")
     embedder = get_embedder(method, seed=seed, **params)
     precomputed = embedder.precomputed_path()
-    if precomputed is not None:
-        vectors = embedder.embed(texts, progress=not quiet)
-        return Embeddings(vectors, embedder.spec, embedder.config(), cache_path=precomputed)
-
     config = embedder.config()
     folder = _resolve_cache_dir(cache_dir)
+    if precomputed is not None:
+        vectors = embedder.embed(texts, progress=not quiet)
+        lifted, zero_rows = lift_zero_rows(vectors)
+        if zero_rows.size == 0:
+            return Embeddings(vectors, embedder.spec, config, cache_path=precomputed)
+        # The file's vectors are changed, so the lifted copy goes to the cache.
+        _warn_zero_rows(embedder, zero_rows)
+        digest = cache.texts_digest([str(precomputed), str(precomputed.stat().st_mtime_ns)])
+        key = cache.cache_key(digest, embedder.name, config)
+        cache_path = _store(folder, key, lifted, embedder, config) if folder else None
+        return Embeddings(lifted, embedder.spec, config, cache_path=cache_path)
+
     key = cache.cache_key(cache.texts_digest(texts), embedder.name, config) if folder else ""
     if folder is not None:
         hit = cache.lookup(folder, key, len(texts))
@@ -125,13 +133,30 @@ def embed_texts(
 
     vectors = embedder.embed(texts, progress=not quiet)
     _check_output(embedder, vectors, len(texts))
-    cache_path: Path | None = None
-    if folder is not None:
-        try:
-            cache_path = cache.store(folder, key, vectors, method=embedder.spec, params=config)
-        except OSError as exc:  # an unwritable cache must not cost the user the result
-            warnings.warn(f"embedding cache not written to {folder}: {exc}", stacklevel=2)
+    vectors, zero_rows = lift_zero_rows(vectors)
+    if zero_rows.size:
+        _warn_zero_rows(embedder, zero_rows)
+    cache_path = _store(folder, key, vectors, embedder, config) if folder is not None else None
     return Embeddings(vectors, embedder.spec, config, cache_path=cache_path)
+
+
+def _store(
+    folder: Path, key: str, vectors: np.ndarray, embedder: Embedder, config: dict[str, Any]
+) -> Path | None:
+    try:
+        return cache.store(folder, key, vectors, method=embedder.spec, params=config)
+    except OSError as exc:  # an unwritable cache must not cost the user the result
+        warnings.warn(f"embedding cache not written to {folder}: {exc}", stacklevel=3)
+        return None
+
+
+def _warn_zero_rows(embedder: Embedder, zero_rows: np.ndarray) -> None:
+    shown = ", ".join(str(int(i)) for i in zero_rows[:5]) + (", ..." if zero_rows.size > 5 else "")
+    warnings.warn(
+        f"{embedder.spec}: {zero_rows.size} records have a zero embedding (records {shown}); "
+        "they get a dimension of their own: identical to each other, orthogonal to the rest",
+        stacklevel=3,
+    )
 
 
 def _resolve_cache_dir(cache_dir: str | os.PathLike[str] | bool | None) -> Path | None:

@@ -91,3 +91,32 @@ class Embedder(ABC):
 
 
 EMBEDDERS: Registry[Embedder] = Registry("embedder")
+
+
+def lift_zero_rows(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Give all-zero rows a dimension of their own.
+
+    An embedder returns the zero vector for a record it has nothing for (word2vec: no word of
+    the vocabulary). Cosine distance is undefined there; left as is, every zero row would be at
+    distance 1 from everything, including the other zero rows, and any subset that misses one
+    would have covering radius 1. Appending one column, 1 for zero rows and 0 elsewhere, makes
+    the zero rows identical to each other and orthogonal to every other record, while the
+    distances between the other records do not change (their new coordinate is 0).
+
+    Parameters
+    ----------
+    vectors : ndarray of shape (n, d), float32
+
+    Returns
+    -------
+    vectors : ndarray of shape (n, d) when no row is zero (the input itself), else (n, d + 1)
+    zero_rows : ndarray of shape (z,), int64
+        The rows that were zero.
+    """
+    zero_rows = np.flatnonzero(~np.asarray(vectors).any(axis=1)).astype(np.int64)
+    if zero_rows.size == 0:
+        return vectors, zero_rows
+    lifted = np.zeros((vectors.shape[0], vectors.shape[1] + 1), dtype=np.float32)
+    lifted[:, :-1] = vectors
+    lifted[zero_rows, -1] = 1.0
+    return lifted, zero_rows

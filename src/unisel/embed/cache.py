@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 """Bumped whenever the meaning of cached vectors changes (tokenizer, pooling, file layout)."""
 
 

@@ -3,8 +3,8 @@
 A record's vector is the mean of the vectors of its words. Words are lowercase runs of letters,
 digits and underscores (``\\w+``, Unicode-aware), so text in any script is kept. Words seen fewer
 than ``min_count`` times in the corpus have no vector; a record with no word that has one (for
-example only punctuation or emoji) gets the zero vector, which the cosine code downstream treats
-as distance 1 from every other record.
+example only punctuation or emoji) gets the zero vector, which `unisel.embed.embed_texts` then
+lifts into a dimension of its own (see `unisel.embed.base.lift_zero_rows`).
 
 Reproducibility: gensim is run with one worker thread (several threads interleave updates in a
 different order on each run) and with a hash function that does not depend on ``PYTHONHASHSEED``,
