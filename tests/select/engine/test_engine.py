@@ -54,10 +54,27 @@ def clouds(draw, max_n: int = 300, max_d: int = 16):
 
 
 @settings(max_examples=120, deadline=None)
-@given(clouds())
-def test_engine_equals_reference(case):
+@given(clouds(), st.sampled_from([0, 1, 2, 3, 8, 1024]))
+def test_engine_equals_reference(case, refresh_every):
     X, k, start = case
-    same(maxmin(X, k, start=start), maxmin_reference(X, k, start=start))
+    want = maxmin_reference(X, k, start=start)
+    same(maxmin(X, k, start=start, refresh_every=refresh_every), want)
+
+
+def test_block_refreshes_run_and_agree():
+    # big enough for many block refreshes with several centre chunks each
+    rng = np.random.default_rng(11)
+    X = rng.normal(size=(8, 24))[rng.integers(8, size=1500)] + 0.3 * rng.normal(size=(1500, 24))
+    X[700:720] = X[5]
+    want = maxmin_reference(X, 1200, start=2)
+    for every in (0, 16, 64, 333):
+        same(maxmin(X, 1200, start=2, refresh_every=every), want)
+        if every:
+            assert fast.LAST_STATS[3] > 0 and fast.LAST_STATS[4] > 0  # block refreshes ran
+        else:
+            assert fast.LAST_STATS[3] == 0
+    with pytest.raises(ParameterError, match="refresh_every"):
+        maxmin(X, 10, refresh_every=-1)
 
 
 @settings(max_examples=30, deadline=None)
@@ -67,7 +84,7 @@ def test_extended_equals_one_longer_run(case, data):
     full = maxmin(X, k, start=start)
     m = data.draw(st.integers(1, k))
     head = maxmin(X, m, start=start)[0]
-    ext = maxmin(X, k, initial=head.tolist())
+    ext = maxmin(X, k, initial=head.tolist(), refresh_every=data.draw(st.sampled_from([0, 2, 5])))
     assert ext[0].tolist() == full[0].tolist()
     np.testing.assert_array_equal(ext[1][m:], full[1][m:])
 
@@ -79,7 +96,10 @@ def test_arbitrary_initial_matches_reference(case, data):
     n = X.shape[0]
     m = data.draw(st.integers(1, k))
     initial = np.random.default_rng(m).permutation(n)[:m].tolist()
-    same(maxmin(X, k, initial=initial), maxmin_reference(X, k, initial=initial))
+    every = data.draw(st.sampled_from([0, 2, 5, 1024]))
+    same(
+        maxmin(X, k, initial=initial, refresh_every=every), maxmin_reference(X, k, initial=initial)
+    )
 
 
 def test_identical_rows_tie_to_lowest_index():

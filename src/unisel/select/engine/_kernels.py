@@ -7,6 +7,9 @@ State shared by the kernels, for ``n`` rows:
 - ``stamp[j]`` (int64): how many centres ``md[j]`` accounts for;
 - ``heap[:hsize]`` (int64): the unselected rows as a binary max-heap on ``(md, -index)``;
 - ``C32`` (k, d) float32: the chosen centres, unit rows rounded to float32, in order.
+
+``stats`` (int64, 6): lazy refreshes, lazy float32 dots, lazy float64 keys, rows in block
+refreshes, block float32 dots, block float64 keys.
 """
 
 from __future__ import annotations
@@ -180,3 +183,126 @@ def lazy_steps(
         stamp[j] = s
         sift_down(heap, hsize, 0, md)
     return t, hsize
+
+
+@nb.njit(cache=True, nogil=True)
+def heapify(heap: np.ndarray, hsize: int, md: np.ndarray) -> None:
+    """Restore the heap property of ``heap[:hsize]`` in place after keys were lowered."""
+    for pos in range(hsize // 2 - 1, -1, -1):
+        sift_down(heap, hsize, pos, md)
+
+
+@nb.njit(cache=True, nogil=True, fastmath=True)
+def _row_max32(D32: np.ndarray, a: int, b0: int) -> np.float32:
+    """Largest float32 entry of ``D32[a, b0:]`` (a screen only: no key depends on its rounding)."""
+    best = np.float32(-np.inf)
+    for b in range(b0, D32.shape[1]):
+        v = D32[a, b]
+        if v > best:
+            best = v
+    return best
+
+
+@nb.njit(cache=True, nogil=True)
+def absorb_stale(
+    D32: np.ndarray,
+    rows: np.ndarray,
+    c0: int,
+    indices: np.ndarray,
+    X: np.ndarray,
+    nrm: np.ndarray,
+    md: np.ndarray,
+    stamp: np.ndarray,
+    tol: float,
+) -> int:
+    """Fold ``D32[a, b] = <u_rows[a], u_{indices[c0 + b]}>`` into ``md`` for centres not yet seen.
+
+    Like :func:`absorb_block`, but row ``rows[a]`` only takes the centres ``c0 + b >=
+    stamp[rows[a]]`` (the earlier ones are already in its key). Serial on purpose: a numba
+    ``prange`` here ran 4-20x slower per entry, its workers competing with OpenBLAS threads
+    still spinning after the product. Returns the number of float64 keys computed.
+    """
+    n_checked = 0
+    nc = D32.shape[1]
+    for a in range(D32.shape[0]):
+        j = rows[a]
+        b0 = max(0, stamp[j] - c0)
+        if b0 >= nc:
+            continue
+        lo32 = 1.0 - np.float64(_row_max32(D32, a, b0))
+        cut = min(md[j] + tol, lo32 + 2.0 * tol)
+        # 1 - x <= cut  <=>  x >= 1 - cut, up to one rounding of 1 - cut: widen by 1e-15
+        thr = 1.0 - cut - 1e-15
+        best = md[j]
+        for b in range(b0, nc):
+            if np.float64(D32[a, b]) >= thr and 1.0 - np.float64(D32[a, b]) <= cut:
+                key = exact_key(X, nrm, j, indices[c0 + b])
+                n_checked += 1
+                if key < best:
+                    best = key
+        md[j] = best
+    return n_checked
+
+
+@nb.njit(cache=True, nogil=True)
+def eager_refresh(
+    X: np.ndarray,
+    nrm: np.ndarray,
+    C32: np.ndarray,
+    indices: np.ndarray,
+    md: np.ndarray,
+    stamp: np.ndarray,
+    rows: np.ndarray,
+    t: int,
+    theta: float,
+    tol: float,
+    centre_chunk: int,
+    stats: np.ndarray,
+) -> None:
+    """Bring ``rows`` (sorted by ``stamp``, all stale) up to date with block products.
+
+    Centres are taken oldest first in chunks of ``centre_chunk``; a row joins once the chunk
+    reaches its stamp and leaves as soon as its key drops below ``theta`` (its stamp then says
+    how far it got, as in the lazy refresh). Each chunk is one float32 matrix product (BLAS,
+    threaded) screened and decided by :func:`absorb_stale`.
+    """
+    m = rows.shape[0]
+    d = X.shape[1]
+    if m == 0:
+        return
+    U = np.empty((m, d), dtype=np.float32)
+    for a in range(m):
+        unit32(X, nrm, rows[a], U[a])
+    act = np.empty(m, dtype=np.int64)
+    G = np.empty((m, d), dtype=np.float32)
+    prow = np.empty(m, dtype=np.int64)
+    nact = 0
+    nxt = 0
+    c0 = stamp[rows[0]]
+    while c0 < t:
+        c1 = min(t, c0 + centre_chunk)
+        while nxt < m and stamp[rows[nxt]] < c1:
+            act[nact] = nxt
+            nact += 1
+            nxt += 1
+        if nact == 0:
+            if nxt >= m:
+                break
+            c0 = stamp[rows[nxt]]
+            continue
+        for i in range(nact):
+            G[i] = U[act[i]]
+            prow[i] = rows[act[i]]
+            stats[4] += c1 - max(c0, stamp[rows[act[i]]])
+        D32 = np.dot(G[:nact], C32[c0:c1].T)
+        stats[5] += absorb_stale(D32, prow[:nact], c0, indices, X, nrm, md, stamp, tol)
+        keep = 0
+        for i in range(nact):
+            j = rows[act[i]]
+            stamp[j] = c1
+            if md[j] >= theta:
+                act[keep] = act[i]
+                keep += 1
+        nact = keep
+        c0 = c1
+    stats[3] += m

@@ -26,6 +26,18 @@ on Gaussian-mixture data at d=384 the engine computes about 20% (k = n/10) to 45
 of the n*k distances of the plain loop, in a compiled (numba) loop with no per-step
 interpreter overhead and no O(n) argmax.
 
+Block refreshes. A per-row refresh reads every stale centre from memory for one row (a
+matrix-vector product, memory-bound once the centres outgrow the cache). So every
+``refresh_every`` = B steps (default 1024) the engine predicts the selection value B steps
+ahead by linear extrapolation, :math:`\theta = r_t - (r_{t-B} - r_t)` (at least
+:math:`r_t / 2`), and refreshes every row whose bound is at least :math:`\theta` with float32
+matrix products (BLAS, threaded): rows sorted by stamp, centres oldest first in chunks of
+B/2, a row joining once the chunk reaches its stamp and leaving as soon as its key drops
+below :math:`\theta` (its stamp records how far it got, exactly as in step 3). Refreshing any
+rows at any time leaves every key exact for its stamp, so this changes the speed, never the
+result; afterwards the heap is re-heapified in O(n). The lazy loop then mostly sees rows
+stale by fewer than B centres, which are in cache.
+
 Exactness
 ---------
 Distances are screened in float32 and decided in float64. Let :math:`\hat u_j` be
@@ -56,7 +68,9 @@ The engine never materialises the normalised matrix. It holds, per row, 32 bytes
 norm, float64 key, int64 stamp, int64 heap slot), plus the chosen centres in float32
 (:math:`4dk` bytes), plus one block of ``block_size`` rows while it folds the initial
 centres (:math:`12\,d` bytes per row for the float64/float32 copies and :math:`4 \times 2048`
-for the products). For n = 1M, d = 384, k = 100k that is about 32 MB + 154 MB + 110 MB. ``X``
+for the products), plus, during a block refresh, at most 16384 rows of
+:math:`8\,d + 2\,B` bytes (two float32 row buffers and one product chunk; 84 MB at d = 384,
+B = 1024). For n = 1M, d = 384, k = 100k that is about 32 MB + 154 MB + 110 MB. ``X``
 may be a memory-mapped ``.npy`` larger than RAM: it is read in blocks for the norms and then
 row by row; those pages are file cache, not process memory.
 """
@@ -80,6 +94,11 @@ DEFAULT_BLOCK = 8192  # rows per block for norms and initial-centre products
 CENTRE_CHUNK = 2048  # centres per block product
 DEFAULT_CHECKPOINT_EVERY = 5000  # steps between checkpoint writes
 CHECKPOINT_VERSION = 1
+DEFAULT_REFRESH_EVERY = 1024  # steps between block refreshes (0: lazy refreshes only)
+REFRESH_ROWS = 16384  # rows per block-refresh call (bounds its buffers)
+# Work counters of the last `maxmin` call (diagnostics for the benchmark): lazy refreshes,
+# lazy float32 dots, lazy float64 keys, block-refreshed rows, block float32 dots, block keys.
+LAST_STATS: list[int] = []
 
 
 def tolerance(d: int) -> float:
@@ -256,6 +275,7 @@ def maxmin(
     checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
     block_size: int | None = None,
     n_jobs: int | None = None,
+    refresh_every: int = DEFAULT_REFRESH_EVERY,
     quiet: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Exact greedy max-min selection, identical to `maxmin_reference`, fast.
@@ -285,6 +305,10 @@ def maxmin(
         Rows per block when streaming ``X`` (default 8192).
     n_jobs : int, optional
         Threads for block products (BLAS / torch); None leaves the library default.
+    refresh_every : int
+        Steps between block refreshes of the rows likely to be popped next (float32 matrix
+        products, oldest centres first, in chunks of ``refresh_every // 2`` centres); 0 turns
+        them off (lazy per-row refreshes only). A speed knob: the result does not depend on it.
     quiet : bool
         No progress bar when True.
 
@@ -302,6 +326,13 @@ def maxmin(
         raise ParameterError("embeddings have no rows")
     prefix = _check_prefix(n, k, start, initial)
     k = int(k)
+    if (
+        isinstance(refresh_every, bool)
+        or not isinstance(refresh_every, (int, np.integer))
+        or refresh_every < 0
+    ):
+        raise ParameterError(f"refresh_every must be a non-negative integer, got {refresh_every!r}")
+    refresh_every = int(refresh_every)
     if checkpoint_every < 1:
         raise ParameterError(f"checkpoint_every must be positive, got {checkpoint_every}")
     block = int(block_size or DEFAULT_BLOCK)
@@ -342,7 +373,8 @@ def maxmin(
     C32 = np.empty((k, d), dtype=np.float32)
     C32[:t] = unit32_rows(X, nrm, indices[:t])
     heap, hsize = K.build_heap(md)
-    stats = np.zeros(3, dtype=np.int64)
+    stats = np.zeros(6, dtype=np.int64)
+    p = prefix.size
 
     progress = None
     if not quiet:
@@ -350,9 +382,31 @@ def maxmin(
 
         progress = tqdm(total=k, initial=t, desc="max-min", unit="pick")
     chunk = max(256, min(checkpoint_every, max(1, k // 100)))
+    if refresh_every:
+        chunk = min(chunk, refresh_every)
+    centre_chunk = max(1, refresh_every // 2)
     last_saved = t
+    last_refresh = t
     try:
         while t < k:
+            if refresh_every and t - last_refresh >= refresh_every and t - refresh_every >= p:
+                _block_refresh(
+                    X,
+                    nrm,
+                    C32,
+                    indices,
+                    distances,
+                    md,
+                    stamp,
+                    heap,
+                    hsize,
+                    t,
+                    refresh_every,
+                    centre_chunk,
+                    tol,
+                    stats,
+                )
+                last_refresh = t
             t_end = min(k, t + chunk)
             t_new, hsize = K.lazy_steps(
                 X, nrm, C32, indices, distances, md, stamp, heap, hsize, t, t_end, tol, stats
@@ -368,7 +422,51 @@ def maxmin(
             progress.close()
     if ckpt is not None:
         ckpt.save(t, indices, distances, md, stamp)
+    global LAST_STATS
+    LAST_STATS = stats.tolist()
     return indices, distances
+
+
+def _block_refresh(
+    X: np.ndarray,
+    nrm: np.ndarray,
+    C32: np.ndarray,
+    indices: np.ndarray,
+    distances: np.ndarray,
+    md: np.ndarray,
+    stamp: np.ndarray,
+    heap: np.ndarray,
+    hsize: int,
+    t: int,
+    window: int,
+    centre_chunk: int,
+    tol: float,
+    stats: np.ndarray,
+) -> None:
+    """Refresh, with block products, the rows the next ``window`` steps will probably pop.
+
+    The selection value fell from ``r_then`` to ``r_now`` over the last ``window`` steps; the
+    rows whose bound is at least ``theta = r_now - (r_then - r_now)`` (the value predicted
+    ``window`` steps ahead) are brought up to date, oldest centres first, each leaving as soon
+    as its key drops below ``theta``. Any subset of rows may be refreshed at any time without
+    changing the result (keys stay exact for their stamps); the prediction only decides how
+    much of the lazy loop's work is done as matrix products instead. ``theta`` is clamped to
+    at least ``r_now / 2``.
+    """
+    r_now, r_then = float(distances[t - 1]), float(distances[t - window])
+    if not r_now > 0.0:
+        return  # only duplicates of chosen rows are left: nothing for a block product to do
+    # never below half the current value, so a steep drop cannot refresh every row at once
+    theta = max(r_now - (r_then - r_now), 0.5 * r_now)
+    live = heap[:hsize]
+    rows = live[(md[live] >= theta) & (stamp[live] < t)]
+    if rows.size == 0:
+        return
+    rows = rows[np.argsort(stamp[rows], kind="stable")]
+    for r0 in range(0, rows.size, REFRESH_ROWS):  # bounded buffers: see "Memory" above
+        part = rows[r0 : r0 + REFRESH_ROWS]
+        K.eager_refresh(X, nrm, C32, indices, md, stamp, part, t, theta, tol, centre_chunk, stats)
+    K.heapify(heap, hsize, md)
 
 
 def _with_threads(matmul: Matmul, n_jobs: int) -> Matmul:
