@@ -14,13 +14,14 @@ Public API:
 
 from unisel.io.atomic import atomic_output, file_sha256
 from unisel.io.formats import FORMATS
-from unisel.io.reader import EXAMPLES, InputWarning, read_records
+from unisel.io.reader import EXAMPLES, InputWarning, read_records, resolve_source
 from unisel.io.records import RecordSet
 from unisel.io.schemas import SCHEMAS, Schema
 from unisel.io.writer import write_subset
 
 __all__ = [
     "EXAMPLES",
+    "resolve_source",
     "FORMATS",
     "SCHEMAS",
     "InputWarning",

@@ -52,6 +52,13 @@ def _example_path(source: str) -> Path:
     return EXAMPLES[name]()
 
 
+def resolve_source(source: str | os.PathLike[str]) -> str | os.PathLike[str]:
+    """The local file behind an ``example:NAME`` alias; any other source unchanged."""
+    if str(source).startswith(EXAMPLE_PREFIX):
+        return _example_path(str(source))
+    return source
+
+
 def open_source(source: str | os.PathLike[str], split: str = "train") -> tuple[Format, Source]:
     """The format of ``source`` and a `Source` for it, opened far enough to stream records.
 

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from unisel.errors import InputError, ParameterError
+from unisel.io import resolve_source
 from unisel.manifest import Manifest, load_manifest
 
 SubsetSpec = str | Path | tuple[str, Sequence[int] | np.ndarray]
@@ -84,6 +85,7 @@ def _sha256(path: Path) -> str:
 
 def _same_input(full: str | Path, manifest: Manifest, manifest_path: Path) -> None:
     """Raise InputError unless ``manifest`` was made from the data set ``full``."""
+    full = resolve_source(full)
     source = str(manifest.input.get("source", ""))
     full_path = Path(full)
     if full_path.exists():
