@@ -1,7 +1,7 @@
 """Benchmark exact greedy max-min: unisel's engine against the loops people use instead.
 
 Each cell (data set x k x method) runs in a fresh subprocess that loads the embeddings from a
-``.npy`` file, records its resident set size (``ru_maxrss``) after loading, runs the method
+``.npy`` file, records its resident set size after loading, runs the method
 and reports seconds and the peak RSS above that baseline (so BLAS/numba temporaries count,
 the embeddings do not). Methods:
 
@@ -33,10 +33,10 @@ import argparse
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -58,10 +58,45 @@ def gaussian_mixture(n: int, d: int, components: int = 100, seed: int = 0) -> np
     return out
 
 
-def _rss_mb() -> float:
-    # ru_maxrss is in KiB on Linux, bytes on macOS
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / (1024.0 * 1024.0) if sys.platform == "darwin" else peak / 1024.0
+def _current_rss_mb() -> float:
+    """Resident set size of this process now, in MB (Linux /proc; 0 elsewhere)."""
+    try:
+        with open("/proc/self/statm") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
+class PeakSampler:
+    """Samples the RSS every few milliseconds in a thread; ``peak_above(base)`` after stop().
+
+    ``ru_maxrss`` cannot be reset and already holds the load of the embeddings, so a peak
+    above the post-load baseline has to be sampled.
+    """
+
+    def __init__(self, interval: float = 0.002) -> None:
+        self.interval, self.peak, self._stop = interval, 0.0, threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, _current_rss_mb())
+            time.sleep(self.interval)
+
+    def reset(self) -> float:
+        """Start the peak afresh from the RSS now; returns that RSS (the new baseline)."""
+        now = _current_rss_mb()
+        self.peak = now
+        return now
+
+    def __enter__(self) -> PeakSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, _current_rss_mb())
 
 
 def _loop(U: np.ndarray, k: int, steps: int, pairwise: bool = False) -> list[int]:
@@ -86,7 +121,8 @@ def _loop(U: np.ndarray, k: int, steps: int, pairwise: bool = False) -> list[int
 def run_cell(path: str, method: str, k: int, budget: float) -> dict:
     """Run one method in this process; returns seconds, peak MB, steps measured, sequence."""
     X = np.load(path)
-    base = _rss_mb()
+    base = _current_rss_mb()
+    sampler = PeakSampler().__enter__()
     n = X.shape[0]
     steps = k
     t0 = time.perf_counter()
@@ -100,6 +136,7 @@ def run_cell(path: str, method: str, k: int, budget: float) -> dict:
         probe = _loop(U, k, 20, pairwise=method == "sklearn")
         per_step = (time.perf_counter() - t0) / max(1, len(probe))
         steps = k if per_step * k <= budget else max(2, int(budget / per_step))
+        base = sampler.reset()  # imports, compilation and copies above are not counted
         t0 = time.perf_counter()
         seq = _loop(U, k, steps, pairwise=method == "sklearn")
     elif method == "reference":
@@ -111,12 +148,14 @@ def run_cell(path: str, method: str, k: int, budget: float) -> dict:
         probe = maxmin_reference(X, min(k, 20))[0]
         per_step = (time.perf_counter() - t0) / max(1, len(probe))
         steps = k if per_step * k <= budget else max(2, int(budget / per_step))
+        base = sampler.reset()  # imports, compilation and copies above are not counted
         t0 = time.perf_counter()
         seq = maxmin_reference(X, steps)[0].tolist()
     elif method == "engine":
         from unisel.select.engine import maxmin
 
         maxmin(X[:50], min(5, k))  # compile (numba cache) outside the timing
+        base = sampler.reset()  # imports, compilation and copies above are not counted
         t0 = time.perf_counter()
         seq = maxmin(X, k)[0].tolist()
     elif method == "fpsample":
@@ -129,6 +168,7 @@ def run_cell(path: str, method: str, k: int, budget: float) -> dict:
         probe = fpsample.fps_sampling(U, min(k, 20), start_idx=0)
         per_step = (time.perf_counter() - t0) / max(1, len(probe))
         steps = k if per_step * k <= budget else max(2, int(budget / per_step))
+        base = sampler.reset()  # imports, compilation and copies above are not counted
         t0 = time.perf_counter()
         seq = [int(i) for i in fpsample.fps_sampling(U, steps, start_idx=0)]
     elif method == "submodlib":
@@ -138,6 +178,7 @@ def run_cell(path: str, method: str, k: int, budget: float) -> dict:
     else:
         raise ValueError(method)
     seconds = time.perf_counter() - t0
+    sampler.__exit__()
     measured = len(seq)
     full = seconds * (k - 1) / max(1, measured - 1) if measured < k else seconds
     return {
@@ -147,7 +188,7 @@ def run_cell(path: str, method: str, k: int, budget: float) -> dict:
         "seconds": full,
         "extrapolated": measured < k,
         "steps_measured": measured,
-        "peak_mb": max(0.0, _rss_mb() - base),
+        "peak_mb": max(0.0, sampler.peak - base),
         "sequence": seq,
     }
 
@@ -211,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
     fractions = [float(f) for f in args.fractions.split(",")]
     tmp = Path(tempfile.mkdtemp(prefix="bench_maxmin_"))
     datasets = []
-    for n in [int(s) for s in args.sizes.split(",") if s]:
+    for n in [int(s) for s in args.sizes.split(",") if s and int(s) > 0]:
         path = tmp / f"gm_{n}_{args.dim}.npy"
         np.save(path, gaussian_mixture(n, args.dim))
         datasets.append((f"gaussian-mixture n={n} d={args.dim}", str(path), n))
