@@ -85,7 +85,7 @@ def _sha256(path: Path) -> str:
 
 def _same_input(full: str | Path, manifest: Manifest, manifest_path: Path) -> None:
     """Raise InputError unless ``manifest`` was made from the data set ``full``."""
-    full = resolve_source(full)
+    full = str(resolve_source(full))
     source = str(manifest.input.get("source", ""))
     full_path = Path(full)
     if full_path.exists():
