@@ -379,3 +379,29 @@ def test_skipped_records_keep_input_numbering(tmp_path, capsys, cache):
         capsys, "select", src, "-k", 5, "-o", tmp_path / "t.json", "--cache-dir", cache, "-q"
     )
     assert code == 2 and "record 3" in err
+
+
+def test_select_on_a_local_dask_cluster_equals_one_process(tmp_path, capsys, cache):
+    src = data_file(tmp_path, "alpaca", "jsonl", n=80)
+    common = ["-k", 25, "--cache-dir", cache, "--embedder", "tfidf", "-q", "--seed", 2]
+    assert run(capsys, "select", src, "-o", tmp_path / "one.jsonl", *common)[0] == 0
+    code, _, err = run(
+        capsys, "select", src, "-o", tmp_path / "dask.jsonl", "--workers", 2, *common
+    )
+    assert code == 0, err
+    one, dask = load_manifest(tmp_path / "one.jsonl"), load_manifest(tmp_path / "dask.jsonl")
+    assert dask.indices == one.indices and dask.distances == one.distances
+    assert dask.selector["params"]["mode"] == "exact"
+    code, _, err = run(
+        capsys,
+        "select",
+        src,
+        "-o",
+        tmp_path / "r.jsonl",
+        "--workers",
+        2,
+        "--method",
+        "random",
+        *common,
+    )
+    assert code == 2 and "maxmin only" in err

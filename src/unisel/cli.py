@@ -129,6 +129,22 @@ def _add_select(sub: argparse._SubParsersAction) -> Handler:
         metavar="DIR",
         help="also write a uniformity report against random of the same size",
     )
+    cluster = p.add_mutually_exclusive_group()
+    cluster.add_argument(
+        "--scheduler", metavar="ADDRESS", help="run maxmin on this running Dask scheduler"
+    )
+    cluster.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="run maxmin on a local Dask cluster of N worker processes",
+    )
+    p.add_argument(
+        "--mode",
+        choices=["exact", "two-round"],
+        default="exact",
+        help="distributed maxmin mode (default exact)",
+    )
     return _run_select
 
 
@@ -154,6 +170,9 @@ def _run_select(args: argparse.Namespace) -> int:
         checkpoint=args.checkpoint,
         extend=args.extend,
         embedder_params=_parse_options(args.embed_opt),
+        scheduler=args.scheduler,
+        workers=args.workers,
+        mode=args.mode,
         quiet=args.quiet,
     )
     m = result.manifest

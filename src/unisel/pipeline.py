@@ -115,6 +115,9 @@ def select_file(
     extend: str | Path | None = None,
     embedder_params: dict[str, Any] | None = None,
     selector_params: dict[str, Any] | None = None,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    mode: str = "exact",
     quiet: bool = False,
 ) -> SelectResult:
     """Select a subset of a data set and write it in the input's format, with a manifest.
@@ -147,6 +150,13 @@ def select_file(
         Periodic maxmin state, resumed from when it exists.
     extend : path or None
         A manifest whose selection is continued (maxmin only).
+    scheduler, workers : str or int, optional
+        Run maxmin on a Dask cluster: the address of a running scheduler, or the number of
+        worker processes of a local cluster started for the run (see `unisel.distributed`).
+        Neither: the single-process engine.
+    mode : {"exact", "two-round"}
+        Distributed mode: ``exact`` gives the single-process engine's sequence; ``two-round`` is
+        the composable coreset (a constant-factor approximation of the covering radius).
 
     Returns
     -------
@@ -201,7 +211,22 @@ def select_file(
     if emb.n != n:
         raise InputError(f"{embedder}: {emb.n} embeddings for {n} records")
     with timer("select"):
-        selection = select(emb.vectors, total, method, random_state=seed, **params)
+        if scheduler is not None or workers is not None:
+            selection = _select_on_cluster(
+                emb.vectors,
+                total,
+                method,
+                seed=seed,
+                start=start,
+                initial=initial,
+                checkpoint=checkpoint,
+                scheduler=scheduler,
+                workers=workers,
+                mode=mode,
+                quiet=quiet,
+            )
+        else:
+            selection = select(emb.vectors, total, method, random_state=seed, **params)
     with timer("metrics"):
         sub = np.asarray(emb.vectors[np.sort(selection.indices)])
         hmin = {"cosine": h_min(sub, metric="cosine"), "euclidean": h_min(sub, metric="euclidean")}
@@ -246,6 +271,57 @@ def select_file(
     manifest.timings = {key: round(v, 3) for key, v in timer.seconds.items()}
     return SelectResult(
         selection=selection, manifest=manifest, output=output, manifest_path=mpath, timings=timer
+    )
+
+
+def _select_on_cluster(
+    X: np.ndarray,
+    k: int,
+    method: str,
+    *,
+    seed: int,
+    start: int | None,
+    initial: list[int] | None,
+    checkpoint: str | Path | None,
+    scheduler: str | None,
+    workers: int | None,
+    mode: str,
+    quiet: bool,
+) -> Selection:
+    """Greedy max-min on a Dask cluster, as a `Selection` like the single-process one."""
+    from unisel.distributed import dask_client, select_distributed
+
+    if method != "maxmin":
+        raise ParameterError(f"--scheduler/--workers run maxmin only, not {method!r}")
+    n = int(X.shape[0])
+    first = (
+        initial[0]
+        if initial
+        else start
+        if start is not None
+        else int(np.random.default_rng(seed).integers(n))
+    )
+    params: dict[str, Any] = {"client": None, "start": first}
+    if mode == "exact":
+        params.update(initial=initial, checkpoint=checkpoint)
+    elif initial or checkpoint is not None:
+        raise ParameterError("--extend and --checkpoint need --mode exact")
+    with dask_client(scheduler, workers, quiet=quiet) as client:
+        params["client"] = client
+        result = select_distributed(X, k, mode=mode, **params)
+    return Selection(
+        indices=np.asarray(result.indices, dtype=np.int64),
+        method="maxmin",
+        params={
+            "n_samples": k,
+            "random_state": seed,
+            "start": first,
+            "mode": mode,
+            "n_partitions": result.n_partitions,
+            "rounds": result.rounds,
+        },
+        n_total=n,
+        distances=np.asarray(result.distances, dtype=np.float64),
     )
 
 
