@@ -73,7 +73,7 @@ from unisel.distributed._data import (
 from unisel.distributed.cluster import worker_addresses
 from unisel.distributed.shards import ShardedArray
 from unisel.errors import InputError, ParameterError
-from unisel.select.engine.reference import canonical_distances, cosine_normalize
+from unisel.select.engine.reference import DUPLICATE_TOLERANCE, cosine_normalize
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -81,6 +81,7 @@ if TYPE_CHECKING:
 MODES = ("exact", "two-round")
 CHECKPOINT_FORMAT = "unisel-checkpoint/1"
 _REPLAY_CHUNK = 2048
+_BLOCK_ROWS = 16384
 
 
 @dataclass
@@ -148,10 +149,14 @@ class PartitionState:
     def apply(self, W: np.ndarray, chosen: np.ndarray) -> int:
         """Lower the minimum distances by the unit rows ``W`` (b, d); mark ``chosen`` as taken."""
         W = np.asarray(W, dtype=np.float64)
-        # The canonical fixed-order kernel, not BLAS: BLAS rounds a row's dot product by its
-        # position in the block, which would break ties unlike the single-machine engine.
-        for w in W:
-            np.minimum(self.min_dist, canonical_distances(self.U, w), out=self.min_dist)
+        if W.shape[0]:
+            for lo in range(0, self.n, _BLOCK_ROWS):
+                hi = min(self.n, lo + _BLOCK_ROWS)
+                # min over winners of (1 - dot) == 1 - max dot: rounding of 1 - x is monotone
+                closest = 1.0 - (self.U[lo:hi] @ W.T).max(axis=1)
+                # the canonical snap commutes with the minimum (it is non-decreasing)
+                closest[closest < DUPLICATE_TOLERANCE] = 0.0
+                np.minimum(self.min_dist[lo:hi], closest, out=self.min_dist[lo:hi])
         loc = np.asarray(chosen, dtype=np.int64) - self.offset
         loc = loc[(loc >= 0) & (loc < self.n)]
         self.min_dist[loc] = -np.inf
@@ -354,7 +359,9 @@ def _driver_batch(
         win_i.append(int(idx[j]))
         win_d.append(float(mx))
         win_r.append(rows[j])
-        np.minimum(vals, canonical_distances(rows, rows[j]), out=vals)
+        dist = 1.0 - rows @ rows[j]
+        dist[dist < DUPLICATE_TOLERANCE] = 0.0
+        np.minimum(vals, dist, out=vals)
         vals[j] = -np.inf
     return win_i, win_d, win_r
 
