@@ -8,17 +8,17 @@ the cache folder and renamed, so an interrupted run never leaves a half-written 
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
-import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from unisel.io import atomic_output
 
 FORMAT_VERSION = 2
 """Bumped whenever the meaning of cached vectors changes (tokenizer, pooling, file layout)."""
@@ -99,7 +99,7 @@ def store(
     """Write ``vectors`` (shape (n, dim), float32) and their metadata atomically; return the .npy path."""
     cache_dir.mkdir(parents=True, exist_ok=True)
     npy, meta = cache_dir / f"{key}.npy", cache_dir / f"{key}.json"
-    with _atomic(npy) as tmp:
+    with atomic_output(npy) as tmp:
         with open(tmp, "wb") as f:
             np.save(f, np.ascontiguousarray(vectors, dtype=np.float32), allow_pickle=False)
     info = {
@@ -111,19 +111,6 @@ def store(
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     # The .json goes last: an entry counts only when both files are there.
-    with _atomic(meta) as tmp:
+    with atomic_output(meta) as tmp:
         tmp.write_text(json.dumps(info, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     return npy
-
-
-@contextlib.contextmanager
-def _atomic(path: Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; rename it onto ``path`` if the block succeeds."""
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp = Path(name)
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)

@@ -11,8 +11,6 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-import os
-import tempfile
 import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -22,6 +20,8 @@ from typing import Any
 import numpy as np
 from scipy import stats
 from scipy.spatial import cKDTree
+
+from unisel.io import atomic_output
 
 #: Significance level of every test unless an experiment says otherwise.
 ALPHA = 0.05
@@ -379,20 +379,8 @@ def jsonable(obj: Any) -> Any:
 
 
 def _atomic_write(path: Path, write: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        # mkstemp creates the file 0600; give it the permissions a plain open() would.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        write(Path(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    with atomic_output(path) as tmp:
+        write(tmp)
 
 
 def write_json(obj: dict[str, Any], path: Path) -> None:

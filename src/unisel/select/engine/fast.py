@@ -78,8 +78,6 @@ row by row; those pages are file cache, not process memory.
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -87,6 +85,7 @@ from typing import Any
 import numpy as np
 
 from unisel.errors import InputError, ParameterError
+from unisel.io import atomic_output
 from unisel.select.engine import _kernels as K
 from unisel.select.engine._backends import Matmul, resolve_device
 
@@ -216,28 +215,19 @@ class _Checkpoint:
         self.prefix = prefix
 
     def save(self, t: int, indices: np.ndarray, distances: np.ndarray, md, stamp) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=self.path.name + ".", suffix=".tmp", dir=self.path.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.savez(
-                    fh,
-                    version=np.int64(CHECKPOINT_VERSION),
-                    fingerprint=np.str_(self.fp),
-                    shape=np.asarray(self.shape, dtype=np.int64),
-                    prefix=self.prefix,
-                    t=np.int64(t),
-                    indices=indices[:t],
-                    distances=distances[:t],
-                    md=md,
-                    stamp=stamp,
-                )
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_output(self.path) as tmp, open(tmp, "wb") as fh:
+            np.savez(
+                fh,
+                version=np.int64(CHECKPOINT_VERSION),
+                fingerprint=np.str_(self.fp),
+                shape=np.asarray(self.shape, dtype=np.int64),
+                prefix=self.prefix,
+                t=np.int64(t),
+                indices=indices[:t],
+                distances=distances[:t],
+                md=md,
+                stamp=stamp,
+            )
 
     def load(self) -> dict[str, np.ndarray] | None:
         if not self.path.exists():
