@@ -62,3 +62,18 @@ def test_table_and_dict():
     d = report.to_dict()
     assert d["sets"][1]["h_min_cosine"] is None  # NaN for a single record becomes null
     assert d["sets"][1]["covering_radius"] > 0
+
+
+def test_report_keeps_each_sets_nn_distances():
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(120, 5))
+    idx = rng.choice(120, 30, replace=False)
+    report = uniformity_report(X, {"s": idx, "one": np.array([7])})
+    full = cdist(X, X, "cosine")
+    np.fill_diagonal(full, np.inf)
+    np.testing.assert_allclose(report.nn_distances["full"], full.min(axis=1), atol=1e-9)
+    sub = cdist(X[np.sort(idx)], X[np.sort(idx)], "cosine")
+    np.fill_diagonal(sub, np.inf)
+    np.testing.assert_allclose(report.nn_distances["s"], sub.min(axis=1), atol=1e-9)
+    assert report.nn_distances["one"].size == 0
+    assert "nn_distances" not in report.to_dict()

@@ -165,8 +165,9 @@ def test_density_view_for_large_sets(tmp_path, monkeypatch, toy_factory):
 
 
 def test_nn_blocks_stay_bounded():
-    from unisel.report.build import NN_BLOCK_BYTES, nn_block_rows
+    # The report's nearest-neighbour pass is the metrics kernel, which sizes its own blocks.
+    from unisel.metrics.neighbors import PRODUCT_BYTES, auto_block_size
 
-    assert nn_block_rows(1000) == 2048
-    rows = nn_block_rows(1_000_000)
-    assert 16 <= rows < 2048 and rows * 8 * 1_000_000 <= NN_BLOCK_BYTES
+    assert auto_block_size(1000) == 8192
+    rows = auto_block_size(1_000_000)
+    assert 16 <= rows < 8192 and rows * 4 * 1_000_000 <= PRODUCT_BYTES

@@ -46,10 +46,14 @@ class UniformityReport:
     near_duplicate_threshold: float = NEAR_DUPLICATE_THRESHOLD
     n_full: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+    #: Cosine distance from each record of each set to its nearest other record, shape (size,)
+    #: (empty for a set of one record); kept for plots, not part of `to_dict`.
+    nn_distances: dict[str, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (NaN, for sets of one record, becomes None)."""
         out = asdict(self)
+        del out["nn_distances"]
         for row in out["sets"]:
             for key, value in row.items():
                 if isinstance(value, float) and not np.isfinite(value):
@@ -122,7 +126,15 @@ def set_metrics(
     near_duplicate_threshold : float
         Cosine distance at or below which a record counts as a near duplicate of its neighbour.
     """
+    return _set_metrics(name, X_set, X_full, near_duplicate_threshold)[0]
+
+
+def _set_metrics(
+    name: str, X_set: np.ndarray, X_full: np.ndarray | None, near_duplicate_threshold: float
+) -> tuple[SetMetrics, np.ndarray]:
+    """`set_metrics` and the set's nearest-neighbour cosine distances, shape (k,)."""
     k = X_set.shape[0]
+    nn_cos = np.empty(0)
     if k >= 2:
         nn_cos = nearest_neighbor_distances(X_set, metric="cosine")
         nn_euc = nearest_neighbor_distances(X_set, metric="euclidean")
@@ -133,7 +145,7 @@ def set_metrics(
         h_cos = h_euc = nn_mean = nn_median = float("nan")
         n_near = 0
     radius = 0.0 if X_full is None else covering_radius(X_full, X_set, metric="cosine")
-    return SetMetrics(
+    metrics = SetMetrics(
         name=name,
         size=int(k),
         h_min_cosine=h_cos,
@@ -144,6 +156,7 @@ def set_metrics(
         n_exact_duplicates=count_exact_duplicates(np.asarray(X_set)),
         n_near_duplicates=n_near,
     )
+    return metrics, nn_cos
 
 
 def uniformity_report(
@@ -173,23 +186,21 @@ def uniformity_report(
     -------
     UniformityReport
     """
-    sets = []
+    members: dict[str, tuple[np.ndarray, np.ndarray | None]] = {}
     if include_full:
-        sets.append(
-            set_metrics(full_name, X_full, near_duplicate_threshold=near_duplicate_threshold)
-        )
+        members[full_name] = (X_full, None)
     for name, idx in subsets.items():
-        idx = np.asarray(idx, dtype=np.int64)
-        sets.append(
-            set_metrics(
-                name,
-                np.asarray(X_full[np.sort(idx)]),
-                X_full,
-                near_duplicate_threshold=near_duplicate_threshold,
-            )
-        )
+        rows = np.sort(np.asarray(idx, dtype=np.int64))
+        members[name] = (np.asarray(X_full[rows]), X_full)
+    sets, nn = [], {}
+    for name, (X_set, reference) in members.items():
+        metrics, nn[name] = _set_metrics(name, X_set, reference, near_duplicate_threshold)
+        sets.append(metrics)
     return UniformityReport(
-        sets=sets, near_duplicate_threshold=near_duplicate_threshold, n_full=int(X_full.shape[0])
+        sets=sets,
+        near_duplicate_threshold=near_duplicate_threshold,
+        n_full=int(X_full.shape[0]),
+        nn_distances=nn,
     )
 
 

@@ -18,7 +18,6 @@ from tqdm.auto import tqdm
 
 from unisel.errors import ParameterError
 from unisel.manifest import load_manifest
-from unisel.metrics.neighbors import nearest_neighbor_distances
 from unisel.report import figures as F
 from unisel.report.inputs import FULL_NAME, ReportInputs, SubsetSpec, resolve_inputs
 from unisel.report.page import num_span, render_page
@@ -97,24 +96,6 @@ def atomic_directory(output_dir: str | Path) -> Iterator[Path]:
         raise
 
 
-# Memory of one block of the exact nearest-neighbour kernel (block_rows * n * 8 bytes): the
-# kernel's default 2048 rows would take 16 GB against a million rows.
-NN_BLOCK_BYTES = 256 * 2**20
-
-
-def nn_block_rows(n: int) -> int:
-    """Query rows per block of the exact nn kernel so a block stays near ``NN_BLOCK_BYTES``."""
-    return int(np.clip(NN_BLOCK_BYTES // (8 * max(n, 1)), 16, 2048))
-
-
-def _nn(X: np.ndarray, idx: np.ndarray | None) -> np.ndarray:
-    """Exact cosine distance from each record of the set to its nearest other record, (size,)."""
-    rows = np.asarray(X) if idx is None else np.asarray(X[idx])
-    if rows.shape[0] < 2:
-        return np.empty(0)
-    return nearest_neighbor_distances(rows, block_size=nn_block_rows(rows.shape[0]))
-
-
 def _title(source: str | None) -> str:
     if not source:
         return "Uniformity report"
@@ -143,14 +124,11 @@ def build_report(
     colors = F.set_colors(names, FULL_NAME)
     sizes = {FULL_NAME: inputs.n, **{s.name: int(s.indices.size) for s in inputs.sets}}
 
-    steps = tqdm(total=5, desc="report", unit="step", disable=quiet)
-    steps.set_postfix_str("metrics")
+    steps = tqdm(total=4, desc="report", unit="step", disable=quiet)
+    steps.set_postfix_str("metrics and nearest neighbours")
     ureport = uniformity_report(X, {s.name: s.indices for s in inputs.sets}, full_name=FULL_NAME)
     by_name = {str(m["name"]): m for m in (_json_safe(_metrics_dict(s)) for s in ureport.sets)}
-    steps.update()
-
-    steps.set_postfix_str("nearest neighbours")
-    nn = {name: _nn(X, indices[name]) for name in names}
+    nn = ureport.nn_distances
     steps.update()
 
     steps.set_postfix_str("PCA")
