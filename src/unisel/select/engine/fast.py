@@ -38,6 +38,16 @@ rows at any time leaves every key exact for its stamp, so this changes the speed
 result; afterwards the heap is re-heapified in O(n). The lazy loop then mostly sees rows
 stale by fewer than B centres, which are in cache.
 
+Cluster pruning. For ``n >= 8192`` (``prune=None``) the steps run in the cluster-pruned phase
+of :mod:`unisel.select.engine._pruned` instead: rows are grouped around farthest-point
+centres of a sample, and a bound on the inner product of a group with a centre (group mean
+plus two radii, in a principal subspace and its complement) proves that most centres
+cannot change any key of most groups. Those pairs are never computed; the remaining ones are
+folded group by group with float32 products and decided in float64 exactly as below. On
+the Gaussian-mixture benchmark (n = 100k, d = 384) it computes about 2% of the plain loop's
+distances. The lazy loop above remains for smaller inputs, for ``prune=False`` and when a
+float32 copy of the rows would exceed 4 GiB.
+
 Exactness
 ---------
 Distances are screened in float32 and decided in float64. Let :math:`\hat u_j` be
@@ -72,21 +82,27 @@ for the products), plus, during a block refresh, at most 16384 rows of
 :math:`8\,d + 2\,B` bytes (two float32 row buffers and one product chunk; 84 MB at d = 384,
 B = 1024). For n = 1M, d = 384, k = 100k that is about 32 MB + 154 MB + 110 MB. ``X``
 may be a memory-mapped ``.npy`` larger than RAM: it is read in blocks for the norms and then
-row by row; those pages are file cache, not process memory.
+row by row; those pages are file cache, not process memory. The pruned phase adds a float32
+copy of the rows, :math:`4nd` bytes (1.5 GB at n = 1M, d = 384; see its module for the rest),
+which is why ``prune=None`` leaves it off above 4 GiB: pass ``prune=False`` to keep the
+bound above for memory-mapped inputs that must stay out of RAM.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from unisel.errors import InputError, ParameterError
 from unisel.io import atomic_output
 from unisel.select.engine import _kernels as K
+from unisel.select.engine import _pruned
 from unisel.select.engine._backends import Matmul, resolve_device
 
 DEFAULT_BLOCK = 8192  # rows per block for norms and initial-centre products
@@ -98,6 +114,9 @@ REFRESH_ROWS = 16384  # rows per block-refresh call (bounds its buffers)
 # Work counters of the last `maxmin` call (diagnostics for the benchmark): lazy refreshes,
 # lazy float32 dots, lazy float64 keys, block-refreshed rows, block float32 dots, block keys.
 LAST_STATS: list[int] = []
+# ... and of its cluster-pruned phase: cluster refreshes, (cluster, centre) pairs screened,
+# row-centre float32 dots, float64 keys, pairs pruned (empty when the phase did not run).
+LAST_PRUNE_STATS: list[int] = []
 
 
 def tolerance(d: int) -> float:
@@ -266,6 +285,7 @@ def maxmin(
     block_size: int | None = None,
     n_jobs: int | None = None,
     refresh_every: int = DEFAULT_REFRESH_EVERY,
+    prune: bool | int | None = None,
     quiet: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Exact greedy max-min selection, identical to `maxmin_reference`, fast.
@@ -294,11 +314,19 @@ def maxmin(
     block_size : int, optional
         Rows per block when streaming ``X`` (default 8192).
     n_jobs : int, optional
-        Threads for block products (BLAS / torch); None leaves the library default.
+        Threads for block products (BLAS / torch) and for the pruned phase's group updates
+        (numba); None leaves the libraries' defaults.
     refresh_every : int
         Steps between block refreshes of the rows likely to be popped next (float32 matrix
         products, oldest centres first, in chunks of ``refresh_every // 2`` centres); 0 turns
         them off (lazy per-row refreshes only). A speed knob: the result does not depend on it.
+    prune : bool, int or None
+        The cluster-pruned phase (:mod:`unisel.select.engine._pruned`): after the first ``P``
+        steps, rows are grouped around those ``P`` centres and a centre is skipped for every
+        group it provably cannot reach. None (default) turns it on when ``n >= 8192`` and a
+        float32 copy of the rows fits in 4 GiB; True forces it with the default ``P``
+        (about n / 512, at most 2048); an int forces it with that many groups; False turns it
+        off. A speed knob: the result does not depend on it.
     quiet : bool
         No progress bar when True.
 
@@ -332,6 +360,7 @@ def maxmin(
     if n_jobs is not None:
         matmul = _with_threads(matmul, int(n_jobs))
     tol = tolerance(d)
+    n_groups = _prune_groups(prune, n, d)
     nrm = row_norms(X, block)
 
     indices = np.empty(k, dtype=np.int64)
@@ -377,8 +406,28 @@ def maxmin(
     centre_chunk = max(1, refresh_every // 2)
     last_saved = t
     last_refresh = t
+    pruned: _pruned.PrunedState | None = None
     try:
         while t < k:
+            if n_groups:
+                if pruned is None:
+                    pruned = _pruned.PrunedState(
+                        X, nrm, C32, indices, md, stamp, t, n_groups, tol, block
+                    )
+                # many small products: BLAS threads only cost; the groups run in numba threads
+                with threadpool_limits(limits=1), _numba_threads(n_jobs):
+                    t_new = pruned.steps(
+                        X, nrm, C32, indices, distances, t, min(k, t + _pruned.block_length(t)), tol
+                    )
+                if progress is not None:
+                    progress.update(t_new - t)
+                t = t_new
+                if ckpt is not None and t - last_saved >= checkpoint_every and t < k:
+                    pruned.write_back(md)
+                    stamp[:] = t  # every group is up to date after a block
+                    ckpt.save(t, indices, distances, md, stamp)
+                    last_saved = t
+                continue
             if refresh_every and t - last_refresh >= refresh_every and t - refresh_every >= p:
                 _block_refresh(
                     X,
@@ -410,10 +459,14 @@ def maxmin(
     finally:
         if progress is not None:
             progress.close()
+    if pruned is not None:
+        pruned.write_back(md)
+        stamp[:] = t
     if ckpt is not None:
         ckpt.save(t, indices, distances, md, stamp)
-    global LAST_STATS
+    global LAST_STATS, LAST_PRUNE_STATS
     LAST_STATS = stats.tolist()
+    LAST_PRUNE_STATS = pruned.stats.tolist() if pruned is not None else []
     return indices, distances
 
 
@@ -457,6 +510,34 @@ def _block_refresh(
         part = rows[r0 : r0 + REFRESH_ROWS]
         K.eager_refresh(X, nrm, C32, indices, md, stamp, part, t, theta, tol, centre_chunk, stats)
     K.heapify(heap, hsize, md)
+
+
+@contextmanager
+def _numba_threads(n_jobs: int | None) -> Iterator[None]:
+    """At most ``n_jobs`` numba threads inside the block (None: numba's default)."""
+    if n_jobs is None:
+        yield
+        return
+    import numba
+
+    before = numba.get_num_threads()
+    most = int(numba.config.NUMBA_NUM_THREADS)  # type: ignore[attr-defined]
+    numba.set_num_threads(max(1, min(int(n_jobs), most)))
+    try:
+        yield
+    finally:
+        numba.set_num_threads(before)
+
+
+def _prune_groups(prune: bool | int | None, n: int, d: int) -> int:
+    """Number of groups of the pruned phase (0: off) for the ``prune`` argument."""
+    if prune is None:
+        return _pruned.n_clusters(n) if _pruned.auto_enabled(n, d) else 0
+    if isinstance(prune, (bool, np.bool_)):
+        return _pruned.n_clusters(n) if prune else 0
+    if not isinstance(prune, (int, np.integer)) or prune < 1:
+        raise ParameterError(f"prune must be None, a bool or a positive integer, got {prune!r}")
+    return int(prune)
 
 
 def _with_threads(matmul: Matmul, n_jobs: int) -> Matmul:

@@ -1,0 +1,135 @@
+"""The cluster-pruned phase of the engine: identical to the reference, and it does prune."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from unisel.errors import ParameterError
+from unisel.select.engine import _pruned, fast, maxmin, maxmin_reference
+from unisel.select.engine.reference import canonical_distances, cosine_normalize
+
+from .test_engine import clouds, same
+
+
+def mixture(n: int, d: int, parts: int, spread: float, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(parts, d))
+    return (centres[rng.integers(parts, size=n)] + spread * rng.normal(size=(n, d))).astype(
+        np.float32
+    )
+
+
+@settings(max_examples=100, deadline=None)
+@given(clouds(), st.sampled_from([1, 2, 3, 7, True]))
+def test_pruned_equals_reference(case, prune):
+    X, k, start = case
+    same(maxmin(X, k, start=start, prune=prune), maxmin_reference(X, k, start=start))
+
+
+@settings(max_examples=25, deadline=None)
+@given(clouds(max_n=150), st.data())
+def test_pruned_with_initial_equals_reference(case, data):
+    X, k, _ = case
+    m = data.draw(st.integers(1, k))
+    initial = np.random.default_rng(m).permutation(X.shape[0])[:m].tolist()
+    prune = data.draw(st.sampled_from([1, 4, True]))
+    same(maxmin(X, k, initial=initial, prune=prune), maxmin_reference(X, k, initial=initial))
+
+
+def test_pruning_skips_work_and_stays_exact():
+    # well separated groups: a centre of one group provably cannot reach the others
+    X = mixture(6000, 48, parts=12, spread=0.5, seed=3)
+    X[100:110] = X[7]  # duplicates: ties to the lowest index
+    X[200] = 0.0  # a zero row
+    k = 3000
+    want = maxmin_reference(X, k, start=5)
+    same(maxmin(X, k, start=5, prune=24), want)
+    groups, screened, dots, keys, pruned = fast.LAST_PRUNE_STATS
+    assert pruned > screened // 2  # most (group, centre) pairs were skipped
+    assert dots < X.shape[0] * k // 4  # a quarter of the plain loop's distances at most
+    same(maxmin(X, k, start=5, prune=24, n_jobs=1), want)  # one numba thread: same result
+    same(maxmin(X, k, start=5, prune=False), want)
+    assert fast.LAST_PRUNE_STATS == []
+
+
+def test_auto_turns_the_phase_on_for_large_inputs():
+    X = mixture(_pruned.MIN_ROWS, 6, parts=10, spread=0.3, seed=4)
+    same(maxmin(X, 400), maxmin_reference(X, 400))
+    assert fast.LAST_PRUNE_STATS, "prune=None should use the pruned phase at MIN_ROWS rows"
+    maxmin(X[: _pruned.MIN_ROWS - 1], 10)
+    assert fast.LAST_PRUNE_STATS == []
+    assert not _pruned.auto_enabled(10**9, 384)  # a float32 copy that would not fit
+
+
+def test_bound_is_a_lower_bound_of_every_key():
+    # L_p(c) = 1 - <mu_p, c> - a_p |V^T c| - b_p |(I - VV^T) c| <= delta(x, c) for x in G_p
+    X = mixture(3000, 40, parts=6, spread=0.8, seed=5)
+    n, d = X.shape
+    nrm = fast.row_norms(X)
+    k = 64
+    idx, _ = maxmin(X, k, prune=False)
+    C32 = np.zeros((k, d), dtype=np.float32)
+    C32[:k] = fast.unit32_rows(X, nrm, idx)
+    md = np.zeros(n)
+    stamp = np.full(n, k, dtype=np.int64)
+    state = _pruned.PrunedState(X, nrm, C32, idx, md, stamp, k, 20, fast.tolerance(d), 512)
+    U = cosine_normalize(X)
+    for s in range(k):
+        g = state.mu32.astype(np.float64) @ C32[s].astype(np.float64)
+        lower = 1.0 - (g + state.a * state.ps[s] + state.b * state.pp[s])
+        keys = canonical_distances(U, U[idx[s]])[state.perm]
+        for p in range(state.start.size - 1):
+            lo, hi = state.start[p], state.start[p + 1]
+            assert keys[lo:hi].min() >= lower[p] - 1e-9
+    assert np.all(state.a > 0) and np.all(state.b > 0)
+
+
+def test_resumed_pruned_run_equals_uninterrupted(tmp_path, monkeypatch):
+    X = mixture(5000, 16, parts=8, spread=0.6, seed=6)
+    want = maxmin(X, 2500, start=3, prune=True)
+    ckpt = tmp_path / "state.npz"
+    real = _pruned.pruned_steps
+    calls = {"n": 0}
+
+    def dies_on_tenth_block(*args):
+        calls["n"] += 1
+        if calls["n"] == 10:
+            raise KeyboardInterrupt
+        return real(*args)
+
+    monkeypatch.setattr(_pruned, "pruned_steps", dies_on_tenth_block)
+    with pytest.raises(KeyboardInterrupt):
+        maxmin(X, 2500, start=3, prune=True, checkpoint=ckpt, checkpoint_every=100)
+    monkeypatch.setattr(_pruned, "pruned_steps", real)
+    saved = int(np.load(ckpt)["t"])
+    assert 1 < saved < 2500
+    same(maxmin(X, 2500, start=3, prune=True, checkpoint=ckpt), want)
+    # a checkpoint written without the phase (rows at different stamps) resumed with it
+    ckpt2 = tmp_path / "lazy.npz"
+    maxmin(X, 900, start=3, prune=False, checkpoint=ckpt2)
+    same(maxmin(X, 2500, start=3, prune=True, checkpoint=ckpt2), want)
+    same(want, maxmin_reference(X, 2500, start=3))
+
+
+def test_permute_rows_and_group_starts():
+    rng = np.random.default_rng(7)
+    A = rng.normal(size=(500, 3)).astype(np.float32)
+    perm = rng.permutation(500)
+    B = A.copy()
+    _pruned.permute_rows(B, perm)
+    np.testing.assert_array_equal(B, A[perm])
+    starts = _pruned.group_starts(np.array([5, 0, 300, 128, 129]), 128)
+    sizes = np.diff(starts)
+    assert starts[0] == 0 and starts[-1] == 562
+    # 5 -> 5; 0 -> no group; 300 -> 3 x 100; 128 -> 128; 129 -> 64 + 65
+    assert sorted(sizes.tolist()) == [5, 64, 65, 100, 100, 100, 128]
+
+
+@pytest.mark.parametrize("prune", [0, -3, 2.5, "yes"])
+def test_bad_prune_values(prune):
+    X = np.random.default_rng(8).normal(size=(20, 3))
+    with pytest.raises(ParameterError, match="prune"):
+        maxmin(X, 5, prune=prune)
