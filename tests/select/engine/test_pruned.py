@@ -55,6 +55,16 @@ def test_pruning_skips_work_and_stays_exact():
     assert fast.LAST_PRUNE_STATS == []
 
 
+def test_phase_hands_over_to_the_lazy_loop_when_it_cannot_prune():
+    # one cluster for twelve well separated groups: the bound is too wide to skip anything
+    X = mixture(3000, 24, parts=12, spread=0.5, seed=9)
+    k = _pruned.CHECK_AFTER + 600
+    same(maxmin(X, k, start=1, prune=1), maxmin_reference(X, k, start=1))
+    screened, skipped = fast.LAST_PRUNE_STATS[1], fast.LAST_PRUNE_STATS[4]
+    assert skipped < _pruned.MIN_PRUNED_SHARE * screened
+    assert fast.LAST_STATS[0] > 0  # the lazy loop took over
+
+
 def test_auto_turns_the_phase_on_for_large_inputs():
     X = mixture(_pruned.MIN_ROWS, 6, parts=10, spread=0.3, seed=4)
     same(maxmin(X, 400), maxmin_reference(X, 400))

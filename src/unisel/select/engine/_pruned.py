@@ -70,7 +70,7 @@ from unisel.select.engine import _kernels as K
 PRUNE_BLOCK = 256  # steps between full synchronisations of the groups
 EARLY_BLOCK = 8  # ... at the start of a selection (see `block_length`)
 PRUNE_MARGIN = 2e-4  # eta: safety margin of the float32 bound evaluation
-CLUSTER_ROWS = 512  # target rows per cluster (P = n / CLUSTER_ROWS initial centres)
+CLUSTER_ROWS = 128  # P = n / CLUSTER_ROWS clusters (then cut into groups of GROUP_ROWS)
 GROUP_ROWS = 128  # clusters are cut into groups of at most this many rows
 MAX_CLUSTERS = 2048
 MIN_CLUSTERS = 16
@@ -78,6 +78,8 @@ MIN_ROWS = 8192  # below this the lazy engine alone is as fast
 MAX_BYTES = 4 * 2**30  # auto mode: largest float32 copy of the rows the phase may hold
 SUBSPACE_MAX = 96  # q <= min(96, d // 3)
 SAMPLE_ROWS = 4096  # rows of the sample whose singular vectors give V
+CHECK_AFTER = 1024  # steps after which the phase must have pruned ...
+MIN_PRUNED_SHARE = 0.25  # ... this share of (group, centre) pairs, or hand over to the lazy loop
 
 
 def block_length(t: int) -> int:
@@ -615,6 +617,16 @@ class PrunedState:
         self.heap = np.empty(G_, dtype=np.int64)
         c_heapify(self.heap, self.Uc, self.bo)
         self.stats = np.zeros(5, dtype=np.int64)
+        self.t_start = t
+
+    def worthwhile(self) -> bool:
+        """Whether the bounds skip enough: at least MIN_PRUNED_SHARE of the pairs screened.
+
+        Clusters much wider than the selection radius (fewer clusters than the data has
+        natural groups) skip nothing; the lazy loop is then faster.
+        """
+        screened, skipped = int(self.stats[1]), int(self.stats[4])
+        return screened == 0 or skipped >= MIN_PRUNED_SHARE * screened
 
     def steps(
         self,

@@ -321,12 +321,14 @@ def maxmin(
         products, oldest centres first, in chunks of ``refresh_every // 2`` centres); 0 turns
         them off (lazy per-row refreshes only). A speed knob: the result does not depend on it.
     prune : bool, int or None
-        The cluster-pruned phase (:mod:`unisel.select.engine._pruned`): after the first ``P``
-        steps, rows are grouped around those ``P`` centres and a centre is skipped for every
-        group it provably cannot reach. None (default) turns it on when ``n >= 8192`` and a
-        float32 copy of the rows fits in 4 GiB; True forces it with the default ``P``
-        (about n / 512, at most 2048); an int forces it with that many groups; False turns it
-        off. A speed knob: the result does not depend on it.
+        The cluster-pruned phase (:mod:`unisel.select.engine._pruned`): rows are grouped
+        around farthest-point centres of a sample and a centre is skipped for every group it
+        provably cannot reach. None (default) turns it on when ``n >= 8192`` and a
+        float32 copy of the rows fits in 4 GiB; True forces it with the default number of
+        clusters (about n / 128, at most 2048); an int forces it with that many clusters;
+        False turns it off. If after 1024 steps its bounds have skipped less than a quarter
+        of the (group, centre) pairs, the run goes on with the lazy loop. A speed knob: the
+        result does not depend on it.
     quiet : bool
         No progress bar when True.
 
@@ -407,6 +409,7 @@ def maxmin(
     last_saved = t
     last_refresh = t
     pruned: _pruned.PrunedState | None = None
+    prune_stats = np.zeros(0, dtype=np.int64)
     try:
         while t < k:
             if n_groups:
@@ -422,6 +425,13 @@ def maxmin(
                 if progress is not None:
                     progress.update(t_new - t)
                 t = t_new
+                if t - pruned.t_start >= _pruned.CHECK_AFTER and not pruned.worthwhile():
+                    # the groups are too wide for this data: go on with the lazy loop
+                    pruned.write_back(md)
+                    stamp[:] = t
+                    heap, hsize = K.build_heap(md)
+                    prune_stats, pruned, n_groups, last_refresh = pruned.stats, None, 0, t
+                    continue
                 if ckpt is not None and t - last_saved >= checkpoint_every and t < k:
                     pruned.write_back(md)
                     stamp[:] = t  # every group is up to date after a block
@@ -466,7 +476,9 @@ def maxmin(
         ckpt.save(t, indices, distances, md, stamp)
     global LAST_STATS, LAST_PRUNE_STATS
     LAST_STATS = stats.tolist()
-    LAST_PRUNE_STATS = pruned.stats.tolist() if pruned is not None else []
+    if pruned is not None:
+        prune_stats = pruned.stats
+    LAST_PRUNE_STATS = prune_stats.tolist()
     return indices, distances
 
 
