@@ -78,7 +78,7 @@ MIN_ROWS = 8192  # below this the lazy engine alone is as fast
 MAX_BYTES = 4 * 2**30  # auto mode: largest float32 copy of the rows the phase may hold
 SUBSPACE_MAX = 96  # q <= min(96, d // 3)
 SAMPLE_ROWS = 4096  # rows of the sample whose singular vectors give V
-CHECK_AFTER = 1024  # steps after which the phase must have pruned ...
+CHECK_AFTER = 256  # from this many steps on, the phase must have pruned ...
 MIN_PRUNED_SHARE = 0.25  # ... this share of (group, centre) pairs, or hand over to the lazy loop
 
 

@@ -326,7 +326,7 @@ def maxmin(
         provably cannot reach. None (default) turns it on when ``n >= 8192`` and a
         float32 copy of the rows fits in 4 GiB; True forces it with the default number of
         clusters (about n / 128, at most 2048); an int forces it with that many clusters;
-        False turns it off. If after 1024 steps its bounds have skipped less than a quarter
+        False turns it off. If from 256 steps on its bounds have skipped less than a quarter
         of the (group, centre) pairs, the run goes on with the lazy loop. A speed knob: the
         result does not depend on it.
     quiet : bool
