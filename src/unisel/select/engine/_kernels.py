@@ -76,32 +76,37 @@ def absorb_block(
     centres: np.ndarray,
     X: np.ndarray,
     nrm: np.ndarray,
-    md: np.ndarray,
+    keys: np.ndarray,
     tol: float,
 ) -> int:
-    """Fold float32 dot products ``D32[a, b] = <u_rows[a], u_centres[b]>`` into ``md`` exactly.
+    """Fold float32 products ``D32[a, b] = <u_rows[a], u_centres[b]>`` into ``keys[a]`` exactly.
 
-    A pair's float64 key is computed only when its float32 distance is within ``tol`` of both
-    the row's key so far and the block's float32 minimum; the others cannot be the minimum.
-    Returns the number of float64 keys computed.
+    ``keys[a]`` is the key of row ``rows[a]`` (pass ``md[lo:hi]`` for rows ``lo..hi-1``). A
+    pair's float64 key is computed only when its float32 distance is within ``tol`` of the
+    row's key so far and within ``2 tol`` of the row's smallest float32 distance in this
+    block; the others cannot be the minimum. Returns the number of float64 keys computed.
     """
     n_checked = 0
     for a in range(D32.shape[0]):
-        j = rows[a]
-        if md[j] == -np.inf:
+        cur = keys[a]
+        if cur == -np.inf:
             continue
-        lo32 = np.inf
+        top = np.float64(D32[a, 0])
+        for b in range(1, D32.shape[1]):
+            top = max(top, np.float64(D32[a, b]))
+        # 1 - x <= cut  <=>  x >= 1 - cut, up to one rounding of 1 - cut: widen by 1e-15
+        cut = min(cur + tol, 1.0 - top + 2.0 * tol)
+        thr = 1.0 - cut - 1e-15
+        if top < thr:
+            continue
         for b in range(D32.shape[1]):
-            dist32 = 1.0 - np.float64(D32[a, b])
-            if dist32 < lo32:
-                lo32 = dist32
-        cut = min(md[j] + tol, lo32 + 2.0 * tol)
-        for b in range(D32.shape[1]):
-            if 1.0 - np.float64(D32[a, b]) <= cut:
-                key = exact_key(X, nrm, j, centres[b])
+            x = np.float64(D32[a, b])
+            if x >= thr and 1.0 - x <= cut:
+                key = exact_key(X, nrm, rows[a], centres[b])
                 n_checked += 1
-                if key < md[j]:
-                    md[j] = key
+                if key < cur:
+                    cur = key
+        keys[a] = cur
     return n_checked
 
 

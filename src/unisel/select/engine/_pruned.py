@@ -161,49 +161,6 @@ def rescan(
     bpos[p] = at
 
 
-@nb.njit(cache=True, nogil=True)
-def absorb_group(
-    D32: np.ndarray,
-    lo: int,
-    perm: np.ndarray,
-    centres: np.ndarray,
-    X: np.ndarray,
-    nrm: np.ndarray,
-    mdp: np.ndarray,
-    tol: float,
-) -> int:
-    """Fold ``D32[a, b] = <u_{perm[lo + a]}, u_{centres[b]}>`` (float32) into ``mdp[lo + a]``.
-
-    A pair's float64 key is computed only when its float32 distance is within ``tol`` of the
-    row's key so far and within ``2 tol`` of the smallest float32 distance of the row in this
-    fold; the others cannot be the minimum (see the exactness argument of
-    :mod:`unisel.select.engine.fast`). Returns the number of float64 keys computed.
-    """
-    n_checked = 0
-    for a in range(D32.shape[0]):
-        cur = mdp[lo + a]
-        if cur == -np.inf:
-            continue
-        top = np.float64(D32[a, 0])
-        for b in range(1, D32.shape[1]):
-            top = max(top, np.float64(D32[a, b]))
-        # only pairs within tol of the key so far and within 2 tol of this fold's float32
-        # minimum can be the new minimum; 1 - x <= cut  <=>  x >= 1 - cut (widened by 1e-15)
-        cut = min(cur + tol, 1.0 - top + 2.0 * tol)
-        thr = 1.0 - cut - 1e-15
-        if top < thr:
-            continue
-        for b in range(D32.shape[1]):
-            x = np.float64(D32[a, b])
-            if x >= thr and 1.0 - x <= cut:
-                key = K.exact_key(X, nrm, perm[lo + a], centres[b])
-                n_checked += 1
-                if key < cur:
-                    cur = key
-        mdp[lo + a] = cur
-    return n_checked
-
-
 @nb.njit(cache=True, nogil=True, fastmath=True)
 def _dot32(a: np.ndarray, b: np.ndarray) -> float:
     acc = np.float32(0.0)
@@ -219,10 +176,15 @@ def _relevant(g: float, a: float, b: float, ps: float, pp: float, U: float) -> b
 
 
 @nb.njit(cache=True, nogil=True)
-def _fold(
+def _refresh_group(
     p: int,
-    lst: np.ndarray,
-    m: int,
+    g: np.ndarray,
+    s0: int,
+    t: int,
+    a: np.ndarray,
+    b: np.ndarray,
+    ps: np.ndarray,
+    pp: np.ndarray,
     X32: np.ndarray,
     start: np.ndarray,
     perm: np.ndarray,
@@ -231,17 +193,37 @@ def _fold(
     X: np.ndarray,
     nrm: np.ndarray,
     mdp: np.ndarray,
+    sig: np.ndarray,
+    Uc: np.ndarray,
+    bo: np.ndarray,
+    bpos: np.ndarray,
+    lst: np.ndarray,
     tol: float,
-    buf: np.ndarray,
     stats: np.ndarray,
 ) -> None:
-    """Fold centres ``lst[:m]`` (positions in the sequence) into every row of group p."""
-    lo, hi = start[p], start[p + 1]
-    for b in range(m):
-        buf[b] = C32[lst[b]]
-    D32 = np.dot(X32[lo:hi], buf[:m].T)
-    stats[2] += (hi - lo) * m
-    stats[3] += absorb_group(D32, lo, perm, indices[lst[:m]], X, nrm, mdp, tol)
+    """Bring group p up to the ``t`` centres: screen ``sig[p] .. t-1`` by the bound
+    (``g[s - s0] = <mu_p, c_s>``), fold the survivors into every row of the group with one
+    float32 product, and recompute the group's best row. ``lst`` is scratch (>= t - sig[p])."""
+    m = 0
+    if Uc[p] != -np.inf:
+        for s in range(sig[p], t):
+            stats[1] += 1
+            if _relevant(np.float64(g[s - s0]), a[p], b[p], ps[s], pp[s], Uc[p]):
+                lst[m] = s
+                m += 1
+            else:
+                stats[4] += 1
+    stats[0] += 1
+    if m:
+        lo, hi = start[p], start[p + 1]
+        buf = np.empty((m, X32.shape[1]), dtype=np.float32)
+        for i in range(m):
+            buf[i] = C32[lst[i]]
+        D32 = np.dot(X32[lo:hi], buf.T)
+        stats[2] += (hi - lo) * m
+        stats[3] += K.absorb_block(D32, perm[lo:hi], indices[lst[:m]], X, nrm, mdp[lo:hi], tol)
+        rescan(p, start, perm, mdp, Uc, bo, bpos)
+    sig[p] = t
 
 
 @nb.njit(cache=True, nogil=True)
@@ -277,9 +259,8 @@ def pruned_steps(
     dots, float64 keys, pairs pruned].
     """
     P = heap.shape[0]
-    d = X32.shape[1]
     lst = np.empty(t_end - t + 1, dtype=np.int64)
-    buf = np.empty((t_end - t + 1, d), dtype=np.float32)
+    g = np.empty(t_end - t + 1, dtype=np.float32)
     while t < t_end:
         p = heap[0]
         if Uc[p] == -np.inf:
@@ -295,19 +276,13 @@ def pruned_steps(
             t += 1
             _c_sift_down(heap, P, 0, Uc, bo)
             continue
-        m = 0
-        for s in range(sig[p], t):
-            stats[1] += 1
-            if _relevant(_dot32(mu32[p], C32[s]), a[p], b[p], ps[s], pp[s], Uc[p]):
-                lst[m] = s
-                m += 1
-            else:
-                stats[4] += 1
-        stats[0] += 1
-        if m:
-            _fold(p, lst, m, X32, start, perm, C32, indices, X, nrm, mdp, tol, buf, stats)
-            rescan(p, start, perm, mdp, Uc, bo, bpos)
-        sig[p] = t
+        s0 = sig[p]
+        for s in range(s0, t):
+            g[s - s0] = _dot32(mu32[p], C32[s])
+        _refresh_group(
+            p, g, s0, t, a, b, ps, pp, X32, start, perm, C32, indices, X, nrm, mdp, sig, Uc,
+            bo, bpos, lst, tol, stats,
+        )  # fmt: skip
         _c_sift_down(heap, P, 0, Uc, bo)
     return t
 
@@ -342,28 +317,14 @@ def sync_all(
     with its own buffers and counters; the products inside are single-threaded BLAS calls.
     """
     P = start.shape[0] - 1
-    d = X32.shape[1]
-    width = t - t0 + 1
     counts = np.zeros((P, 5), dtype=np.int64)
     for p in nb.prange(P):
-        if sig[p] >= t:
-            continue
-        lst = np.empty(width, dtype=np.int64)
-        m = 0
-        if Uc[p] != -np.inf:
-            for s in range(sig[p], t):
-                counts[p, 1] += 1
-                if _relevant(np.float64(G[p, s - t0]), a[p], b[p], ps[s], pp[s], Uc[p]):
-                    lst[m] = s
-                    m += 1
-                else:
-                    counts[p, 4] += 1
-        if m:
-            counts[p, 0] += 1
-            buf = np.empty((m, d), dtype=np.float32)
-            _fold(p, lst, m, X32, start, perm, C32, indices, X, nrm, mdp, tol, buf, counts[p])
-            rescan(p, start, perm, mdp, Uc, bo, bpos)
-        sig[p] = t
+        if sig[p] < t:
+            lst = np.empty(t - sig[p], dtype=np.int64)
+            _refresh_group(
+                p, G[p], t0, t, a, b, ps, pp, X32, start, perm, C32, indices, X, nrm, mdp, sig,
+                Uc, bo, bpos, lst, tol, counts[p],
+            )  # fmt: skip
     for c in range(5):
         stats[c] += counts[:, c].sum()
 
@@ -412,34 +373,6 @@ def permute_rows(A: np.ndarray, perm: np.ndarray) -> None:
                 break
             A[j] = A[src]
             j = src
-
-
-@nb.njit(cache=True, nogil=True)
-def group_radii2(
-    U: np.ndarray, UV: np.ndarray, mu: np.ndarray, muV: np.ndarray, seg: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Squared radii of groups: ``max |V^T (x - mu)|^2`` and ``max |(I - VV^T)(x - mu)|^2``.
-
-    ``U`` (rows, d) holds the groups' rows back to back, group g starting at ``seg[g]``;
-    ``UV = U @ V`` and ``muV = mu @ V`` (V^T (x - mu) = V^T x - V^T mu).
-    """
-    G = seg.shape[0]
-    a2 = np.zeros(G)
-    b2 = np.zeros(G)
-    for g in range(G):
-        hi = seg[g + 1] if g + 1 < G else U.shape[0]
-        for i in range(seg[g], hi):
-            r2 = 0.0
-            for c in range(U.shape[1]):
-                diff = U[i, c] - mu[g, c]
-                r2 += diff * diff
-            s2 = 0.0
-            for c in range(UV.shape[1]):
-                diff = UV[i, c] - muV[g, c]
-                s2 += diff * diff
-            a2[g] = max(a2[g], s2)
-            b2[g] = max(b2[g], r2 - s2)
-    return a2, b2
 
 
 @nb.njit(cache=True, nogil=True, parallel=True)
@@ -656,6 +589,7 @@ class PrunedState:
             c_heapify(self.heap, self.Uc, self.bo)
         return t
 
-    def write_back(self, md: np.ndarray) -> None:
-        """Copy the keys (group order) into ``md`` (row order)."""
+    def write_back(self, md: np.ndarray, stamp: np.ndarray, t: int) -> None:
+        """The lazy loop's state after a block: keys in row order, every stamp ``t``."""
         md[self.perm] = self.mdp
+        stamp[:] = t

@@ -201,7 +201,7 @@ def fold_centres(
         for c0 in range(0, len(centres), CENTRE_CHUNK):
             c1 = min(len(centres), c0 + CENTRE_CHUNK)
             D32 = np.ascontiguousarray(matmul(U32, C32[c0:c1]), dtype=np.float32)
-            K.absorb_block(D32, rows, centres[c0:c1], X, nrm, md, tol)
+            K.absorb_block(D32, rows, centres[c0:c1], X, nrm, md[lo:hi], tol)
 
 
 def _check_prefix(n: int, k: int, start: int, initial: Sequence[int] | None) -> np.ndarray:
@@ -393,7 +393,6 @@ def maxmin(
 
     C32 = np.empty((k, d), dtype=np.float32)
     C32[:t] = unit32_rows(X, nrm, indices[:t])
-    heap, hsize = K.build_heap(md)
     stats = np.zeros(6, dtype=np.int64)
     p = prefix.size
 
@@ -407,37 +406,16 @@ def maxmin(
         chunk = min(chunk, refresh_every)
     centre_chunk = max(1, refresh_every // 2)
     last_saved = t
-    last_refresh = t
-    pruned: _pruned.PrunedState | None = None
     prune_stats = np.zeros(0, dtype=np.int64)
     try:
+        if n_groups and t < k:
+            t, last_saved, prune_stats = _pruned_phase(
+                X, nrm, C32, indices, distances, md, stamp, t, k, n_groups, tol, block, n_jobs,
+                ckpt, checkpoint_every, last_saved, progress,
+            )  # fmt: skip
+        last_refresh = t
+        heap, hsize = K.build_heap(md)
         while t < k:
-            if n_groups:
-                if pruned is None:
-                    pruned = _pruned.PrunedState(
-                        X, nrm, C32, indices, md, stamp, t, n_groups, tol, block
-                    )
-                # many small products: BLAS threads only cost; the groups run in numba threads
-                with threadpool_limits(limits=1), _numba_threads(n_jobs):
-                    t_new = pruned.steps(
-                        X, nrm, C32, indices, distances, t, min(k, t + _pruned.block_length(t)), tol
-                    )
-                if progress is not None:
-                    progress.update(t_new - t)
-                t = t_new
-                if t - pruned.t_start >= _pruned.CHECK_AFTER and not pruned.worthwhile():
-                    # the groups are too wide for this data: go on with the lazy loop
-                    pruned.write_back(md)
-                    stamp[:] = t
-                    heap, hsize = K.build_heap(md)
-                    prune_stats, pruned, n_groups, last_refresh = pruned.stats, None, 0, t
-                    continue
-                if ckpt is not None and t - last_saved >= checkpoint_every and t < k:
-                    pruned.write_back(md)
-                    stamp[:] = t  # every group is up to date after a block
-                    ckpt.save(t, indices, distances, md, stamp)
-                    last_saved = t
-                continue
             if refresh_every and t - last_refresh >= refresh_every and t - refresh_every >= p:
                 _block_refresh(
                     X,
@@ -469,17 +447,56 @@ def maxmin(
     finally:
         if progress is not None:
             progress.close()
-    if pruned is not None:
-        pruned.write_back(md)
-        stamp[:] = t
     if ckpt is not None:
         ckpt.save(t, indices, distances, md, stamp)
     global LAST_STATS, LAST_PRUNE_STATS
     LAST_STATS = stats.tolist()
-    if pruned is not None:
-        prune_stats = pruned.stats
     LAST_PRUNE_STATS = prune_stats.tolist()
     return indices, distances
+
+
+def _pruned_phase(
+    X: np.ndarray,
+    nrm: np.ndarray,
+    C32: np.ndarray,
+    indices: np.ndarray,
+    distances: np.ndarray,
+    md: np.ndarray,
+    stamp: np.ndarray,
+    t: int,
+    k: int,
+    n_groups: int,
+    tol: float,
+    block: int,
+    n_jobs: int | None,
+    ckpt: _Checkpoint | None,
+    checkpoint_every: int,
+    last_saved: int,
+    progress: Any,
+) -> tuple[int, int, np.ndarray]:
+    """Greedy steps in the cluster-pruned phase, from ``t`` to ``k`` or to a hand-over.
+
+    Leaves ``md``/``stamp`` as the lazy loop expects them (every key exact for the ``t``
+    centres) and returns ``(t, last_saved, work counters)``. The phase hands over when, from
+    ``CHECK_AFTER`` steps on, its bounds skip too little (groups too wide for the data).
+    """
+    state = _pruned.PrunedState(X, nrm, C32, indices, md, stamp, t, n_groups, tol, block)
+    # many small products: BLAS threads only cost; the groups run in numba threads
+    with threadpool_limits(limits=1), _numba_threads(n_jobs):
+        while t < k:
+            t_end = min(k, t + _pruned.block_length(t))
+            t_new = state.steps(X, nrm, C32, indices, distances, t, t_end, tol)
+            if progress is not None:
+                progress.update(t_new - t)
+            t = t_new
+            if t - state.t_start >= _pruned.CHECK_AFTER and not state.worthwhile():
+                break
+            if ckpt is not None and t - last_saved >= checkpoint_every and t < k:
+                state.write_back(md, stamp, t)  # every group is up to date after a block
+                ckpt.save(t, indices, distances, md, stamp)
+                last_saved = t
+    state.write_back(md, stamp, t)
+    return t, last_saved, state.stats
 
 
 def _block_refresh(
