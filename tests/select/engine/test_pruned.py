@@ -74,8 +74,9 @@ def test_auto_turns_the_phase_on_for_large_inputs():
     assert not _pruned.auto_enabled(10**9, 384)  # a float32 copy that would not fit
 
 
-def test_bound_is_a_lower_bound_of_every_key():
-    # L_p(c) = 1 - <mu_p, c> - a_p |V^T c| - b_p |(I - VV^T) c| <= delta(x, c) for x in G_p
+def test_bounds_are_lower_bounds_of_every_key():
+    # group: L_p(c) = 1 - <mu_p, c> - a_p |V^T c| - b_p |(I - VV^T) c| <= delta(x, c), x in G_p;
+    # row:   L_x(c) = 1 - <mu_p, c> - a_x |V^T c| - b_x |(I - VV^T) c| <= delta(x, c)
     X = mixture(3000, 40, parts=6, spread=0.8, seed=5)
     n, d = X.shape
     nrm = fast.row_norms(X)
@@ -86,15 +87,20 @@ def test_bound_is_a_lower_bound_of_every_key():
     md = np.zeros(n)
     stamp = np.full(n, k, dtype=np.int64)
     state = _pruned.PrunedState(X, nrm, C32, idx, md, stamp, k, 20, fast.tolerance(d), 512)
+    G, R, S = state.groups, state.rows, state.centres
     U = cosine_normalize(X)
+    group_of = np.repeat(np.arange(G.start.size - 1), np.diff(G.start))
     for s in range(k):
-        g = state.mu32.astype(np.float64) @ C32[s].astype(np.float64)
-        lower = 1.0 - (g + state.a * state.ps[s] + state.b * state.pp[s])
-        keys = canonical_distances(U, U[idx[s]])[state.perm]
-        for p in range(state.start.size - 1):
-            lo, hi = state.start[p], state.start[p + 1]
-            assert keys[lo:hi].min() >= lower[p] - 1e-9
-    assert np.all(state.a > 0) and np.all(state.b > 0)
+        g = G.mu32.astype(np.float64) @ C32[s].astype(np.float64)
+        keys = canonical_distances(U, U[idx[s]])[R.perm]
+        lower_row = 1.0 - (g[group_of] + R.ra * S.ps[s] + R.rb * S.pp[s])
+        assert np.all(keys >= lower_row - 1e-9)
+        lower_group = 1.0 - (g + G.a * S.ps[s] + G.b * S.pp[s])
+        assert np.all(keys >= lower_group[group_of] - 1e-9)
+    assert np.all(G.a >= R.ra[G.start[:-1]]) and np.all(R.ra > 0) and np.all(R.rb > 0)
+    # the centre norms bound the true ones (float64 from the float32 centre rows)
+    full = np.linalg.norm(C32.astype(np.float64), axis=1)
+    assert np.all(S.ps[:k] ** 2 + S.pp[:k] ** 2 >= full**2 * (1 - 1e-6))
 
 
 def test_resumed_pruned_run_equals_uninterrupted(tmp_path, monkeypatch):

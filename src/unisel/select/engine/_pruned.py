@@ -7,33 +7,51 @@ whose minimum distances are concentrated (a Gaussian mixture at d = 384, text em
 most rows stay near that value and it still computes about half of the plain loop's n*k
 distances. Most of those distances, though, are between a new centre and rows of *another*
 region of the space, which cannot be its nearest centre. This phase proves that for whole
-groups of rows at once and skips them.
+groups of rows at once, then for single rows, and skips them.
 
 Bound
 -----
-Every row is assigned to its nearest of ``P`` farthest-point centres of an evenly spaced
-sample (a k-center partition into clusters), and each cluster is cut into groups of at most
-:data:`GROUP_ROWS` rows :math:`G_p`. Let :math:`x` be the canonical unit rows, :math:`\mu_p`
-the mean of the rows of :math:`G_p`, and :math:`V` (d x q, orthonormal) the top right
-singular vectors of the sample. For every :math:`x \in G_p` and every centre :math:`c`,
+Let :math:`x` be the canonical unit rows and :math:`V` (d x q, orthonormal) the top
+principal directions of an evenly spaced sample of them. The rows are clustered around
+``P`` farthest-point centres of a sample, in the coordinates :math:`V^\top x` (k-center
+clustering in the principal subspace), and each cluster is cut into groups of at most
+:data:`GROUP_ROWS` rows :math:`G_p` with mean :math:`\mu_p`. For every :math:`x \in G_p` and
+every centre :math:`c`,
 
 .. math::
     \langle x, c\rangle = \langle \mu_p, c\rangle + \langle x - \mu_p, c\rangle
-    \le \langle \mu_p, c\rangle + a_p \lVert V^\top c\rVert + b_p \lVert (I - VV^\top) c\rVert,
+    \le \langle \mu_p, c\rangle + a_x \lVert V^\top c\rVert + b_x \lVert (I - VV^\top) c\rVert,
 
-with :math:`a_p = \max_{x\in G_p} \lVert V^\top (x - \mu_p)\rVert` and
-:math:`b_p = \max_{x\in G_p} \lVert (I - VV^\top)(x - \mu_p)\rVert` (Cauchy-Schwarz in the two
-orthogonal subspaces; tighter than the ball bound :math:`\lVert x - \mu_p\rVert` because rows
-and centres put their mass in different subspaces). So the key
+with :math:`a_x = \lVert V^\top (x - \mu_p)\rVert` and
+:math:`b_x = \lVert (I - VV^\top)(x - \mu_p)\rVert` (Cauchy-Schwarz in the two orthogonal
+subspaces; tighter than the ball bound :math:`\lVert x - \mu_p\rVert` because rows and
+centres put their mass in different subspaces). So the key
 :math:`\delta(x, c) = 1 - \langle x, c\rangle` is at least
-:math:`L_p(c) = 1 - \langle \mu_p, c\rangle - a_p \lVert V^\top c\rVert - b_p \lVert (I - VV^\top)
-c\rVert`. If :math:`L_p(c) - \eta > U_p`, where :math:`U_p` is the largest key bound of the
-unselected rows of :math:`G_p`, then :math:`c` is farther from every row of the cluster than
-that row's current nearest centre, now and (keys only shrink) forever: the cluster never
-needs it. :math:`\eta = 2\cdot 10^{-4}` covers the float32 evaluation of
-:math:`\langle \mu_p, c\rangle` (error below :math:`3\cdot 10^{-5}` at d = 384); the norms of
-:math:`c` are computed in float64 and :math:`a_p, b_p` carry their own rounding allowance
-(:func:`group_geometry`).
+:math:`L_x(c) = 1 - \langle \mu_p, c\rangle - a_x \lVert V^\top c\rVert - b_x \lVert (I - VV^\top)
+c\rVert`. If :math:`L_x(c) - \eta` is above an upper bound of the row's key, :math:`c` cannot
+be the row's nearest centre, now or (keys only shrink) ever. With the group's largest radii
+:math:`a_p = \max_x a_x`, :math:`b_p = \max_x b_x` and its largest key bound :math:`U_p` the
+same test rules out :math:`c` for the whole group at once, with one inner product
+:math:`\langle \mu_p, c\rangle` for the group instead of one per row.
+:math:`\eta = 2\cdot 10^{-4}` covers the float32 evaluation of :math:`\langle \mu_p, c\rangle`
+(error below :math:`3\cdot 10^{-5}` at d = 384); the radii and the norms of :math:`c` carry
+their own rounding allowance (:func:`row_geometry`).
+
+Pending candidates
+------------------
+A centre that passes both tests gets a float32 distance :math:`\hat\delta` (within
+:math:`\tau` of the canonical key, see :mod:`unisel.select.engine.fast`). Most such centres
+do lower the row's key, which then lies far below the selection value and will never be
+selected; deciding its canonical float64 key at once (what the lazy engine does) would be
+wasted work. So each row keeps ``ex`` (the exact key against the centres decided so far) and
+at most one *pending* centre with its float32 distance ``c32``; its key is then bounded by
+``ub = min(ex, c32 + tau)``, and only this bound is used for screening and for the group
+order. A new centre with :math:`\hat\delta > ub + \tau` is never the minimum. If it is more
+than :math:`2\tau` below the pending one it replaces it (the old one cannot be the minimum
+any more); otherwise both are decided in float64 now. A row's pending centre is decided when
+the row becomes its group's best row, so :math:`U_p` is always an exact key of an up-to-date
+row, and before the keys leave the phase (:meth:`PrunedState.write_back`). Every exact key
+equals the minimum of the canonical keys over all centres, whichever order they came in.
 
 Steps
 -----
@@ -41,26 +59,26 @@ Rows are stored group by group as float32 unit rows. Each group keeps :math:`U_p
 row (largest key, ties to the lowest index) and ``sig[p]``, the number of centres its keys
 account for; groups sit in a max-heap on :math:`(U_p, -\text{best})`. One step looks at the
 top group: if it is up to date its best row is the exact argmax with the reference's tie
-rule (every other group's :math:`U_q` bounds its rows' exact keys and ranks below), so it is
-selected; otherwise the centres it has not seen are screened by the bound, the survivors are
-folded into all its rows with one float32 matrix product (screened in float32, decided in
-float64 exactly as in the lazy engine) and the group is sifted down. Every
-:func:`block_length` steps (256 once past the first few hundred) all groups are brought up to
-date, in parallel threads: one product of the group means with the block's centres, then
-one product per group with the centres that survive its bound. Screening so never needs the
-history of old centres.
+rule (every other group's :math:`U_q` bounds its rows' keys and ranks below), so it is
+selected; otherwise the centres it has not seen are screened by the group bound, the
+survivors are screened row by row and folded in with float32 dot products, and the group is
+sifted down. Every :func:`block_length` steps (256 once past the first few hundred) all
+groups are brought up to date, in parallel threads, after one matrix product of the group
+means with the block's centres. Screening so never needs the history of old centres.
 
 The partition, :math:`V` and the block length only change how much work is skipped: keys are
 the canonical float64 keys, so the sequence and distances equal the reference's bit for bit.
 
 Memory: the float32 rows in group order, :math:`4 n d` bytes (1.5 GB at n = 1M, d = 384);
-while the groups are built, a float32 (n, q) product (:math:`4 n q`, 384 MB at q = 96) and
-one float32 block product; then the keys in group order (8 n), the group means
-(:math:`12 d` bytes per group of about 128 rows, so :math:`0.09\,n d` bytes) and 16 bytes per
-centre.
+while the groups are built, the float32 coordinates :math:`V^\top x` (:math:`4 n q`, 384 MB at
+q = 96) and one float32 block product; then 72 bytes per row (keys, pending candidates,
+radii, norms, position), the group means (:math:`4 d` bytes per group of about 128 rows) and
+16 bytes per centre.
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numba as nb
 import numpy as np
@@ -70,16 +88,17 @@ from unisel.select.engine import _kernels as K
 PRUNE_BLOCK = 256  # steps between full synchronisations of the groups
 EARLY_BLOCK = 8  # ... at the start of a selection (see `block_length`)
 PRUNE_MARGIN = 2e-4  # eta: safety margin of the float32 bound evaluation
-CLUSTER_ROWS = 128  # P = n / CLUSTER_ROWS clusters (then cut into groups of GROUP_ROWS)
+CLUSTER_ROWS = 256  # P = n / CLUSTER_ROWS clusters (then cut into groups of GROUP_ROWS)
 GROUP_ROWS = 128  # clusters are cut into groups of at most this many rows
 MAX_CLUSTERS = 2048
 MIN_CLUSTERS = 16
 MIN_ROWS = 8192  # below this the lazy engine alone is as fast
 MAX_BYTES = 4 * 2**30  # auto mode: largest float32 copy of the rows the phase may hold
-SUBSPACE_MAX = 96  # q <= min(96, d // 3)
-SAMPLE_ROWS = 4096  # rows of the sample whose singular vectors give V
+SUBSPACE_MAX = 96  # q = min(96, max(1, d // 3))
+SAMPLE_ROWS = 4096  # rows of the sample whose principal directions give V
 CHECK_AFTER = 256  # from this many steps on, the phase must have pruned ...
 MIN_PRUNED_SHARE = 0.25  # ... this share of (group, centre) pairs, or hand over to the lazy loop
+N_STATS = 5  # work counters, see `pruned_steps`
 
 
 def block_length(t: int) -> int:
@@ -102,25 +121,66 @@ def auto_enabled(n: int, d: int) -> bool:
     return n >= MIN_ROWS and 4 * n * d <= MAX_BYTES
 
 
+class Rows(NamedTuple):
+    """Per-row state, in group order (position ``pos``; ``perm[pos]`` is the row index)."""
+
+    X32: np.ndarray  # (n, d) float32 unit rows
+    perm: np.ndarray  # (n,) int64 row index at each position
+    ra: np.ndarray  # (n,) a_x: radius bound inside V
+    rb: np.ndarray  # (n,) b_x: radius bound outside V
+    cps: np.ndarray  # (n,) bound of |V^T x|, for the row as a centre
+    cpp: np.ndarray  # (n,) bound of |(I - V V^T) x|, for the row as a centre
+    ub: np.ndarray  # (n,) upper bound of the key (exact without a pending centre); -inf: chosen
+    ex: np.ndarray  # (n,) exact key against the centres decided so far
+    cand: np.ndarray  # (n,) int64 pending centre (position in the sequence), -1 for none
+    c32: np.ndarray  # (n,) its float32 distance
+
+
+class Groups(NamedTuple):
+    """Per-group state (``G`` groups; group p holds positions ``start[p] .. start[p+1]-1``)."""
+
+    start: np.ndarray  # (G + 1,) int64
+    mu32: np.ndarray  # (G, d) float32 means
+    a: np.ndarray  # (G,) largest a_x
+    b: np.ndarray  # (G,) largest b_x
+    sig: np.ndarray  # (G,) int64 centres its keys account for
+    U: np.ndarray  # (G,) largest key bound of its unselected rows (exact), -inf when none
+    best: np.ndarray  # (G,) int64 row index of that row (n when none)
+    bpos: np.ndarray  # (G,) int64 its position (-1 when none)
+
+
+class Centres(NamedTuple):
+    """The selection so far and what the kernels read of it."""
+
+    X: np.ndarray  # (n, d) the embeddings (canonical keys)
+    nrm: np.ndarray  # (n,) float64 row norms
+    C32: np.ndarray  # (k, d) float32 unit rows of the centres, in order
+    indices: np.ndarray  # (k,) int64 row index of each centre
+    ps: np.ndarray  # (k,) bound of |V^T c|
+    pp: np.ndarray  # (k,) bound of |(I - V V^T) c|
+    tol: float  # tau, the float32 distance tolerance
+
+
 # ----------------------------------------------------------------------------- kernels
 
 
 @nb.njit(cache=True, nogil=True, inline="always")
-def _c_above(Uc: np.ndarray, bo: np.ndarray, p: int, q: int) -> bool:
-    return Uc[p] > Uc[q] or (Uc[p] == Uc[q] and bo[p] < bo[q])
+def _g_above(G: Groups, p: int, q: int) -> bool:
+    return G.U[p] > G.U[q] or (G.U[p] == G.U[q] and G.best[p] < G.best[q])
 
 
 @nb.njit(cache=True, nogil=True)
-def _c_sift_down(heap: np.ndarray, size: int, pos: int, Uc: np.ndarray, bo: np.ndarray) -> None:
+def _g_sift_down(heap: np.ndarray, pos: int, G: Groups) -> None:
+    size = heap.shape[0]
     item = heap[pos]
     while True:
         child = 2 * pos + 1
         if child >= size:
             break
         right = child + 1
-        if right < size and _c_above(Uc, bo, heap[right], heap[child]):
+        if right < size and _g_above(G, heap[right], heap[child]):
             child = right
-        if _c_above(Uc, bo, heap[child], item):
+        if _g_above(G, heap[child], item):
             heap[pos] = heap[child]
             pos = child
         else:
@@ -129,40 +189,81 @@ def _c_sift_down(heap: np.ndarray, size: int, pos: int, Uc: np.ndarray, bo: np.n
 
 
 @nb.njit(cache=True, nogil=True)
-def c_heapify(heap: np.ndarray, Uc: np.ndarray, bo: np.ndarray) -> None:
-    """Heap of all clusters on ``(Uc, -bo)``."""
+def heapify_groups(heap: np.ndarray, G: Groups) -> None:
+    """Heap of all groups on ``(U, -best)``."""
     size = heap.shape[0]
     for p in range(size):
         heap[p] = p
     for pos in range(size // 2 - 1, -1, -1):
-        _c_sift_down(heap, size, pos, Uc, bo)
+        _g_sift_down(heap, pos, G)
 
 
 @nb.njit(cache=True, nogil=True)
-def rescan(
-    p: int,
-    start: np.ndarray,
-    perm: np.ndarray,
-    mdp: np.ndarray,
-    Uc: np.ndarray,
-    bo: np.ndarray,
-    bpos: np.ndarray,
-) -> None:
-    """Recompute group p's largest key, its row (lowest index on ties) and its position."""
-    best = -np.inf
-    at = -1
-    for pos in range(start[p], start[p + 1]):
-        # rows are in increasing index order within a group: strict > keeps the lowest
-        if mdp[pos] > best:
-            best = mdp[pos]
-            at = pos
-    Uc[p] = best
-    bo[p] = perm[at] if at >= 0 else perm.shape[0]
-    bpos[p] = at
+def resolve(pos: int, R: Rows, S: Centres) -> float:
+    """Decide row ``pos``'s pending centre in float64; returns its exact key."""
+    c = R.cand[pos]
+    if c >= 0:
+        key = K.exact_key(S.X, S.nrm, R.perm[pos], S.indices[c])
+        if key < R.ex[pos]:
+            R.ex[pos] = key
+        R.cand[pos] = -1
+    R.ub[pos] = R.ex[pos]
+    return R.ex[pos]
+
+
+@nb.njit(cache=True, nogil=True)
+def rescan(p: int, G: Groups, R: Rows, S: Centres, stats: np.ndarray) -> None:
+    """Group p's best row (largest key bound, lowest index on ties) and its key, deciding
+    pending centres until the best row's key is exact."""
+    lo, hi = G.start[p], G.start[p + 1]
+    while True:
+        top = -np.inf
+        at = -1
+        for pos in range(lo, hi):
+            # positions are in increasing row order within a group: strict > keeps the lowest
+            if R.ub[pos] > top:
+                top = R.ub[pos]
+                at = pos
+        if at >= 0 and R.cand[at] >= 0:
+            resolve(at, R, S)
+            stats[3] += 1
+            continue
+        G.U[p] = top
+        G.best[p] = R.perm[at] if at >= 0 else R.perm.shape[0]
+        G.bpos[p] = at
+        return
+
+
+@nb.njit(cache=True, nogil=True)
+def resolve_all(R: Rows, S: Centres) -> None:
+    """Decide every pending centre: ``ub`` becomes the exact keys (chosen rows stay -inf)."""
+    for pos in range(R.ub.shape[0]):
+        if R.ub[pos] != -np.inf:
+            resolve(pos, R, S)
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _candidate(pos: int, s: int, dist: float, R: Rows, S: Centres, stats: np.ndarray) -> float:
+    """Centre s may lower row pos's key (``dist``, its float32 distance, is within tau of the
+    row's key bound); returns the row's new key bound (see "Pending candidates")."""
+    c = R.cand[pos]
+    if c < 0 or dist + 2.0 * S.tol < R.c32[pos]:
+        R.cand[pos] = s
+        R.c32[pos] = dist
+        return min(R.ex[pos], dist + S.tol)
+    # within 2 tau of the pending centre: float32 cannot order them, float64 must
+    for other in (s, c):
+        key = K.exact_key(S.X, S.nrm, R.perm[pos], S.indices[other])
+        stats[3] += 1
+        if key < R.ex[pos]:
+            R.ex[pos] = key
+    R.cand[pos] = -1
+    return R.ex[pos]
 
 
 @nb.njit(cache=True, nogil=True, fastmath=True)
 def _dot32(a: np.ndarray, b: np.ndarray) -> float:
+    """Float32 dot product (any summation order: the tolerance tau allows for it)."""
     acc = np.float32(0.0)
     for i in range(a.shape[0]):
         acc += a[i] * b[i]
@@ -171,8 +272,25 @@ def _dot32(a: np.ndarray, b: np.ndarray) -> float:
 
 @nb.njit(cache=True, nogil=True, inline="always")
 def _relevant(g: float, a: float, b: float, ps: float, pp: float, U: float) -> bool:
-    """False when the bound proves the centre cannot lower any key of the cluster."""
+    """False when the bound proves the centre cannot lower a key bounded by ``U``."""
     return 1.0 - (g + a * ps + b * pp) - PRUNE_MARGIN <= U
+
+
+@nb.njit(cache=True, nogil=True)
+def fold_pending(
+    D32: np.ndarray, lo: int, c0: int, stamp: np.ndarray, R: Rows, S: Centres
+) -> None:
+    """Fold ``D32[a, b] = <x_{lo+a}, c_{c0+b}>`` (float32; positions in group order) into the
+    keys as pending centres, each row only for the centres at or after its ``stamp``."""
+    stats = np.zeros(N_STATS, dtype=np.int64)
+    for a in range(D32.shape[0]):
+        pos = lo + a
+        cur = R.ub[pos]
+        for b in range(max(0, stamp[pos] - c0), D32.shape[1]):
+            dist = 1.0 - np.float64(D32[a, b])
+            if dist <= cur + S.tol:
+                cur = _candidate(pos, c0 + b, dist, R, S, stats)
+        R.ub[pos] = cur
 
 
 @nb.njit(cache=True, nogil=True)
@@ -181,176 +299,100 @@ def _refresh_group(
     g: np.ndarray,
     s0: int,
     t: int,
-    a: np.ndarray,
-    b: np.ndarray,
-    ps: np.ndarray,
-    pp: np.ndarray,
-    X32: np.ndarray,
-    start: np.ndarray,
-    perm: np.ndarray,
-    C32: np.ndarray,
-    indices: np.ndarray,
-    X: np.ndarray,
-    nrm: np.ndarray,
-    mdp: np.ndarray,
-    sig: np.ndarray,
-    Uc: np.ndarray,
-    bo: np.ndarray,
-    bpos: np.ndarray,
+    G: Groups,
+    R: Rows,
+    S: Centres,
     lst: np.ndarray,
-    tol: float,
     stats: np.ndarray,
 ) -> None:
-    """Bring group p up to the ``t`` centres: screen ``sig[p] .. t-1`` by the bound
-    (``g[s - s0] = <mu_p, c_s>``), fold the survivors into every row of the group with one
-    float32 product, and recompute the group's best row. ``lst`` is scratch (>= t - sig[p])."""
+    """Bring group p up to the ``t`` centres: screen ``sig[p] .. t-1`` by the group bound
+    (``g[s - s0] = <mu_p, c_s>``), then every row by its own bound, fold the survivors in with
+    float32 dot products and recompute the group's best row. ``lst`` is scratch
+    (>= t - sig[p])."""
     m = 0
-    if Uc[p] != -np.inf:
-        for s in range(sig[p], t):
+    if G.U[p] != -np.inf:
+        for s in range(G.sig[p], t):
             stats[1] += 1
-            if _relevant(np.float64(g[s - s0]), a[p], b[p], ps[s], pp[s], Uc[p]):
+            if _relevant(np.float64(g[s - s0]), G.a[p], G.b[p], S.ps[s], S.pp[s], G.U[p]):
                 lst[m] = s
                 m += 1
             else:
                 stats[4] += 1
     stats[0] += 1
     if m:
-        lo, hi = start[p], start[p + 1]
-        buf = np.empty((m, X32.shape[1]), dtype=np.float32)
-        for i in range(m):
-            buf[i] = C32[lst[i]]
-        D32 = np.dot(X32[lo:hi], buf.T)
-        stats[2] += (hi - lo) * m
-        stats[3] += K.absorb_block(D32, perm[lo:hi], indices[lst[:m]], X, nrm, mdp[lo:hi], tol)
-        rescan(p, start, perm, mdp, Uc, bo, bpos)
-    sig[p] = t
+        for pos in range(G.start[p], G.start[p + 1]):
+            cur = R.ub[pos]
+            if cur == -np.inf:
+                continue
+            for i in range(m):
+                s = lst[i]
+                if _relevant(np.float64(g[s - s0]), R.ra[pos], R.rb[pos], S.ps[s], S.pp[s], cur):
+                    stats[2] += 1
+                    dist = 1.0 - _dot32(R.X32[pos], S.C32[s])
+                    if dist <= cur + S.tol:
+                        cur = _candidate(pos, s, dist, R, S, stats)
+            R.ub[pos] = cur
+        rescan(p, G, R, S, stats)
+    G.sig[p] = t
 
 
 @nb.njit(cache=True, nogil=True)
 def pruned_steps(
-    X: np.ndarray,
-    nrm: np.ndarray,
-    X32: np.ndarray,
-    start: np.ndarray,
-    perm: np.ndarray,
-    mu32: np.ndarray,
-    a: np.ndarray,
-    b: np.ndarray,
-    V: np.ndarray,
-    C32: np.ndarray,
-    ps: np.ndarray,
-    pp: np.ndarray,
-    indices: np.ndarray,
+    G: Groups,
+    R: Rows,
+    S: Centres,
     distances: np.ndarray,
-    mdp: np.ndarray,
-    sig: np.ndarray,
-    Uc: np.ndarray,
-    bo: np.ndarray,
-    bpos: np.ndarray,
     heap: np.ndarray,
     t: int,
     t_end: int,
-    tol: float,
     stats: np.ndarray,
 ) -> int:
-    """Greedy steps ``t .. t_end - 1`` on the cluster heap; returns the new ``t``.
+    """Greedy steps ``t .. t_end - 1`` on the group heap; returns the new ``t``.
 
-    ``stats``: [cluster refreshes, (cluster, centre) pairs screened, row-centre float32
-    dots, float64 keys, pairs pruned].
+    ``stats``: [group refreshes, (group, centre) pairs screened, row-centre float32 dots,
+    float64 keys, pairs pruned].
     """
-    P = heap.shape[0]
     lst = np.empty(t_end - t + 1, dtype=np.int64)
     g = np.empty(t_end - t + 1, dtype=np.float32)
     while t < t_end:
         p = heap[0]
-        if Uc[p] == -np.inf:
+        if G.U[p] == -np.inf:
             break  # every row is selected
-        if sig[p] == t:
-            j = bo[p]
-            indices[t] = j
-            distances[t] = mdp[bpos[p]]
-            C32[t] = X32[bpos[p]]
-            _centre_norm(C32, V, t, ps, pp)
-            mdp[bpos[p]] = -np.inf
-            rescan(p, start, perm, mdp, Uc, bo, bpos)
+        if G.sig[p] == t:
+            at = G.bpos[p]
+            S.indices[t] = G.best[p]
+            distances[t] = R.ub[at]  # exact: rescan decided it
+            S.C32[t] = R.X32[at]
+            S.ps[t] = R.cps[at]
+            S.pp[t] = R.cpp[at]
+            R.ub[at] = -np.inf
+            rescan(p, G, R, S, stats)
             t += 1
-            _c_sift_down(heap, P, 0, Uc, bo)
+            _g_sift_down(heap, 0, G)
             continue
-        s0 = sig[p]
+        s0 = G.sig[p]
         for s in range(s0, t):
-            g[s - s0] = _dot32(mu32[p], C32[s])
-        _refresh_group(
-            p, g, s0, t, a, b, ps, pp, X32, start, perm, C32, indices, X, nrm, mdp, sig, Uc,
-            bo, bpos, lst, tol, stats,
-        )  # fmt: skip
-        _c_sift_down(heap, P, 0, Uc, bo)
+            g[s - s0] = _dot32(G.mu32[p], S.C32[s])
+        _refresh_group(p, g, s0, t, G, R, S, lst, stats)
+        _g_sift_down(heap, 0, G)
     return t
 
 
 @nb.njit(cache=True, nogil=True, parallel=True)
-def sync_all(
-    X: np.ndarray,
-    nrm: np.ndarray,
-    X32: np.ndarray,
-    start: np.ndarray,
-    perm: np.ndarray,
-    G: np.ndarray,
-    t0: int,
-    a: np.ndarray,
-    b: np.ndarray,
-    C32: np.ndarray,
-    ps: np.ndarray,
-    pp: np.ndarray,
-    indices: np.ndarray,
-    mdp: np.ndarray,
-    sig: np.ndarray,
-    Uc: np.ndarray,
-    bo: np.ndarray,
-    bpos: np.ndarray,
-    t: int,
-    tol: float,
-    stats: np.ndarray,
-) -> None:
-    """Bring every group up to the ``t`` centres; ``G[p, s - t0] = <mu_p, c_s>`` (float32).
+def sync_all(Gm: np.ndarray, t0: int, t: int, G: Groups, R: Rows, S: Centres, stats) -> None:
+    """Bring every group up to the ``t`` centres; ``Gm[p, s - t0] = <mu_p, c_s>`` (float32).
 
     Groups are independent (disjoint rows and keys), so they run in parallel threads, each
-    with its own buffers and counters; the products inside are single-threaded BLAS calls.
+    with its own scratch and counters.
     """
-    P = start.shape[0] - 1
-    counts = np.zeros((P, 5), dtype=np.int64)
+    P = G.start.shape[0] - 1
+    counts = np.zeros((P, N_STATS), dtype=np.int64)
     for p in nb.prange(P):
-        if sig[p] < t:
-            lst = np.empty(t - sig[p], dtype=np.int64)
-            _refresh_group(
-                p, G[p], t0, t, a, b, ps, pp, X32, start, perm, C32, indices, X, nrm, mdp, sig,
-                Uc, bo, bpos, lst, tol, counts[p],
-            )  # fmt: skip
-    for c in range(5):
+        if G.sig[p] < t:
+            lst = np.empty(t - G.sig[p], dtype=np.int64)
+            _refresh_group(p, Gm[p], t0, t, G, R, S, lst, counts[p])
+    for c in range(N_STATS):
         stats[c] += counts[:, c].sum()
-
-
-@nb.njit(cache=True, nogil=True)
-def _centre_norm(C32: np.ndarray, V: np.ndarray, s: int, ps: np.ndarray, pp: np.ndarray) -> None:
-    """``ps[s] = |V^T c_s|``, ``pp[s] = |(I - V V^T) c_s|`` in float64 (V float64, d x q)."""
-    d = C32.shape[1]
-    n2 = 0.0
-    for i in range(d):
-        n2 += np.float64(C32[s, i]) * np.float64(C32[s, i])
-    s2 = 0.0
-    for e in range(V.shape[1]):
-        proj = 0.0
-        for i in range(d):
-            proj += V[i, e] * np.float64(C32[s, i])
-        s2 += proj * proj
-    ps[s] = np.sqrt(s2)
-    pp[s] = np.sqrt(max(0.0, n2 - s2))
-
-
-@nb.njit(cache=True, nogil=True)
-def centre_norms(C32: np.ndarray, V: np.ndarray, t: int, ps: np.ndarray, pp: np.ndarray) -> None:
-    """:func:`_centre_norm` for the first ``t`` centres."""
-    for s in range(t):
-        _centre_norm(C32, V, s, ps, pp)
 
 
 @nb.njit(cache=True, nogil=True)
@@ -384,23 +426,28 @@ def unit32_into(X: np.ndarray, nrm: np.ndarray, lo: int, out: np.ndarray) -> Non
 
 
 @nb.njit(cache=True, nogil=True, parallel=True)
-def group_geometry(
-    X32: np.ndarray, XV32: np.ndarray, V: np.ndarray, start: np.ndarray, err: float
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Mean ``mu`` (float64) and radii ``a``, ``b`` of every group, valid for the canonical rows.
+def row_geometry(
+    X32: np.ndarray, XV32: np.ndarray, perm: np.ndarray, V: np.ndarray, start: np.ndarray,
+    err: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Group means (float64, (G, d)) and, per position, ``a_x``, ``b_x``, ``|V^T x|`` and
+    ``|(I - V V^T) x|`` as upper bounds valid for the canonical rows.
 
-    ``XV32 = X32 @ float32(V)`` in float32: each entry is within ``e1 = (d + 2) 2^-24``
-    (1 + 1e-2) of ``x . v_c``, so ``|V^T (x - mu)|`` is within ``err = sqrt(q) e1`` of the
-    computed value; ``a`` adds it, ``b`` uses ``|r|^2 - (|s| - err)^2``. A further 1e-6
-    covers the float32 rounding of the rows themselves (``|x32 - x| <= 2^-24``).
+    ``X32`` is in group order, ``XV32 = X32 @ float32(V)`` in row order (``XV32[perm[pos]]``).
+    Each float32 entry of ``XV32`` is within ``e1 = (d + 2) 2^-24 (1 + 1e-2)`` of ``x . v_c``,
+    so a norm in V computed from it is within ``err = sqrt(q) e1``: upper bounds add it, and
+    the norms outside V use ``|r|^2 - (|s| - err)^2``. A further 1e-6 on the radii covers the
+    float32 rounding of the rows themselves (``|x32 - x| <= 2^-24``).
     """
-    G = start.shape[0] - 1
-    d = X32.shape[1]
+    n_groups = start.shape[0] - 1
+    n, d = X32.shape
     q = V.shape[1]
-    mu = np.zeros((G, d))
-    a = np.zeros(G)
-    b = np.zeros(G)
-    for g in nb.prange(G):
+    mu = np.zeros((n_groups, d))
+    ra = np.zeros(n)
+    rb = np.zeros(n)
+    cps = np.zeros(n)
+    cpp = np.zeros(n)
+    for g in nb.prange(n_groups):
         lo, hi = start[g], start[g + 1]
         for i in range(lo, hi):
             for c in range(d):
@@ -412,44 +459,74 @@ def group_geometry(
             for e in range(q):
                 muV[e] += mu[g, c] * V[c, e]
         for i in range(lo, hi):
-            r2 = 0.0
+            xv = XV32[perm[i]]
+            r2 = 0.0  # |x - mu|^2
+            n2 = 0.0  # |x|^2
             for c in range(d):
-                diff = np.float64(X32[i, c]) - mu[g, c]
-                r2 += diff * diff
-            s2 = 0.0
+                x = np.float64(X32[i, c])
+                r2 += (x - mu[g, c]) * (x - mu[g, c])
+                n2 += x * x
+            s2 = 0.0  # |V^T (x - mu)|^2
+            v2 = 0.0  # |V^T x|^2
             for e in range(q):
-                diff = np.float64(XV32[i, e]) - muV[e]
-                s2 += diff * diff
+                y = np.float64(xv[e])
+                s2 += (y - muV[e]) * (y - muV[e])
+                v2 += y * y
             s = np.sqrt(s2)
-            a[g] = max(a[g], s + err)
             low = max(0.0, s - err)
-            b[g] = max(b[g], np.sqrt(max(0.0, r2 - low * low)))
-    for g in range(G):
-        a[g] = a[g] * (1 + 1e-9) + 1e-6
-        b[g] = b[g] * (1 + 1e-9) + 1e-6
-    return mu, a, b
+            ra[i] = (s + err) * (1 + 1e-9) + 1e-6
+            rb[i] = np.sqrt(max(0.0, r2 - low * low)) * (1 + 1e-9) + 1e-6
+            v = np.sqrt(v2)
+            low = max(0.0, v - err)
+            cps[i] = (v + err) * (1 + 1e-9) + 1e-12
+            cpp[i] = np.sqrt(max(0.0, n2 - low * low)) * (1 + 1e-9) + 1e-12
+    return mu, ra, rb, cps, cpp
 
 
-def sample_centres(X32: np.ndarray, P: int) -> np.ndarray:
-    """``P`` rows (float32, shape (P, d)) chosen by farthest-point sampling of a sample.
+@nb.njit(cache=True, nogil=True)
+def group_max(values: np.ndarray, start: np.ndarray) -> np.ndarray:
+    """Largest of ``values[start[p]:start[p+1]]`` for every group p."""
+    out = np.empty(start.shape[0] - 1)
+    for p in range(out.shape[0]):
+        out[p] = values[start[p] : start[p + 1]].max()
+    return out
 
-    The sample is ``max(4096, 8 P)`` evenly spaced rows; the walk starts at its first row and
-    uses float32 cosine distances: these centres only shape the clusters (speed), never the
-    result. Deterministic.
-    """
-    n = X32.shape[0]
+
+def top_subspace(S: np.ndarray, q: int) -> np.ndarray:
+    """Orthonormal basis (float64, shape (d, q)) of the top-``q`` principal directions of the
+    rows of ``S`` (uncentred: eigenvectors of ``S^T S``, largest eigenvalues first)."""
+    _, Q = np.linalg.eigh(S.T @ S)
+    return np.ascontiguousarray(Q[:, ::-1][:, :q])
+
+
+def sample_seeds(Z: np.ndarray, P: int) -> np.ndarray:
+    """``P`` rows of ``Z`` (float32, shape (P, q)) chosen by farthest-point sampling (Euclidean)
+    of ``max(4096, 8 P)`` evenly spaced rows, starting at the first. Deterministic."""
+    n = Z.shape[0]
     m = min(n, max(4096, 8 * P))
-    S = X32[np.unique(np.linspace(0, n - 1, num=m).astype(np.int64))]
+    S = np.ascontiguousarray(Z[np.unique(np.linspace(0, n - 1, num=m).astype(np.int64))])
     P = min(P, S.shape[0])
+    sq = np.einsum("ij,ij->i", S, S)
     chosen = np.empty(P, dtype=np.int64)
     gap = np.full(S.shape[0], np.inf, dtype=np.float32)
     cur = 0
     for i in range(P):
         chosen[i] = cur
-        np.minimum(gap, 1.0 - S @ S[cur], out=gap)
-        gap[cur] = -np.inf  # a zero row is at distance 1 even from itself
+        np.minimum(gap, sq + sq[cur] - 2.0 * (S @ S[cur]), out=gap)
+        gap[chosen[: i + 1]] = -np.inf  # never pick a row twice (duplicates are at distance 0)
         cur = int(np.argmax(gap))
     return np.ascontiguousarray(S[chosen])
+
+
+def nearest_seed(Z: np.ndarray, seeds: np.ndarray, block_size: int) -> np.ndarray:
+    """Index of the nearest seed (Euclidean) of every row of ``Z``, shape (n,), int64."""
+    n = Z.shape[0]
+    half = 0.5 * np.einsum("ij,ij->i", seeds, seeds)
+    owner = np.empty(n, dtype=np.int64)
+    for lo in range(0, n, block_size):
+        hi = min(n, lo + block_size)
+        owner[lo:hi] = np.argmax(Z[lo:hi] @ seeds.T - half, axis=1)
+    return owner
 
 
 def group_starts(cluster_sizes: np.ndarray, group_rows: int) -> np.ndarray:
@@ -472,8 +549,9 @@ def group_starts(cluster_sizes: np.ndarray, group_rows: int) -> np.ndarray:
 class PrunedState:
     """Groups, their bounds, the float32 rows and the keys in group order (internal).
 
-    ``mdp`` holds the keys in group order while the phase runs; :meth:`write_back` copies
-    them to the caller's ``md`` (row order) for checkpoints and at the end.
+    ``rows.ub`` holds the key bounds in group order while the phase runs;
+    :meth:`write_back` decides the pending centres and copies the exact keys to the caller's
+    ``md`` (row order) for checkpoints and the lazy loop.
     """
 
     def __init__(
@@ -491,65 +569,69 @@ class PrunedState:
         group_rows: int = GROUP_ROWS,
     ) -> None:
         n, d = X.shape
-        # 1. float32 unit rows, and every row's key brought up to the t centres (a no-op
-        # unless the state comes from a run without this phase)
+        k = C32.shape[0]
         X32 = np.empty((n, d), dtype=np.float32)
         for lo in range(0, n, block_size):
             hi = min(n, lo + block_size)
             unit32_into(X, nrm, lo, X32[lo:hi])
-            c0 = int(stamp[lo:hi].min())
-            if c0 < t:
-                D32 = np.ascontiguousarray(X32[lo:hi] @ C32[c0:t].T)
-                rows = np.arange(lo, hi, dtype=np.int64)
-                K.absorb_stale(D32, rows, c0, indices, X, nrm, md, stamp, tol)
-        stamp[:] = t
-        # clusters: every row to its nearest of P farthest-point centres of a sample
-        seeds = sample_centres(X32, min(int(n_clusters), n))
-        P = seeds.shape[0]
-        owner = np.empty(n, dtype=np.int64)
-        for lo in range(0, n, block_size):
-            hi = min(n, lo + block_size)
-            owner[lo:hi] = np.argmax(X32[lo:hi] @ seeds.T, axis=1)
-        # 2. rows cluster by cluster (increasing index inside: the tie rule), each cluster cut
-        # into groups of at most `group_rows` consecutive rows: a refresh then reads one
-        # small group, not a whole cluster
-        perm = np.argsort(owner, kind="stable").astype(np.int64)
-        start = group_starts(np.bincount(owner, minlength=P), group_rows)
-        del owner
-        permute_rows(X32, perm)
-        G_ = start.size - 1
-        # 3. the subspace V from a deterministic sample, the means and the two radii, in
-        # float64 from the float32 rows (each within 2^-24 of the canonical unit row; the
-        # slack below covers it)
+        # the principal subspace V of a deterministic sample, every row's coordinates in it,
+        # and k-center clusters in those coordinates
         sample = np.unique(np.linspace(0, n - 1, num=min(n, SAMPLE_ROWS)).astype(np.int64))
-        S = np.asarray(X[sample], dtype=np.float64) / nrm[sample][:, None]
-        q = int(min(SUBSPACE_MAX, d // 3, S.shape[0]))
-        V = np.linalg.svd(S, full_matrices=False)[2][:q].T.copy() if q else np.zeros((d, 0))
+        q = int(min(SUBSPACE_MAX, max(1, d // 3), d))
+        V = top_subspace(np.asarray(X[sample], dtype=np.float64) / nrm[sample][:, None], q)
         V32 = np.ascontiguousarray(V, dtype=np.float32)
         XV32 = np.empty((n, q), dtype=np.float32)
         for lo in range(0, n, block_size):
             hi = min(n, lo + block_size)
             XV32[lo:hi] = X32[lo:hi] @ V32
+        seeds = sample_seeds(XV32, min(int(n_clusters), n))
+        owner = nearest_seed(XV32, seeds, block_size)
+        # rows cluster by cluster (increasing index inside: the tie rule), each cluster cut
+        # into groups of at most `group_rows` consecutive rows: a refresh reads one small group
+        perm = np.argsort(owner, kind="stable").astype(np.int64)
+        start = group_starts(np.bincount(owner, minlength=seeds.shape[0]), group_rows)
+        del owner
+        permute_rows(X32, perm)
         err = np.sqrt(q) * (d + 2) * 2.0**-24 * 1.01
-        mu, self.a, self.b = group_geometry(X32, XV32, np.ascontiguousarray(V), start, err)
+        mu, ra, rb, cps, cpp = row_geometry(X32, XV32, perm, V, start, err)
         del XV32
-        self.mu32 = mu.astype(np.float32)
-        self.V = np.ascontiguousarray(V)
-        self.X32, self.perm, self.start = X32, perm, start
-        self.mdp = md[perm]
-        k = C32.shape[0]
-        self.ps = np.zeros(k)
-        self.pp = np.zeros(k)
-        centre_norms(C32, self.V, t, self.ps, self.pp)
-        self.sig = np.full(G_, t, dtype=np.int64)
-        self.Uc = np.empty(G_)
-        self.bo = np.empty(G_, dtype=np.int64)
-        self.bpos = np.empty(G_, dtype=np.int64)
-        for p in range(G_):
-            rescan(p, start, perm, self.mdp, self.Uc, self.bo, self.bpos)
-        self.heap = np.empty(G_, dtype=np.int64)
-        c_heapify(self.heap, self.Uc, self.bo)
-        self.stats = np.zeros(5, dtype=np.int64)
+        ub = md[perm]
+        self.rows = Rows(
+            X32, perm, ra, rb, cps, cpp, ub, ub.copy(), np.full(n, -1, dtype=np.int64), np.zeros(n)
+        )
+        pos_of = np.empty(n, dtype=np.int64)
+        pos_of[perm] = np.arange(n, dtype=np.int64)
+        ps = np.zeros(k)
+        pp = np.zeros(k)
+        ps[:t] = cps[pos_of[indices[:t]]]
+        pp[:t] = cpp[pos_of[indices[:t]]]
+        self.centres = Centres(X, nrm, C32, indices, ps, pp, float(tol))
+        # every row's key brought up to the t centres, as pending centres (the prefix of a
+        # fresh run, or the stale rows of a state from the lazy loop)
+        stamp_pos = stamp[perm]
+        for lo in range(0, n, block_size):
+            hi = min(n, lo + block_size)
+            c0 = int(stamp_pos[lo:hi].min())
+            if c0 < t:
+                D32 = np.ascontiguousarray(X32[lo:hi] @ C32[c0:t].T)
+                fold_pending(D32, lo, c0, stamp_pos, self.rows, self.centres)
+        del stamp_pos
+        n_groups = start.size - 1
+        self.groups = Groups(
+            start,
+            mu.astype(np.float32),
+            group_max(ra, start),
+            group_max(rb, start),
+            np.full(n_groups, t, dtype=np.int64),
+            np.empty(n_groups),
+            np.empty(n_groups, dtype=np.int64),
+            np.empty(n_groups, dtype=np.int64),
+        )
+        self.stats = np.zeros(N_STATS, dtype=np.int64)
+        for p in range(n_groups):
+            rescan(p, self.groups, self.rows, self.centres, self.stats)
+        self.heap = np.empty(n_groups, dtype=np.int64)
+        heapify_groups(self.heap, self.groups)
         self.t_start = t
 
     def worthwhile(self) -> bool:
@@ -561,35 +643,19 @@ class PrunedState:
         screened, skipped = int(self.stats[1]), int(self.stats[4])
         return screened == 0 or skipped >= MIN_PRUNED_SHARE * screened
 
-    def steps(
-        self,
-        X: np.ndarray,
-        nrm: np.ndarray,
-        C32: np.ndarray,
-        indices: np.ndarray,
-        distances: np.ndarray,
-        t: int,
-        t_end: int,
-        tol: float,
-    ) -> int:
+    def steps(self, distances: np.ndarray, t: int, t_end: int) -> int:
         """Run steps ``t .. t_end - 1`` (at most one block), then sync every group to them."""
-        t = pruned_steps(
-            X, nrm, self.X32, self.start, self.perm, self.mu32, self.a, self.b, self.V,
-            C32, self.ps, self.pp, indices, distances, self.mdp, self.sig, self.Uc, self.bo,
-            self.bpos, self.heap, t, t_end, tol, self.stats,
-        )  # fmt: skip
-        lag = int(self.sig.min())
+        G, R, S = self.groups, self.rows, self.centres
+        t = pruned_steps(G, R, S, distances, self.heap, t, t_end, self.stats)
+        lag = int(G.sig.min())
         if lag < t:
-            G = np.ascontiguousarray(self.mu32 @ C32[lag:t].T)
-            sync_all(
-                X, nrm, self.X32, self.start, self.perm, G, lag, self.a, self.b, C32,
-                self.ps, self.pp, indices, self.mdp, self.sig, self.Uc, self.bo, self.bpos, t,
-                tol, self.stats,
-            )  # fmt: skip
-            c_heapify(self.heap, self.Uc, self.bo)
+            Gm = np.ascontiguousarray(G.mu32 @ S.C32[lag:t].T)
+            sync_all(Gm, lag, t, G, R, S, self.stats)
+            heapify_groups(self.heap, G)
         return t
 
     def write_back(self, md: np.ndarray, stamp: np.ndarray, t: int) -> None:
-        """The lazy loop's state after a block: keys in row order, every stamp ``t``."""
-        md[self.perm] = self.mdp
+        """The lazy loop's state after a block: exact keys in row order, every stamp ``t``."""
+        resolve_all(self.rows, self.centres)
+        md[self.rows.perm] = self.rows.ub
         stamp[:] = t

@@ -386,9 +386,14 @@ def maxmin(
         indices[:p] = prefix
         distances[0] = np.inf
         md = np.full(n, np.inf)
-        fold_centres(X, nrm, prefix, md, matmul, tol, block)
+        if n_groups and p < k:
+            # keys against no centre yet: the pruned phase folds the prefix in with its
+            # float32 copy of the rows
+            stamp = np.zeros(n, dtype=np.int64)
+        else:
+            fold_centres(X, nrm, prefix, md, matmul, tol, block)
+            stamp = np.full(n, p, dtype=np.int64)
         md[prefix] = -np.inf
-        stamp = np.full(n, p, dtype=np.int64)
         t = p
 
     C32 = np.empty((k, d), dtype=np.float32)
@@ -485,7 +490,7 @@ def _pruned_phase(
     with threadpool_limits(limits=1), _numba_threads(n_jobs):
         while t < k:
             t_end = min(k, t + _pruned.block_length(t))
-            t_new = state.steps(X, nrm, C32, indices, distances, t, t_end, tol)
+            t_new = state.steps(distances, t, t_end)
             if progress is not None:
                 progress.update(t_new - t)
             t = t_new
@@ -495,7 +500,8 @@ def _pruned_phase(
                 state.write_back(md, stamp, t)  # every group is up to date after a block
                 ckpt.save(t, indices, distances, md, stamp)
                 last_saved = t
-    state.write_back(md, stamp, t)
+    if t < k or ckpt is not None:  # someone reads the keys: decide the pending ones
+        state.write_back(md, stamp, t)
     return t, last_saved, state.stats
 
 
