@@ -50,6 +50,9 @@ def test_pruning_skips_work_and_stays_exact():
     groups, screened, dots, keys, pruned = fast.LAST_PRUNE_STATS
     assert pruned > screened // 2  # most (group, centre) pairs were skipped
     assert dots < X.shape[0] * k // 4  # a quarter of the plain loop's distances at most
+    # float64 keys are decided lazily: deciding each one at once would take at least one per
+    # row (the first centre) plus one for every key that drops
+    assert keys < X.shape[0]
     same(maxmin(X, k, start=5, prune=24, n_jobs=1), want)  # one numba thread: same result
     same(maxmin(X, k, start=5, prune=False), want)
     assert fast.LAST_PRUNE_STATS == []
@@ -101,6 +104,36 @@ def test_bounds_are_lower_bounds_of_every_key():
     # the centre norms bound the true ones (float64 from the float32 centre rows)
     full = np.linalg.norm(C32.astype(np.float64), axis=1)
     assert np.all(S.ps[:k] ** 2 + S.pp[:k] ** 2 >= full**2 * (1 - 1e-6))
+
+
+def test_keys_leave_the_phase_exact():
+    # after some steps, pending centres decided: every key is the canonical minimum distance
+    X = mixture(4000, 32, parts=10, spread=0.6, seed=8)
+    X[50:60] = X[3]  # duplicates
+    X[70] = X[71] + 1e-7  # a near-tie
+    n, d = X.shape
+    nrm = fast.row_norms(X)
+    k = 700
+    indices = np.empty(k, dtype=np.int64)
+    distances = np.full(k, np.nan)
+    indices[0], distances[0] = 2, np.inf
+    C32 = np.zeros((k, d), dtype=np.float32)
+    C32[0] = fast.unit32_rows(X, nrm, indices[:1])
+    md = np.full(n, np.inf)
+    md[2] = -np.inf
+    stamp = np.zeros(n, dtype=np.int64)
+    state = _pruned.PrunedState(X, nrm, C32, indices, md, stamp, 1, 16, fast.tolerance(d), 1000)
+    t = 1
+    while t < k:
+        t = state.steps(distances, t, min(k, t + _pruned.block_length(t)))
+    assert int((state.rows.cand >= 0).sum()) > 0  # some centres were still pending
+    state.write_back(md, stamp, t)
+    assert (state.rows.cand < 0).all() and (stamp == t).all()
+    U = cosine_normalize(X)
+    want = np.min([canonical_distances(U, U[j]) for j in indices[:t]], axis=0)
+    want[indices[:t]] = -np.inf
+    np.testing.assert_array_equal(md, want)
+    same((indices, distances), maxmin_reference(X, k, start=2))
 
 
 def test_resumed_pruned_run_equals_uninterrupted(tmp_path, monkeypatch):

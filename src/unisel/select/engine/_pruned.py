@@ -88,7 +88,7 @@ from unisel.select.engine import _kernels as K
 PRUNE_BLOCK = 256  # steps between full synchronisations of the groups
 EARLY_BLOCK = 8  # ... at the start of a selection (see `block_length`)
 PRUNE_MARGIN = 2e-4  # eta: safety margin of the float32 bound evaluation
-CLUSTER_ROWS = 256  # P = n / CLUSTER_ROWS clusters (then cut into groups of GROUP_ROWS)
+CLUSTER_ROWS = 128  # P = n / CLUSTER_ROWS clusters (then cut into groups of GROUP_ROWS)
 GROUP_ROWS = 128  # clusters are cut into groups of at most this many rows
 MAX_CLUSTERS = 2048
 MIN_CLUSTERS = 16
@@ -277,9 +277,7 @@ def _relevant(g: float, a: float, b: float, ps: float, pp: float, U: float) -> b
 
 
 @nb.njit(cache=True, nogil=True)
-def fold_pending(
-    D32: np.ndarray, lo: int, c0: int, stamp: np.ndarray, R: Rows, S: Centres
-) -> None:
+def fold_pending(D32: np.ndarray, lo: int, c0: int, stamp: np.ndarray, R: Rows, S: Centres) -> None:
     """Fold ``D32[a, b] = <x_{lo+a}, c_{c0+b}>`` (float32; positions in group order) into the
     keys as pending centres, each row only for the centres at or after its ``stamp``."""
     stats = np.zeros(N_STATS, dtype=np.int64)
@@ -427,7 +425,11 @@ def unit32_into(X: np.ndarray, nrm: np.ndarray, lo: int, out: np.ndarray) -> Non
 
 @nb.njit(cache=True, nogil=True, parallel=True)
 def row_geometry(
-    X32: np.ndarray, XV32: np.ndarray, perm: np.ndarray, V: np.ndarray, start: np.ndarray,
+    X32: np.ndarray,
+    XV32: np.ndarray,
+    perm: np.ndarray,
+    V: np.ndarray,
+    start: np.ndarray,
     err: float,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Group means (float64, (G, d)) and, per position, ``a_x``, ``b_x``, ``|V^T x|`` and
