@@ -153,12 +153,15 @@ def as_rows(X: Any) -> np.ndarray:
 def row_norms(X: np.ndarray, block_size: int = DEFAULT_BLOCK) -> np.ndarray:
     """Float64 row norms exactly as :func:`cosine_normalize` computes them (0 becomes 1).
 
-    Read in blocks of ``block_size`` rows; raises InputError naming the first non-finite row.
+    Read in blocks of at most ``block_size`` rows and 4 MB of float64 copy (small blocks reuse
+    the same memory; fresh large temporaries cost page faults); raises InputError naming the
+    first non-finite row.
     """
-    n = X.shape[0]
+    n, d = X.shape
+    step = max(1, min(block_size, (4 << 20) // (8 * max(1, d))))
     nrm = np.empty(n, dtype=np.float64)
-    for lo in range(0, n, block_size):
-        hi = min(n, lo + block_size)
+    for lo in range(0, n, step):
+        hi = min(n, lo + step)
         block = np.asarray(X[lo:hi], dtype=np.float64)
         nrm[lo:hi] = np.linalg.norm(block, axis=1)
         if not np.isfinite(nrm[lo:hi]).all():
