@@ -27,6 +27,19 @@ def same(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray]) -> 
     np.testing.assert_array_equal(a[1], b[1])  # bit for bit, nan == nan, inf == inf
 
 
+def dies_on_call(real, n: int):
+    """``real`` wrapped to raise KeyboardInterrupt (a killed run) on its n-th call."""
+    calls = {"n": 0}
+
+    def wrapped(*args):
+        calls["n"] += 1
+        if calls["n"] == n:
+            raise KeyboardInterrupt
+        return real(*args)
+
+    return wrapped
+
+
 @st.composite
 def clouds(draw, max_n: int = 300, max_d: int = 16):
     n = draw(st.integers(1, max_n))
@@ -182,15 +195,7 @@ def test_resumed_equals_uninterrupted(tmp_path, monkeypatch):
     ckpt = tmp_path / "state.npz"
 
     real = _kernels.lazy_steps
-    calls = {"n": 0}
-
-    def dies_on_third_chunk(*args):
-        calls["n"] += 1
-        if calls["n"] == 3:
-            raise KeyboardInterrupt
-        return real(*args)
-
-    monkeypatch.setattr(fast.K, "lazy_steps", dies_on_third_chunk)
+    monkeypatch.setattr(fast.K, "lazy_steps", dies_on_call(real, 3))
     with pytest.raises(KeyboardInterrupt):
         maxmin(X, 1500, start=3, checkpoint=ckpt, checkpoint_every=256)
     monkeypatch.setattr(fast.K, "lazy_steps", real)

@@ -11,7 +11,7 @@ from unisel.errors import ParameterError
 from unisel.select.engine import _pruned, fast, maxmin, maxmin_reference
 from unisel.select.engine.reference import canonical_distances, cosine_normalize
 
-from .test_engine import clouds, same
+from .test_engine import clouds, dies_on_call, same
 
 
 def mixture(n: int, d: int, parts: int, spread: float, seed: int) -> np.ndarray:
@@ -141,15 +141,7 @@ def test_resumed_pruned_run_equals_uninterrupted(tmp_path, monkeypatch):
     want = maxmin(X, 2500, start=3, prune=True)
     ckpt = tmp_path / "state.npz"
     real = _pruned.pruned_steps
-    calls = {"n": 0}
-
-    def dies_on_tenth_block(*args):
-        calls["n"] += 1
-        if calls["n"] == 10:
-            raise KeyboardInterrupt
-        return real(*args)
-
-    monkeypatch.setattr(_pruned, "pruned_steps", dies_on_tenth_block)
+    monkeypatch.setattr(_pruned, "pruned_steps", dies_on_call(real, 10))
     with pytest.raises(KeyboardInterrupt):
         maxmin(X, 2500, start=3, prune=True, checkpoint=ckpt, checkpoint_every=100)
     monkeypatch.setattr(_pruned, "pruned_steps", real)
@@ -160,6 +152,11 @@ def test_resumed_pruned_run_equals_uninterrupted(tmp_path, monkeypatch):
     ckpt2 = tmp_path / "lazy.npz"
     maxmin(X, 900, start=3, prune=False, checkpoint=ckpt2)
     same(maxmin(X, 2500, start=3, prune=True, checkpoint=ckpt2), want)
+    # ... with its stale centres folded in several chunks
+    ckpt3 = tmp_path / "lazy3.npz"
+    maxmin(X, 900, start=3, prune=False, checkpoint=ckpt3)
+    monkeypatch.setattr(_pruned, "FOLD_CHUNK", 64)
+    same(maxmin(X, 2500, start=3, prune=True, checkpoint=ckpt3), want)
     same(want, maxmin_reference(X, 2500, start=3))
 
 

@@ -111,10 +111,11 @@ def absorb_block(
 
 
 @nb.njit(cache=True, nogil=True, fastmath=True)
-def _dot32(u: np.ndarray, C32: np.ndarray, s: int) -> np.float32:
+def dot32(a: np.ndarray, b: np.ndarray) -> np.float32:
+    """Float32 dot product of two 1-D arrays (any summation order: tau allows for it)."""
     acc = np.float32(0.0)
-    for i in range(u.shape[0]):
-        acc += u[i] * C32[s, i]
+    for i in range(a.shape[0]):
+        acc += a[i] * b[i]
     return acc
 
 
@@ -175,7 +176,7 @@ def lazy_steps(
         s = stamp[j]
         stats[0] += 1
         while s < t:
-            dist32 = 1.0 - np.float64(_dot32(u, C32, s))
+            dist32 = 1.0 - np.float64(dot32(u, C32[s]))
             stats[1] += 1
             if dist32 <= md[j] + tol:
                 key = exact_key(X, nrm, j, indices[s])

@@ -100,6 +100,7 @@ SAMPLE_ROWS = 4096  # rows of the sample whose principal directions give V
 CHECK_AFTER = 256  # from this many steps on, the phase must have pruned ...
 MIN_PRUNED_SHARE = 0.25  # ... this share of (group, centre) pairs, or hand over to the lazy loop
 N_STATS = 5  # work counters, see `pruned_steps`
+FOLD_CHUNK = 2048  # centres per product when stale keys are folded in
 
 
 def block_length(t: int) -> int:
@@ -262,15 +263,6 @@ def _candidate(pos: int, s: int, dist: float, R: Rows, S: Centres, stats: np.nda
     return R.ex[pos]
 
 
-@nb.njit(cache=True, nogil=True, fastmath=True)
-def _dot32(a: np.ndarray, b: np.ndarray) -> float:
-    """Float32 dot product (any summation order: the tolerance tau allows for it)."""
-    acc = np.float32(0.0)
-    for i in range(a.shape[0]):
-        acc += a[i] * b[i]
-    return np.float64(acc)
-
-
 @nb.njit(cache=True, nogil=True, inline="always")
 def _relevant(g: float, a: float, b: float, ps: float, pp: float, U: float) -> bool:
     """False when the bound proves the centre cannot lower a key bounded by ``U``."""
@@ -278,10 +270,11 @@ def _relevant(g: float, a: float, b: float, ps: float, pp: float, U: float) -> b
 
 
 @nb.njit(cache=True, nogil=True)
-def fold_pending(D32: np.ndarray, lo: int, c0: int, stamp: np.ndarray, R: Rows, S: Centres) -> None:
+def fold_pending(
+    D32: np.ndarray, lo: int, c0: int, stamp: np.ndarray, R: Rows, S: Centres, stats: np.ndarray
+) -> None:
     """Fold ``D32[a, b] = <x_{lo+a}, c_{c0+b}>`` (float32; positions in group order) into the
     keys as pending centres, each row only for the centres at or after its ``stamp``."""
-    stats = np.zeros(N_STATS, dtype=np.int64)
     for a in range(D32.shape[0]):
         pos = lo + a
         cur = R.ub[pos]
@@ -330,7 +323,7 @@ def _refresh_group(
                     # (a matrix product for the group was slower even with a quarter of the
                     # pairs in reach)
                     stats[2] += 1
-                    dist = 1.0 - _dot32(R.X32[pos], S.C32[s])
+                    dist = 1.0 - np.float64(K.dot32(R.X32[pos], S.C32[s]))
                     if dist <= cur + S.tol:
                         cur = _candidate(pos, s, dist, R, S, stats)
             R.ub[pos] = cur
@@ -374,7 +367,7 @@ def pruned_steps(
             continue
         s0 = G.sig[p]
         for s in range(s0, t):
-            g[s - s0] = _dot32(G.mu32[p], S.C32[s])
+            g[s - s0] = K.dot32(G.mu32[p], S.C32[s])
         _refresh_group(p, g, s0, t, G, R, S, lst, stats)
         _g_sift_down(heap, 0, G)
     return t
@@ -637,14 +630,16 @@ class PrunedState:
         pp[:t] = cpp[pos_of[indices[:t]]]
         self.centres = Centres(X, nrm, C32, indices, ps, pp, float(tol))
         # every row's key brought up to the t centres, as pending centres (the prefix of a
-        # fresh run, or the stale rows of a state from the lazy loop)
+        # fresh run, or the stale rows of a state from the lazy loop); centres in chunks, so
+        # a state resumed at a large t never needs a block x t product
+        self.stats = np.zeros(N_STATS, dtype=np.int64)
         stamp_pos = stamp[perm]
         for lo in range(0, n, block_size):
             hi = min(n, lo + block_size)
-            c0 = int(stamp_pos[lo:hi].min())
-            if c0 < t:
-                D32 = np.ascontiguousarray(X32[lo:hi] @ C32[c0:t].T)
-                fold_pending(D32, lo, c0, stamp_pos, self.rows, self.centres)
+            for c0 in range(int(stamp_pos[lo:hi].min()), t, FOLD_CHUNK):
+                c1 = min(t, c0 + FOLD_CHUNK)
+                D32 = np.ascontiguousarray(X32[lo:hi] @ C32[c0:c1].T)
+                fold_pending(D32, lo, c0, stamp_pos, self.rows, self.centres, self.stats)
         del stamp_pos
         n_groups = start.size - 1
         self.groups = Groups(
@@ -657,7 +652,6 @@ class PrunedState:
             np.empty(n_groups, dtype=np.int64),
             np.empty(n_groups, dtype=np.int64),
         )
-        self.stats = np.zeros(N_STATS, dtype=np.int64)
         for p in range(n_groups):
             rescan(p, self.groups, self.rows, self.centres, self.stats)
         self.heap = np.empty(n_groups, dtype=np.int64)

@@ -368,7 +368,7 @@ def maxmin(
     if n_jobs is not None:
         matmul = _with_threads(matmul, int(n_jobs))
     tol = tolerance(d)
-    n_groups = _prune_groups(prune, n, d)
+    n_clusters = _prune_clusters(prune, n, d)
     nrm = row_norms(X, block)
 
     indices = np.empty(k, dtype=np.int64)
@@ -392,7 +392,7 @@ def maxmin(
         indices[:p] = prefix
         distances[0] = np.inf
         md = np.full(n, np.inf)
-        if n_groups and p < k:
+        if n_clusters and p < k:
             # keys against no centre yet: the pruned phase folds the prefix in with its
             # float32 copy of the rows
             stamp = np.zeros(n, dtype=np.int64)
@@ -419,9 +419,9 @@ def maxmin(
     last_saved = t
     prune_stats = np.zeros(0, dtype=np.int64)
     try:
-        if n_groups and t < k:
+        if n_clusters and t < k:
             t, last_saved, prune_stats = _pruned_phase(
-                X, nrm, C32, indices, distances, md, stamp, t, k, n_groups, tol, block, n_jobs,
+                X, nrm, C32, indices, distances, md, stamp, t, k, n_clusters, tol, block, n_jobs,
                 ckpt, checkpoint_every, last_saved, progress,
             )  # fmt: skip
         last_refresh = t
@@ -476,7 +476,7 @@ def _pruned_phase(
     stamp: np.ndarray,
     t: int,
     k: int,
-    n_groups: int,
+    n_clusters: int,
     tol: float,
     block: int,
     n_jobs: int | None,
@@ -491,7 +491,7 @@ def _pruned_phase(
     centres) and returns ``(t, last_saved, work counters)``. The phase hands over when, from
     ``CHECK_AFTER`` steps on, its bounds skip too little (groups too wide for the data).
     """
-    state = _pruned.PrunedState(X, nrm, C32, indices, md, stamp, t, n_groups, tol, block)
+    state = _pruned.PrunedState(X, nrm, C32, indices, md, stamp, t, n_clusters, tol, block)
     # one small product per block (the group means): with BLAS threads still spinning after
     # it, a 100k x 10k run took 1.8-2.4 s instead of 1.0-1.5 s (measured)
     with threadpool_limits(limits=1), _numba_threads(n_jobs):
@@ -571,8 +571,8 @@ def _numba_threads(n_jobs: int | None) -> Iterator[None]:
         numba.set_num_threads(before)
 
 
-def _prune_groups(prune: bool | int | None, n: int, d: int) -> int:
-    """Number of groups of the pruned phase (0: off) for the ``prune`` argument."""
+def _prune_clusters(prune: bool | int | None, n: int, d: int) -> int:
+    """Number of clusters of the pruned phase (0: off) for the ``prune`` argument."""
     if prune is None:
         return _pruned.n_clusters(n) if _pruned.auto_enabled(n, d) else 0
     if isinstance(prune, (bool, np.bool_)):
@@ -584,7 +584,6 @@ def _prune_groups(prune: bool | int | None, n: int, d: int) -> int:
 
 def _with_threads(matmul: Matmul, n_jobs: int) -> Matmul:
     """Run ``matmul`` with at most ``n_jobs`` BLAS threads (threadpoolctl, from scikit-learn)."""
-    from threadpoolctl import threadpool_limits
 
     def limited(A: np.ndarray, B: np.ndarray) -> np.ndarray:
         with threadpool_limits(limits=max(1, n_jobs)):
