@@ -39,6 +39,11 @@ class MaxMinSelector(Selector):
         An existing selection to extend; the greedy continues from it.
     device : {"cpu", "cuda", "auto"}
         Where the engine runs.
+    loop : {None, "cpu", "device"}
+        Where the greedy steps run: the compiled CPU loop or the torch loop on ``device``
+        (:mod:`unisel.select.engine._torch_loop`; "device" with ``device="cpu"`` runs it on
+        CPU torch). None: the device loop on CUDA devices, the CPU loop otherwise. The
+        selection is the same either way.
     checkpoint : path or None
         File to save the selection state to periodically, and to resume from.
     """
@@ -51,6 +56,7 @@ class MaxMinSelector(Selector):
         start: int | None = None,
         initial: Sequence[int] | None = None,
         device: str = "cpu",
+        loop: str | None = None,
         checkpoint: str | Path | None = None,
         quiet: bool = True,
     ) -> None:
@@ -58,6 +64,7 @@ class MaxMinSelector(Selector):
         self.start = start
         self.initial = None if initial is None else [int(i) for i in initial]
         self.device = device
+        self.loop = loop
         self.checkpoint = checkpoint
         self.quiet = quiet
         self.start_: int | None = None
@@ -67,6 +74,8 @@ class MaxMinSelector(Selector):
         params.update(
             start=self.start_ if self.start_ is not None else self.start, device=self.device
         )
+        if self.loop is not None:
+            params["loop"] = self.loop
         if self.initial is not None:
             params["extends"] = len(self.initial)
         return params
@@ -100,6 +109,7 @@ class MaxMinSelector(Selector):
             start=start,
             initial=self.initial,
             device=self.device,
+            loop=self.loop,
             checkpoint=self.checkpoint,
             quiet=self.quiet,
         )

@@ -2,8 +2,9 @@
 
 `maxmin_reference` is the oracle: a plain O(n*k*d) loop in float64. `maxmin` is the fast
 exact engine (:mod:`unisel.select.engine.fast`): lazy upper-bound greedy, float32 screening
-with float64 decisions, memory-mapped input, checkpoints, numpy or torch block products. It
-returns the identical sequence and distances.
+with float64 decisions, memory-mapped input, checkpoints, numpy or torch block products; with
+``loop="device"`` (the default on CUDA) the greedy loop itself runs on a torch device
+(:mod:`unisel.select.engine._torch_loop`). It returns the identical sequence and distances.
 """
 
 from __future__ import annotations

@@ -291,6 +291,7 @@ def maxmin(
     n_jobs: int | None = None,
     refresh_every: int = DEFAULT_REFRESH_EVERY,
     prune: bool | int | None = None,
+    loop: str | None = None,
     quiet: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Exact greedy max-min selection, identical to `maxmin_reference`, fast.
@@ -310,7 +311,8 @@ def maxmin(
     device : {"cpu", "torch", "cuda", "cuda:N", "auto"}
         Where block products run (folding in ``initial`` and resumed state when the pruned
         phase is off; the pruned phase folds them with its own float32 copy on the CPU); the
-        greedy loop runs compiled on CPU. Every device returns the same sequence.
+        greedy loop runs compiled on CPU unless ``loop`` says otherwise (a CUDA device runs
+        the device-resident loop by default). Every device returns the same sequence.
     checkpoint : path, optional
         ``.npz`` file holding the state; written atomically every ``checkpoint_every`` steps
         and at the end. If it exists, the run resumes from it after checking it was made
@@ -335,6 +337,12 @@ def maxmin(
         False turns it off. If from 256 steps on its bounds have skipped less than a quarter
         of the (group, centre) pairs, the run goes on with the lazy loop. A speed knob: the
         result does not depend on it.
+    loop : {None, "cpu", "device"}
+        Where the greedy steps run: "cpu", the compiled loop described above; "device", the
+        torch loop of :mod:`unisel.select.engine._torch_loop` with every per-row array on
+        ``device`` ("cpu"/"torch" run it on CPU torch tensors; ``refresh_every`` is then its
+        block length, >= 1, and ``prune`` must stay None/False). None: "device" when
+        ``device`` is, or "auto" resolves to, a CUDA device, else "cpu". Same result.
     quiet : bool
         No progress bar when True.
 
@@ -350,6 +358,14 @@ def maxmin(
     n, d = X.shape
     if n == 0:
         raise ParameterError("embeddings have no rows")
+    from unisel.select.engine import _torch_loop  # imports this module: not at the top
+
+    if _torch_loop.uses_device_loop(loop, device, n, d):
+        return _torch_loop.maxmin_device(
+            X, k, start=start, initial=initial, device=device, checkpoint=checkpoint,
+            checkpoint_every=checkpoint_every, block_size=block_size, n_jobs=n_jobs,
+            refresh_every=refresh_every, prune=prune, quiet=quiet,
+        )  # fmt: skip
     prefix = _check_prefix(n, k, start, initial)
     k = int(k)
     if (
