@@ -65,7 +65,9 @@ def test_initial_matches_reference(case, data):
     initial = np.random.default_rng(m).permutation(n)[:m].tolist()
     every = data.draw(st.sampled_from([1, 2, 5, 1024]))
     same(
-        device_loop(X, k, initial=initial, refresh_every=every, cap=data.draw(st.sampled_from([1, 64]))),
+        device_loop(
+            X, k, initial=initial, refresh_every=every, cap=data.draw(st.sampled_from([1, 64]))
+        ),
         maxmin_reference(X, k, initial=initial),
     )
 
@@ -101,6 +103,7 @@ def test_dispatch_from_maxmin_and_selector(monkeypatch):
     want5 = maxmin(X, 120, start=5)
     assert sel.ranking_.tolist() == want5[0].tolist()
     np.testing.assert_array_equal(sel.gains_, want5[1])
+
     # loop=None on a CPU device keeps the compiled CPU loop
     def dies(*args, **kwargs):
         raise KeyboardInterrupt
@@ -127,7 +130,9 @@ def test_canonical_keys_equal_numba_kernel():
                 torch.from_numpy(Xt), torch.from_numpy(nrm),
                 torch.from_numpy(rows), torch.from_numpy(cols),
             ).numpy()  # fmt: skip
-            want = [_kernels.exact_key(Xt, nrm, int(a), int(b)) for a, b in zip(rows, cols)]
+            want = [
+                _kernels.exact_key(Xt, nrm, int(a), int(b)) for a, b in zip(rows, cols, strict=True)
+            ]
             assert got.tolist() == want  # bit for bit
             assert got[0] == got[1] == 0.0
 

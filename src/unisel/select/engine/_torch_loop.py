@@ -29,16 +29,20 @@ Every block of at most ``B = refresh_every`` steps:
    the block below finds nothing), :math:`\theta` is the :math:`L`-th largest bound,
    :math:`L = 4B, 8B, \dots`.
 2. *Refresh* every unselected row with ``md >= theta`` and ``stamp < t``: rows sorted by
-   stamp, centres oldest first in chunks of ``B // 2``, one float32 matrix product per chunk,
+   stamp, centres oldest first in chunks of ``2 B``, one float32 matrix product per chunk,
    a row leaving as soon as its key drops below :math:`\theta` (its stamp says how far it got).
    Pairs are screened in float32 with the tolerance :math:`\tau(d)` of
    :func:`~unisel.select.engine.fast.tolerance` and decided with canonical float64 keys.
 3. The *active set* ``A`` = unselected rows with ``md >= theta``: all are now exact for the
    ``t`` centres. Each step then touches only ``A``: pick the largest key of ``A`` (first
    position, ``A`` in ascending row order, so ties go to the lowest index), and fold the new
-   centre into ``A`` with one float32 matrix-vector product, the screen
-   :math:`\hat\delta \le \mathrm{md} + \tau`, and canonical keys for the (few) rows that pass,
-   compacted into a buffer of fixed capacity ``cap``.
+   centre into ``A`` with one float32 matrix-vector product and the screen
+   :math:`\hat\delta \le \mathrm{md} + \tau`. A row that passes with
+   :math:`\hat\delta + \tau < \theta` is *dropped*: its new key is below :math:`\theta`, so it
+   cannot be picked in this block; it leaves ``A`` with its key and stamp from before this
+   centre (still exact for that stamp; a later refresh goes on from there if it must). The
+   other rows that pass (few: those near the selection value) get canonical keys, compacted
+   into a buffer of fixed capacity ``cap``.
 
 The pick is the exact argmax over *all* rows as long as its key is at least :math:`\theta`:
 every row outside ``A`` has a bound below :math:`\theta`. A step whose best key is below
@@ -181,7 +185,9 @@ class _DeviceState:
 
         self.tau = tolerance(d)
         self.B = refresh_every
-        self.centre_chunk = max(1, refresh_every // 2)
+        # larger than the CPU engine's B / 2: a chunk is one product and a few host
+        # synchronisations, and a device does the extra products of a late exit cheaply
+        self.centre_chunk = 2 * refresh_every
         self.cap = cap
         self.nrm = torch.from_numpy(np.ascontiguousarray(nrm)).to(dev)
         self.X = torch.empty((n, d), dtype=getattr(torch, X.dtype.name), device=dev)
