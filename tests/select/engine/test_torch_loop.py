@@ -202,3 +202,39 @@ def test_looser_screen_changes_work_not_result(case, refresh_every, tau):
         mp.setattr(fast, "tolerance", lambda d: tau)
         got = device_loop(X, k, start=start, refresh_every=refresh_every, cap=4)
     same(got, maxmin_reference(X, k, start=start))
+
+
+@pytest.mark.parametrize("lane_sums", ["auto", "adds"])
+def test_both_lane_sum_paths_are_canonical(monkeypatch, lane_sums):
+    monkeypatch.setattr(_torch_loop, "LANE_SUMS", lane_sums)
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(300, 43)).astype(np.float32)
+    X[100:110] = X[3]
+    nrm = fast.row_norms(X)
+    rows, cols = rng.integers(300, size=500), rng.integers(300, size=500)
+    got = _torch_loop.canonical_keys(
+        torch.from_numpy(X), torch.from_numpy(nrm), torch.from_numpy(rows), torch.from_numpy(cols)
+    ).numpy()
+    assert got.tolist() == [
+        _kernels.exact_key(X, nrm, int(a), int(b)) for a, b in zip(rows, cols, strict=True)
+    ]
+    same(device_loop(X, 150, start=4, refresh_every=8), maxmin_reference(X, 150, start=4))
+
+
+def test_lane_sum_probe_rejects_another_order():
+    cpu = torch.device("cpu")
+    assert _torch_loop.agrees_with_adds(_torch_loop._cumsum_lane_sums, cpu, 48)  # CPU: in order
+
+    def pairwise(body):  # the same terms, summed as a tree
+        while body.shape[-2] > 1:
+            if body.shape[-2] % 2:
+                body = torch.cat([body, torch.zeros_like(body[..., :1, :])], dim=-2)
+            body = body[..., 0::2, :] + body[..., 1::2, :]
+        return body[..., 0, :]
+
+    def reversed_order(body):
+        return _torch_loop._lane_sums_by_adds(torch.flip(body, dims=[-2]))
+
+    for steps in (5, 48):
+        assert not _torch_loop.agrees_with_adds(pairwise, cpu, steps)
+        assert not _torch_loop.agrees_with_adds(reversed_order, cpu, steps)

@@ -57,24 +57,28 @@ Canonical keys on the device
 The key is :math:`1 - \langle u_j, u_s\rangle` with :math:`u = X / \lVert X\rVert` divided per
 element in float64 and the inner product summed in the fixed order of
 :mod:`unisel.select.engine._canonical` (8 lanes, sequential in ``i``, then a fixed pairwise
-combine). Here it is built from elementwise float64 torch operations only (division by a
+combine). Here it is built from elementwise float64 torch operations (division by a
 *tensor*, never by a Python scalar, which CUDA turns into a multiplication by the reciprocal;
-products; one addition per lane step; the combine), each correctly rounded in IEEE arithmetic
-and independent of the device, so the key is bit for bit the numba kernel's. Torch
-reductions (``sum``, ``matmul``, CUDA ``cumsum``) are not used for it: their order is not
-fixed.
+products; additions), each correctly rounded in IEEE arithmetic and independent of the
+device, so the key is bit for bit the numba kernel's. The ``d / 8`` sequential lane steps are
+either ``d / 8`` additions on a ``P x 8`` tensor, or one ``torch.cumsum`` over the step
+dimension of a ``P x (d / 8) x 8`` tensor: torch documents no order for it, but its CPU kernel
+and its CUDA kernel for a non-innermost dimension run one sequential loop per column, the
+canonical order. ``cumsum`` is used only where a probe on random data of mixed magnitude
+(:func:`agrees_with_adds`, once per device and ``d``) found it bit for bit equal to the
+additions, which any other order fails; ``LANE_SUMS = "adds"`` turns it off. ``sum`` and
+``matmul`` are never used for a key: their order is not fixed.
 
 Host synchronisation
 --------------------
-A step issues about ``d / 8 + 30`` small kernels and no host synchronisation: the pick, the
-"block still valid" flag and the counters stay on the device, and the failed-step handling
-above makes every later step of a block a no-op once one fails. The host reads the block's
-outcome once per block (a few scalars and the block's ``B`` picks) and synchronises a few
-times per centre chunk in the refresh (variable-size screened pairs). The step count of the
-lane sum (``d / 8`` additions on a ``cap x 8`` tensor) is the part a CUDA graph of the block
-(all shapes are fixed within a block) or a fused kernel would remove; neither is done here.
-No GPU was available when this was written: nothing here has been timed on one (see
-``benchmarks/gpu_check.py``).
+A step issues about 40 small kernels (about ``d / 8`` more where the probe fails) and no host
+synchronisation: the pick, the "block still valid" flag and the counters stay on the device,
+and the failed-step handling above makes every later step of a block a no-op once one fails.
+The host reads the block's outcome once per block (a few scalars and the block's ``B``
+picks) and synchronises a few times per centre chunk in the refresh (variable-size screened
+pairs). All shapes are fixed within a block, so a CUDA graph of the block could remove the
+per-kernel launch cost; that is not done here. No GPU was available when this was written:
+nothing here has been timed on one (see ``benchmarks/gpu_check.py``).
 """
 
 from __future__ import annotations
@@ -97,7 +101,8 @@ FALLBACK_ROWS = 4  # first fallback theta: the (FALLBACK_ROWS * B)-th largest bo
 PAIR_ELEMENTS = 1 << 24  # float64 elements per batch of canonical keys / refresh product
 # Work counters of the last call: blocks, steps taken in blocks, blocks ended by theta,
 # blocks ended by the capacity, refreshed rows, refresh float32 dots, refresh float64 keys,
-# step float32 dots, step float64 keys (buffer slots evaluated).
+# step float32 dots, step float64 keys (buffer slots evaluated); and cumsum_lane_sums, 1 when
+# the keys' lane sums ran as one cumsum (see "Canonical keys on the device").
 LAST_STATS: dict[str, int] = {}
 
 
@@ -135,12 +140,65 @@ def torch_device(device: str, n: int, d: int) -> Any:
     raise ParameterError(f"unknown device {device!r}; use 'cpu', 'torch', 'cuda' or 'auto'")
 
 
+def _lane_sums_by_adds(body: Any) -> Any:
+    """``acc[..., l] = (((0 + body[..., 0, l]) + body[..., 1, l]) + ...)``: one add per step."""
+    torch = _torch()
+    acc = torch.zeros((*body.shape[:-2], 8), dtype=torch.float64, device=body.device)
+    for i in range(body.shape[-2]):
+        acc += body[..., i, :]
+    return acc
+
+
+# (device, steps) -> whether torch.cumsum over a non-innermost dimension sums in sequence
+# there (see `_cumsum_is_sequential`)
+_CUMSUM_SEQUENTIAL: dict[tuple[str, int], bool] = {}
+
+
+def _cumsum_lane_sums(body: Any) -> Any:
+    return _torch().cumsum(body, dim=-2)[..., -1, :]
+
+
+def agrees_with_adds(lane_sums: Any, device: Any, steps: int) -> bool:
+    """Whether ``lane_sums(body)`` equals :func:`_lane_sums_by_adds` bit for bit on ``device``.
+
+    Probed on random float64 data of mixed magnitude and sign, ``(rows, steps, 8)`` for three
+    row counts: any other summation order rounds differently in many of its 6,000 columns.
+    """
+    torch = _torch()
+    gen = np.random.default_rng(steps)
+    for rows in (1, 33, 717):
+        probe = gen.standard_normal((rows, steps, 8)) * np.exp(
+            gen.uniform(-20, 20, (rows, steps, 8))
+        )
+        body = torch.from_numpy(probe).to(device)
+        if not torch.equal(lane_sums(body), _lane_sums_by_adds(body)):
+            return False
+    return True
+
+
+def _cumsum_is_sequential(device: Any, steps: int) -> bool:
+    """Whether ``torch.cumsum(body, dim=-2)`` sums in the canonical lane order on ``device``.
+
+    Torch documents no summation order for ``cumsum``; its CPU kernel and its CUDA kernel for
+    a non-innermost dimension both run one sequential loop per column, which is the canonical
+    order in one kernel instead of ``steps``. Checked with :func:`agrees_with_adds` once per
+    device and ``steps``; where it disagrees the additions are used.
+    """
+    key = (str(device), steps)
+    if key not in _CUMSUM_SEQUENTIAL:
+        _CUMSUM_SEQUENTIAL[key] = agrees_with_adds(_cumsum_lane_sums, device, steps)
+    return _CUMSUM_SEQUENTIAL[key]
+
+
+LANE_SUMS = "auto"  # "auto": cumsum where it probed sequential, else additions; "adds"
+
+
 def canonical_keys(Xd: Any, nrm: Any, rows: Any, cols: Any) -> Any:
     """Canonical float64 keys of the row pairs ``(rows[p], cols[p])``, shape (P,).
 
     ``Xd`` (n, d) raw rows on the device, ``nrm`` (n,) their float64 norms (0 replaced by 1),
-    ``rows``/``cols`` int64 index tensors of equal length (``cols`` may also be a 0-d tensor:
-    one centre for every row). Equal, bit for bit, to
+    ``rows``/``cols`` int64 index tensors of equal length (``cols`` may also have one
+    element: one centre for every row). Equal, bit for bit, to
     :func:`unisel.select.engine._kernels.exact_key`; see the module docstring for why.
     """
     torch = _torch()
@@ -150,16 +208,17 @@ def canonical_keys(Xd: Any, nrm: Any, rows: Any, cols: Any) -> Any:
     lead = prod.shape[:-1]
     d = prod.shape[-1]
     m = d - d % 8
-    acc = torch.zeros((*lead, 8), dtype=torch.float64, device=prod.device)
     body = prod[..., :m].reshape(*lead, m // 8, 8)
-    for i in range(m // 8):
-        acc += body[..., i, :]
+    if m and LANE_SUMS == "auto" and _cumsum_is_sequential(prod.device, m // 8):
+        acc = _cumsum_lane_sums(body)
+    else:
+        acc = _lane_sums_by_adds(body)
     if d > m:
         acc[..., : d - m] += prod[..., m:]
-    dot = ((acc[..., 0] + acc[..., 1]) + (acc[..., 2] + acc[..., 3])) + (
-        (acc[..., 4] + acc[..., 5]) + (acc[..., 6] + acc[..., 7])
-    )
-    dist = 1.0 - dot
+    # ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7)), one addition per level
+    pairs = acc[..., 0::2] + acc[..., 1::2]
+    quads = pairs[..., 0::2] + pairs[..., 1::2]
+    dist = 1.0 - (quads[..., 0] + quads[..., 1])
     return torch.where(dist < DUPLICATE_TOLERANCE, torch.zeros_like(dist), dist)
 
 
@@ -528,4 +587,8 @@ def maxmin_device(
             progress.close()
     global LAST_STATS
     LAST_STATS = dict(S.stats)
+    steps8 = d // 8
+    LAST_STATS["cumsum_lane_sums"] = int(
+        bool(steps8) and LANE_SUMS == "auto" and _cumsum_is_sequential(dev, steps8)
+    )
     return indices, distances
