@@ -25,9 +25,10 @@ Blocks
 Every block of at most ``B = refresh_every`` steps:
 
 1. *Predict* the selection value ``B`` steps ahead as the CPU engine does,
-   :math:`\theta = \max(r_t - (r_{t-B} - r_t),\ r_t / 2)`; without that much history (or when
-   the block below finds nothing), :math:`\theta` is the :math:`L`-th largest bound,
-   :math:`L = 4B, 8B, \dots`.
+   :math:`\theta = \max(r_t - s\,(r_{t-B} - r_t),\ r_t / 2)` with the span :math:`s = 1`
+   doubled (up to 8) after each block that ended early on :math:`\theta` and halved after
+   each full one; without that much history :math:`\theta` is the :math:`L`-th largest bound,
+   :math:`L = 4sB` (doubled again each time the block below finds nothing).
 2. *Refresh* every unselected row with ``md >= theta`` and ``stamp < t``: rows sorted by
    stamp, centres oldest first in chunks of ``2 B``, one float32 matrix product per chunk,
    a row leaving as soon as its key drops below :math:`\theta` (its stamp says how far it got).
@@ -98,6 +99,7 @@ from unisel.select.engine.reference import DUPLICATE_TOLERANCE
 LOOPS = ("cpu", "device")
 DEFAULT_CAP = 64  # screened rows per step before the block ends and the capacity doubles
 FALLBACK_ROWS = 4  # first fallback theta: the (FALLBACK_ROWS * B)-th largest bound
+MAX_SPAN = 8  # at most this many times the extrapolated drop after early block ends
 PAIR_ELEMENTS = 1 << 24  # float64 elements per batch of canonical keys / refresh product
 # Work counters of the last call: blocks, steps taken in blocks, blocks ended by theta,
 # blocks ended by the capacity, refreshed rows, refresh float32 dots, refresh float64 keys,
@@ -437,14 +439,20 @@ class _DeviceState:
         return n_taken, n_folded
 
 
-def predict_theta(distances: np.ndarray, t: int, window: int, p: int) -> float | None:
-    """The CPU engine's prediction of the value ``window`` steps ahead (None: no history)."""
+def predict_theta(
+    distances: np.ndarray, t: int, window: int, p: int, span: float = 1.0
+) -> float | None:
+    """The value predicted ``window`` steps ahead (None: not that much history).
+
+    The CPU engine's linear extrapolation :math:`r_t - (r_{t-B} - r_t)` with the drop
+    multiplied by ``span``, at least :math:`r_t / 2`.
+    """
     if window < 1 or t - window < max(p, 1):
         return None
     r_now, r_then = float(distances[t - 1]), float(distances[t - window])
     if not r_now > 0.0:
         return 0.0  # only duplicates of chosen rows are left
-    return max(r_now - (r_then - r_now), 0.5 * r_now)
+    return max(r_now - span * (r_then - r_now), 0.5 * r_now)
 
 
 @contextmanager
@@ -562,16 +570,22 @@ def maxmin_device(
             # rows with no key yet (a fresh run: all of them) take every centre so far
             S.refresh(t, -math.inf, S.md == math.inf)
             fallback = 0  # > 0: the last block found no row at or above theta
+            span = 1  # doubles after a block ended early on theta, halves after a full one
             while t < k:
-                theta = None if fallback else predict_theta(distances, t, B, p)
+                theta = None if fallback else predict_theta(distances, t, B, p, span)
                 if theta is None:
-                    theta = S.theta_fallback(max(fallback, FALLBACK_ROWS * B))
+                    theta = S.theta_fallback(max(fallback, FALLBACK_ROWS * B * span))
                 S.refresh(t, theta)
+                theta_ends = S.stats["theta_ends"]
                 taken, _ = S.block(t, min(B, k - t), theta)
                 if taken == 0:  # refreshed, nothing stayed at or above theta: lower it
                     fallback = 2 * max(fallback, FALLBACK_ROWS * B)
                     continue
                 fallback = 0
+                if S.stats["theta_ends"] > theta_ends:
+                    span = min(MAX_SPAN, 2 * span)
+                elif taken == B:
+                    span = max(1, span // 2)
                 indices[t : t + taken] = S.ind[t : t + taken].cpu().numpy()
                 distances[t : t + taken] = S.dist[t : t + taken].cpu().numpy()
                 if progress is not None:
