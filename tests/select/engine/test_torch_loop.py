@@ -90,6 +90,14 @@ def test_blocks_end_early_and_agree_with_cpu_engine():
     assert seen["theta_ends"] > 0 and seen["cap_ends"] > 0  # both early block ends ran
 
 
+def test_memmap_path_streams_in_blocks(tmp_path):
+    rng = np.random.default_rng(9)
+    X = rng.normal(size=(400, 9)).astype(np.float32)
+    np.save(tmp_path / "emb.npy", X)
+    want = maxmin_reference(X, 150, start=7)
+    same(device_loop(tmp_path / "emb.npy", 150, start=7, block_size=33, refresh_every=8), want)
+
+
 def test_dispatch_from_maxmin_and_selector(monkeypatch):
     rng = np.random.default_rng(3)
     X = rng.normal(size=(300, 12)).astype(np.float32)

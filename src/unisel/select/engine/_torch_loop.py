@@ -46,7 +46,7 @@ Every block of at most ``B = refresh_every`` steps:
    into a buffer of fixed capacity ``cap``.
 
 The pick is the exact argmax over *all* rows as long as its key is at least :math:`\theta`:
-every row outside ``A`` has a bound below :math:`\theta`. A step whose best key is below
+every row outside ``A`` has a bound, and every dropped row a key, below :math:`\theta`. A step whose best key is below
 :math:`\theta` is not taken and the block ends (its centre count is what the next refresh
 starts from); so does a step with more than ``cap`` screened rows (its centre is taken but
 not folded into ``A``; the next refresh folds it, and ``cap`` doubles). Either way no key is
@@ -255,7 +255,7 @@ class _DeviceState:
         self.U32 = torch.empty((n, d), dtype=torch.float32, device=dev)
         for lo in range(0, n, block_size):  # streamed: X may be memory-mapped
             hi = min(n, lo + block_size)
-            part = torch.from_numpy(np.ascontiguousarray(X[lo:hi])).to(dev)
+            part = torch.from_numpy(np.array(X[lo:hi])).to(dev)  # a copy: X may be read-only
             self.X[lo:hi] = part
             self.U32[lo:hi] = (part.to(torch.float64) / self.nrm[lo:hi].unsqueeze(1)).float()
         self.ind = torch.zeros(k, dtype=torch.int64, device=dev)
