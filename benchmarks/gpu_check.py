@@ -1,8 +1,10 @@
 """One prepared GPU check of the device-resident max-min loop: time it, prove it exact.
 
-On a machine with a CUDA device (run from the repository root)::
+On a machine with a CUDA device (run from the repository root; about 2-6 minutes expected,
+not measured: give the call a 560 s limit)::
 
-    PYTHONPATH=src python benchmarks/gpu_check.py --out "$OUT/gpu_check.json"
+    PYTHONUNBUFFERED=1 PYTHONPATH=src python3 benchmarks/gpu_check.py \
+        --out "$OUT/gpu_check.json" 2>&1 | tee "$OUT/gpu_check.log"
 
 Stages (the JSON is rewritten after each one, so a run cut short still reports what it did):
 
@@ -93,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--check-steps", type=int, default=10_000)
     ap.add_argument("--spot", type=int, default=20, help="late steps checked exactly")
     ap.add_argument("--plain-steps", type=int, default=2000)
-    ap.add_argument("--budget-s", type=float, default=300.0, help="skip the full run above")
+    ap.add_argument("--budget-s", type=float, default=240.0, help="skip the full run above")
     ap.add_argument("--out", default=None, help="JSON path (default: $OUT/gpu_check.json)")
     ap.add_argument("--quick", action="store_true", help="tiny sizes (a smoke test)")
     args = ap.parse_args(argv)
