@@ -1,7 +1,14 @@
 """The end-to-end jobs behind ``unisel select`` and ``unisel metrics``.
 
-Each function here is one CLI subcommand: read -> embed -> select -> metrics -> write, with the
-seconds spent in each stage recorded in the manifest.
+`select_file` and `metrics_file` are one CLI subcommand each, run as a chain of short stage
+functions that can be called (and tested) on their own:
+
+- select: `check_output` -> `unisel.io.read_records` -> `selection_size` -> `load_embeddings`
+  -> `run_selector` -> `subset_h_min` -> `selection_manifest` -> `write_selection`;
+- metrics: `unisel.io.read_records` -> `metrics_embeddings` -> `named_subsets` ->
+  `unisel.metrics.uniformity_report`.
+
+`StageTimer` records the seconds spent in each stage (in the manifest / the report's extra).
 """
 
 from __future__ import annotations
@@ -45,6 +52,10 @@ class StageTimer:
             yield
         finally:
             self.seconds[stage] = self.seconds.get(stage, 0.0) + time.perf_counter() - t0
+
+    def rounded(self) -> dict[str, float]:
+        """The seconds per stage to the millisecond, as the manifest and reports store them."""
+        return {key: round(v, 3) for key, v in self.seconds.items()}
 
     def summary(self) -> str:
         parts = [f"{name} {sec:.1f}s" for name, sec in self.seconds.items()]
@@ -94,6 +105,252 @@ def _same_path(a: str | Path, b: str | Path) -> bool:
         return False
 
 
+def check_output(input: str | Path, output: str | Path, order: str = "input") -> None:
+    """Refuse an output that would overwrite the input, and an unknown record order.
+
+    Raises
+    ------
+    ParameterError
+        ``output`` is ``input`` (after resolving links), or ``order`` is not ``"input"`` or
+        ``"selection"``.
+    """
+    if _same_path(input, output):
+        raise ParameterError(f"{output}: the output path is the input path; choose another")
+    if order not in ("input", "selection"):
+        raise ParameterError(f"order must be 'input' or 'selection', got {order!r}")
+
+
+def selection_size(
+    records: RecordSet,
+    k: int | None = None,
+    fraction: float | None = None,
+    *,
+    method: str = "maxmin",
+    extend: str | Path | None = None,
+) -> tuple[int, list[int] | None]:
+    """The total subset size, and the rows an extended selection starts from.
+
+    Parameters
+    ----------
+    records : RecordSet
+        The input (its length and content hash).
+    k, fraction : int or float
+        Subset size: exactly one. With ``extend``, the number of records to *add*.
+    method : str
+        Selector name; ``extend`` needs ``"maxmin"``.
+    extend : path or None
+        A manifest whose selection is continued.
+
+    Returns
+    -------
+    total : int
+        Number of records in the final selection (previous ones included).
+    initial : list of int or None
+        Embedding rows of the previous selection, in selection order (None without ``extend``).
+
+    Raises
+    ------
+    ParameterError
+        A bad size, ``extend`` with another method, a manifest of different input data, or a
+        previous selection that already holds every record.
+    """
+    n = len(records)
+    if extend is None:
+        return resolve_k(n, k, fraction), None
+    if method != "maxmin":
+        raise ParameterError("--extend continues a maxmin selection; use --method maxmin")
+    previous = load_manifest(extend)
+    if previous.input.get("sha256") and previous.input["sha256"] != records.content_hash:
+        raise ParameterError(f"{extend}: the manifest was made from different input data")
+    initial = [int(i) for i in previous.embedding_rows()]
+    add = resolve_k(n - len(initial), k, fraction) if len(initial) < n else 0
+    if add == 0:
+        raise ParameterError(f"{extend}: the selection already holds all {n} records")
+    return len(initial) + add, initial
+
+
+def check_embeddings(emb: Embeddings, n: int, embedder: str) -> None:
+    """Raise `InputError` unless ``emb`` holds one row per record (``n`` rows)."""
+    if emb.n != n:
+        raise InputError(f"{embedder}: {emb.n} embeddings for {n} records")
+
+
+def run_selector(
+    X: np.ndarray,
+    total: int,
+    method: str = "maxmin",
+    *,
+    seed: int = 0,
+    start: int | None = None,
+    initial: list[int] | None = None,
+    device: str = "cpu",
+    checkpoint: str | Path | None = None,
+    selector_params: dict[str, Any] | None = None,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    mode: str = "exact",
+    quiet: bool = False,
+) -> Selection:
+    """Run selector ``method`` on the embedding rows, in this process or on a Dask cluster.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, dim)
+        The embeddings.
+    total : int
+        Number of rows to select (the ``initial`` ones included).
+    method : str
+        Selector name (see `unisel.select.SELECTORS`).
+    seed : int
+        ``random_state`` of the selector.
+    start, initial, device, checkpoint : optional
+        maxmin only: first row, a selection to continue, engine device, checkpoint file.
+    selector_params : dict or None
+        Further keyword arguments of the selector (single-process only).
+    scheduler, workers, mode : optional
+        Run maxmin on a Dask cluster (see `select_file`); neither: the single-process engine.
+
+    Returns
+    -------
+    Selection
+        ``total`` row indices into ``X``, in selection order.
+    """
+    if scheduler is not None or workers is not None:
+        return _select_on_cluster(
+            X,
+            total,
+            method,
+            seed=seed,
+            start=start,
+            initial=initial,
+            checkpoint=checkpoint,
+            scheduler=scheduler,
+            workers=workers,
+            mode=mode,
+            quiet=quiet,
+        )
+    params: dict[str, Any] = dict(selector_params or {})
+    if initial is not None:
+        params.update(initial=initial)
+    if method == "maxmin":
+        params.update(start=start, device=device, checkpoint=checkpoint, quiet=quiet)
+    return select(X, total, method, random_state=seed, **params)
+
+
+def subset_h_min(X: np.ndarray, indices: Sequence[int] | np.ndarray) -> dict[str, float | None]:
+    """h_min of the rows ``indices`` of ``X``, in cosine and Euclidean distance.
+
+    Returns
+    -------
+    dict
+        ``{"cosine": float | None, "euclidean": float | None}``; None where h_min is not finite
+        (fewer than two rows), as the manifest stores it.
+    """
+    sub = np.asarray(X[np.sort(np.asarray(indices, dtype=np.int64))])
+    out: dict[str, float | None] = {}
+    for metric in ("cosine", "euclidean"):
+        value = h_min(sub, metric=metric)
+        out[metric] = float(value) if np.isfinite(value) else None
+    return out
+
+
+def selection_manifest(
+    records: RecordSet,
+    emb: Embeddings,
+    selection: Selection,
+    *,
+    output: str | Path,
+    order: str = "input",
+    seed: int = 0,
+    h_min: dict[str, float | None] | None = None,
+) -> Manifest:
+    """The manifest of a selection: input, output, embedder, selector, indices, h_min.
+
+    Parameters
+    ----------
+    records : RecordSet
+        The input the selection was made from.
+    emb : Embeddings
+        Its embeddings.
+    selection : Selection
+        Row indices into ``records`` (positions into ``records.texts``).
+    output : path
+        Where the subset is written (stored resolved).
+    order : {"input", "selection"}
+        Record order of the written subset.
+    seed : int
+        The run's seed.
+    h_min : dict or None
+        As `subset_h_min` returns it.
+
+    Returns
+    -------
+    Manifest
+        Without timings (`write_selection` adds them).
+    """
+    return Manifest(
+        input={
+            "source": records.source,
+            "format": records.format,
+            "schema": records.schema,
+            "text_field": records.text_field,
+            "n_records": len(records),
+            "n_dropped": records.n_dropped,
+            "n_skipped": records.n_skipped,
+            "sha256": records.content_hash,
+        },
+        output={"path": str(Path(output).resolve()), "format": records.format, "order": order},
+        embedder={
+            "method": emb.method,
+            "params": emb.params,
+            "dim": emb.dim,
+            "cache_path": None if emb.cache_path is None else str(emb.cache_path),
+        },
+        selector={"method": selection.method, "params": _jsonable(selection.params)},
+        k=selection.k,
+        seed=seed,
+        indices=[int(i) for i in records.source_rows(selection.indices)],
+        embedding_indices=None
+        if records.source_index is None
+        else [int(i) for i in selection.indices],
+        distances=distances_to_json(selection.distances),
+        h_min=dict(h_min or {}),  # type: ignore[arg-type]
+        versions=library_versions(),
+        unisel_version=__version__,
+    )
+
+
+def write_selection(
+    records: RecordSet,
+    selection: Selection,
+    manifest: Manifest,
+    output: str | Path,
+    *,
+    order: str = "input",
+    timer: StageTimer | None = None,
+    quiet: bool = False,
+) -> Path:
+    """Write the subset in the input's format and its manifest beside it, both or neither.
+
+    The manifest's ``timings`` are set from ``timer``: in the file, the stages before the write
+    (still running when the file is written); in ``manifest``, the write stage too.
+
+    Returns
+    -------
+    Path
+        The manifest path, ``<output>.manifest.json``.
+    """
+    timer = timer if timer is not None else StageTimer()
+    mpath = manifest_path_for(output)
+    with timer("write"):
+        with atomic_output(mpath) as tmp_manifest:
+            write_subset(records, selection.indices, output, order=order, quiet=quiet)  # type: ignore[arg-type]
+            manifest.timings = timer.rounded()
+            Path(tmp_manifest).write_text(manifest.to_json(), encoding="utf-8")
+    manifest.timings = timer.rounded()
+    return mpath
+
+
 def select_file(
     input: str | Path,
     *,
@@ -121,6 +378,10 @@ def select_file(
     quiet: bool = False,
 ) -> SelectResult:
     """Select a subset of a data set and write it in the input's format, with a manifest.
+
+    The stages, each a function of this module: `check_output`, `unisel.io.read_records`,
+    `selection_size`, `load_embeddings`, `run_selector`, `subset_h_min`, `selection_manifest`,
+    `write_selection`.
 
     Parameters
     ----------
@@ -163,10 +424,7 @@ def select_file(
     SelectResult
     """
     timer = StageTimer()
-    if _same_path(input, output):
-        raise ParameterError(f"{output}: the output path is the input path; choose another")
-    if order not in ("input", "selection"):
-        raise ParameterError(f"order must be 'input' or 'selection', got {order!r}")
+    check_output(input, output, order)
     with timer("read"):
         records = read_records(
             input,
@@ -176,29 +434,9 @@ def select_file(
             skip_empty=skip_empty,
             quiet=quiet,
         )
-    n = len(records)
-    if n == 0:
+    if len(records) == 0:
         raise InputError(f"{input}: no records")
-
-    params: dict[str, Any] = dict(selector_params or {})
-    initial: list[int] | None = None
-    if extend is not None:
-        if method != "maxmin":
-            raise ParameterError("--extend continues a maxmin selection; use --method maxmin")
-        previous = load_manifest(extend)
-        if previous.input.get("sha256") and previous.input["sha256"] != records.content_hash:
-            raise ParameterError(f"{extend}: the manifest was made from different input data")
-        initial = [int(i) for i in previous.embedding_rows()]
-        add = resolve_k(n - len(initial), k, fraction) if len(initial) < n else 0
-        if add == 0:
-            raise ParameterError(f"{extend}: the selection already holds all {n} records")
-        total = len(initial) + add
-        params.update(initial=initial)
-    else:
-        total = resolve_k(n, k, fraction)
-    if method == "maxmin":
-        params.update(start=start, device=device, checkpoint=checkpoint, quiet=quiet)
-
+    total, initial = selection_size(records, k, fraction, method=method, extend=extend)
     with timer("embed"):
         emb = load_embeddings(
             records,
@@ -208,67 +446,32 @@ def select_file(
             quiet=quiet,
             embedder_params=embedder_params,
         )
-    if emb.n != n:
-        raise InputError(f"{embedder}: {emb.n} embeddings for {n} records")
+    check_embeddings(emb, len(records), embedder)
     with timer("select"):
-        if scheduler is not None or workers is not None:
-            selection = _select_on_cluster(
-                emb.vectors,
-                total,
-                method,
-                seed=seed,
-                start=start,
-                initial=initial,
-                checkpoint=checkpoint,
-                scheduler=scheduler,
-                workers=workers,
-                mode=mode,
-                quiet=quiet,
-            )
-        else:
-            selection = select(emb.vectors, total, method, random_state=seed, **params)
+        selection = run_selector(
+            emb.vectors,
+            total,
+            method,
+            seed=seed,
+            start=start,
+            initial=initial,
+            device=device,
+            checkpoint=checkpoint,
+            selector_params=selector_params,
+            scheduler=scheduler,
+            workers=workers,
+            mode=mode,
+            quiet=quiet,
+        )
     with timer("metrics"):
-        sub = np.asarray(emb.vectors[np.sort(selection.indices)])
-        hmin = {"cosine": h_min(sub, metric="cosine"), "euclidean": h_min(sub, metric="euclidean")}
-
+        hmin = subset_h_min(emb.vectors, selection.indices)
     output = Path(output)
-    manifest = Manifest(
-        input={
-            "source": records.source,
-            "format": records.format,
-            "schema": records.schema,
-            "text_field": records.text_field,
-            "n_records": n,
-            "n_dropped": records.n_dropped,
-            "n_skipped": records.n_skipped,
-            "sha256": records.content_hash,
-        },
-        output={"path": str(output.resolve()), "format": records.format, "order": order},
-        embedder={
-            "method": emb.method,
-            "params": emb.params,
-            "dim": emb.dim,
-            "cache_path": None if emb.cache_path is None else str(emb.cache_path),
-        },
-        selector={"method": method, "params": _jsonable(selection.params)},
-        k=selection.k,
-        seed=seed,
-        indices=[int(i) for i in records.source_rows(selection.indices)],
-        embedding_indices=None
-        if records.source_index is None
-        else [int(i) for i in selection.indices],
-        distances=distances_to_json(selection.distances),
-        h_min={key: (None if not np.isfinite(v) else float(v)) for key, v in hmin.items()},  # type: ignore[misc]
-        versions=library_versions(),
-        unisel_version=__version__,
+    manifest = selection_manifest(
+        records, emb, selection, output=output, order=order, seed=seed, h_min=hmin
     )
-    mpath = manifest_path_for(output)
-    with timer("write"):
-        with atomic_output(mpath) as tmp_manifest:
-            write_subset(records, selection.indices, output, order=order, quiet=quiet)  # type: ignore[arg-type]
-            manifest.timings = {key: round(v, 3) for key, v in timer.seconds.items()}
-            Path(tmp_manifest).write_text(manifest.to_json(), encoding="utf-8")
-    manifest.timings = {key: round(v, 3) for key, v in timer.seconds.items()}
+    mpath = write_selection(
+        records, selection, manifest, output, order=order, timer=timer, quiet=quiet
+    )
     return SelectResult(
         selection=selection, manifest=manifest, output=output, manifest_path=mpath, timings=timer
     )
@@ -395,6 +598,65 @@ def subset_indices(
     return path.name.split(".")[0], np.asarray(indices, dtype=np.int64)
 
 
+def metrics_embeddings(
+    records: RecordSet,
+    subsets: Sequence[str | Path] = (),
+    embedder: str | None = None,
+    *,
+    cache_dir: str | Path | None | bool = None,
+    seed: int = 0,
+    quiet: bool = False,
+    embedder_params: dict[str, Any] | None = None,
+) -> Embeddings:
+    """The full set's embeddings for `metrics_file`.
+
+    With no ``embedder``, the cached embeddings a subset's manifest names are used when they
+    are there and have one row per record; otherwise ``embedder`` (default word2vec) embeds
+    ``records``.
+
+    Returns
+    -------
+    Embeddings with ``vectors`` of shape (len(records), dim).
+    """
+    cached = None if embedder is not None else _cached_from_manifests(subsets, len(records))
+    if cached is not None:
+        return cached
+    return load_embeddings(
+        records,
+        embedder or "word2vec",
+        cache_dir=cache_dir,
+        seed=seed,
+        quiet=quiet,
+        embedder_params=embedder_params,
+    )
+
+
+def named_subsets(
+    subsets: Sequence[str | Path],
+    records: RecordSet,
+    *,
+    schema: str | None = None,
+    text_field: str | None = None,
+) -> dict[str, np.ndarray]:
+    """The row indices of each subset under a unique name (see `subset_indices`).
+
+    Names repeat as ``NAME-2``, ``NAME-3``...; ``full`` is reserved for the full set.
+
+    Returns
+    -------
+    dict of str to ndarray of shape (k,), int64
+        In the order of ``subsets``.
+    """
+    named: dict[str, np.ndarray] = {}
+    for spec in subsets:
+        name, idx = subset_indices(spec, records, schema=schema, text_field=text_field)
+        base, i = name, 2
+        while name in named or name == "full":
+            name, i = f"{base}-{i}", i + 1
+        named[name] = idx
+    return named
+
+
 def metrics_file(
     input: str | Path,
     *,
@@ -411,6 +673,9 @@ def metrics_file(
     quiet: bool = False,
 ) -> UniformityReport:
     """Uniformity metrics of a data set and of subsets of it, side by side.
+
+    The stages: `unisel.io.read_records`, `metrics_embeddings`, `named_subsets`,
+    `unisel.metrics.uniformity_report`.
 
     Parameters
     ----------
@@ -436,31 +701,22 @@ def metrics_file(
             skip_empty=skip_empty,
             quiet=quiet,
         )
-    cached = None if embedder is not None else _cached_from_manifests(subsets, len(records))
     with timer("embed"):
-        if cached is not None:
-            emb = cached
-        else:
-            emb = load_embeddings(
-                records,
-                embedder or "word2vec",
-                cache_dir=cache_dir,
-                seed=seed,
-                quiet=quiet,
-                embedder_params=embedder_params,
-            )
-    named: dict[str, np.ndarray] = {}
-    for spec in subsets:
-        name, idx = subset_indices(spec, records, schema=schema, text_field=text_field)
-        base, i = name, 2
-        while name in named or name == "full":
-            name, i = f"{base}-{i}", i + 1
-        named[name] = idx
+        emb = metrics_embeddings(
+            records,
+            subsets,
+            embedder,
+            cache_dir=cache_dir,
+            seed=seed,
+            quiet=quiet,
+            embedder_params=embedder_params,
+        )
+    named = named_subsets(subsets, records, schema=schema, text_field=text_field)
     with timer("metrics"):
         report = uniformity_report(
             emb.vectors, named, near_duplicate_threshold=near_duplicate_threshold
         )
-    report.extra["timings"] = {key: round(v, 3) for key, v in timer.seconds.items()}
+    report.extra["timings"] = timer.rounded()
     report.extra["embedder"] = {"method": emb.method, "params": emb.params}
     return report
 
