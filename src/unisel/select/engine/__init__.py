@@ -3,7 +3,8 @@
 `maxmin_reference` is the oracle: a plain O(n*k*d) loop in float64. `maxmin` is the fast
 exact engine (:mod:`unisel.select.engine.fast`): lazy upper-bound greedy, float32 screening
 with float64 decisions, memory-mapped input, checkpoints, numpy or torch block products. It
-returns the identical sequence and distances.
+returns the identical sequence and distances. Both take ``metric="cosine"`` (default) or
+``"euclidean"`` (unnormalised rows).
 """
 
 from __future__ import annotations
@@ -11,14 +12,20 @@ from __future__ import annotations
 from unisel.select.engine.fast import maxmin, tolerance
 from unisel.select.engine.reference import (
     DUPLICATE_TOLERANCE,
+    METRICS,
     canonical_distances,
+    canonical_sq_euclidean,
+    check_metric,
     cosine_normalize,
     maxmin_reference,
 )
 
 __all__ = [
     "DUPLICATE_TOLERANCE",
+    "METRICS",
     "canonical_distances",
+    "canonical_sq_euclidean",
+    "check_metric",
     "cosine_normalize",
     "maxmin",
     "maxmin_reference",
