@@ -37,6 +37,7 @@ from unisel.manifest import (
 from unisel.metrics import NEAR_DUPLICATE_THRESHOLD, UniformityReport, uniformity_report
 from unisel.metrics.neighbors import h_min
 from unisel.select import Selection, resolve_k, select
+from unisel.select.engine import check_metric
 
 
 @dataclass
@@ -127,6 +128,7 @@ def selection_size(
     *,
     method: str = "maxmin",
     extend: str | Path | None = None,
+    metric: str = "cosine",
 ) -> tuple[int, list[int] | None]:
     """The total subset size, and the rows an extended selection starts from.
 
@@ -140,6 +142,9 @@ def selection_size(
         Selector name; ``extend`` needs ``"maxmin"``.
     extend : path or None
         A manifest whose selection is continued.
+    metric : {"cosine", "euclidean"}
+        The metric of this run; an extended selection must have been made with the same one
+        (manifests without a recorded metric are cosine ones).
 
     Returns
     -------
@@ -151,8 +156,8 @@ def selection_size(
     Raises
     ------
     ParameterError
-        A bad size, ``extend`` with another method, a manifest of different input data, or a
-        previous selection that already holds every record.
+        A bad size, ``extend`` with another method, a manifest of different input data or
+        made with another metric, or a previous selection that already holds every record.
     """
     n = len(records)
     if extend is None:
@@ -162,6 +167,12 @@ def selection_size(
     previous = load_manifest(extend)
     if previous.input.get("sha256") and previous.input["sha256"] != records.content_hash:
         raise ParameterError(f"{extend}: the manifest was made from different input data")
+    made_with = str(previous.selector.get("params", {}).get("metric", "cosine"))
+    if made_with != metric:
+        raise ParameterError(
+            f"{extend}: the selection was made with metric {made_with!r}, this run uses "
+            f"{metric!r}; pass --metric {made_with} to extend it"
+        )
     initial = [int(i) for i in previous.embedding_rows()]
     add = resolve_k(n - len(initial), k, fraction) if len(initial) < n else 0
     if add == 0:
@@ -185,6 +196,7 @@ def run_selector(
     initial: list[int] | None = None,
     device: str = "cpu",
     checkpoint: str | Path | None = None,
+    metric: str = "cosine",
     selector_params: dict[str, Any] | None = None,
     scheduler: str | None = None,
     workers: int | None = None,
@@ -205,6 +217,9 @@ def run_selector(
         ``random_state`` of the selector.
     start, initial, device, checkpoint : optional
         maxmin only: first row, a selection to continue, engine device, checkpoint file.
+    metric : {"cosine", "euclidean"}
+        maxmin's distance (another method with ``"euclidean"`` is a ParameterError; the Dask
+        cluster runs cosine only and says so).
     selector_params : dict or None
         Further keyword arguments of the selector (single-process only).
     scheduler, workers, mode : optional
@@ -215,6 +230,9 @@ def run_selector(
     Selection
         ``total`` row indices into ``X``, in selection order.
     """
+    check_metric(metric)
+    if metric != "cosine" and method != "maxmin":
+        raise ParameterError(f"--metric {metric} applies to --method maxmin only, not {method!r}")
     if scheduler is not None or workers is not None:
         return _select_on_cluster(
             X,
@@ -224,6 +242,7 @@ def run_selector(
             start=start,
             initial=initial,
             checkpoint=checkpoint,
+            metric=metric,
             scheduler=scheduler,
             workers=workers,
             mode=mode,
@@ -233,7 +252,9 @@ def run_selector(
     if initial is not None:
         params.update(initial=initial)
     if method == "maxmin":
-        params.update(start=start, device=device, checkpoint=checkpoint, quiet=quiet)
+        params.update(
+            start=start, device=device, checkpoint=checkpoint, metric=metric, quiet=quiet
+        )
     return select(X, total, method, random_state=seed, **params)
 
 
@@ -370,6 +391,7 @@ def select_file(
     device: str = "cpu",
     checkpoint: str | Path | None = None,
     extend: str | Path | None = None,
+    metric: str = "cosine",
     embedder_params: dict[str, Any] | None = None,
     selector_params: dict[str, Any] | None = None,
     scheduler: str | None = None,
@@ -410,7 +432,10 @@ def select_file(
     checkpoint : path or None
         Periodic maxmin state, resumed from when it exists.
     extend : path or None
-        A manifest whose selection is continued (maxmin only).
+        A manifest whose selection is continued (maxmin only, same metric).
+    metric : {"cosine", "euclidean"}
+        maxmin's distance: cosine (default) or Euclidean on the unnormalised embeddings;
+        recorded in the manifest's selector params.
     scheduler, workers : str or int, optional
         Run maxmin on a Dask cluster: the address of a running scheduler, or the number of
         worker processes of a local cluster started for the run (see `unisel.distributed`).
@@ -436,7 +461,9 @@ def select_file(
         )
     if len(records) == 0:
         raise InputError(f"{input}: no records")
-    total, initial = selection_size(records, k, fraction, method=method, extend=extend)
+    total, initial = selection_size(
+        records, k, fraction, method=method, extend=extend, metric=metric
+    )
     with timer("embed"):
         emb = load_embeddings(
             records,
@@ -457,6 +484,7 @@ def select_file(
             initial=initial,
             device=device,
             checkpoint=checkpoint,
+            metric=metric,
             selector_params=selector_params,
             scheduler=scheduler,
             workers=workers,
@@ -486,6 +514,7 @@ def _select_on_cluster(
     start: int | None,
     initial: list[int] | None,
     checkpoint: str | Path | None,
+    metric: str,
     scheduler: str | None,
     workers: int | None,
     mode: str,
@@ -496,6 +525,11 @@ def _select_on_cluster(
 
     if method != "maxmin":
         raise ParameterError(f"--scheduler/--workers run maxmin only, not {method!r}")
+    if metric != "cosine":  # before a cluster is started for nothing
+        raise ParameterError(
+            f"--scheduler/--workers run metric cosine only, not {metric!r}; "
+            "run --metric euclidean without them"
+        )
     n = int(X.shape[0])
     first = (
         initial[0]
@@ -504,7 +538,7 @@ def _select_on_cluster(
         if start is not None
         else int(np.random.default_rng(seed).integers(n))
     )
-    params: dict[str, Any] = {"client": None, "start": first}
+    params: dict[str, Any] = {"client": None, "start": first, "metric": metric}
     if mode == "exact":
         params.update(initial=initial, checkpoint=checkpoint)
     elif initial or checkpoint is not None:

@@ -57,6 +57,12 @@ def _add_select(sub: argparse._SubParsersAction) -> Handler:
         help="where the maxmin engine runs",
     )
     p.add_argument(
+        "--metric",
+        default="cosine",
+        choices=["cosine", "euclidean"],
+        help="maxmin distance: cosine (default) or euclidean on the unnormalised embeddings",
+    )
+    p.add_argument(
         "--checkpoint", help="save maxmin state to this file periodically and resume from it"
     )
     p.add_argument(
@@ -104,6 +110,7 @@ def _run_select(args: argparse.Namespace) -> int:
         device=args.device,
         checkpoint=args.checkpoint,
         extend=args.extend,
+        metric=args.metric,
         embedder_params=parse_options(args.embed_opt),
         scheduler=args.scheduler,
         workers=args.workers,
