@@ -116,9 +116,10 @@ norm, float64 key, int64 stamp, int64 heap slot), plus the chosen centres in flo
 centres (:math:`12\,d` bytes per row for the float64/float32 copies and :math:`4 \times 2048`
 for the products), plus, during a block refresh, at most 16384 rows of
 :math:`8\,d + 2\,B` bytes (two float32 row buffers and one product chunk; 84 MB at d = 384,
-B = 1024). For n = 1M, d = 384, k = 100k that is about 32 MB + 154 MB + 110 MB. ``X``
-may be a memory-mapped ``.npy`` larger than RAM: it is read in blocks for the norms and then
-row by row; those pages are file cache, not process memory. The pruned phase adds a float32
+B = 1024). For n = 1M, d = 384, k = 100k that is about 32 MB + 154 MB + 110 MB
+(``metric="euclidean"``: 16 more bytes per row, the shifted squared norms and a unit
+divisor). ``X`` may be a memory-mapped ``.npy`` larger than RAM: it is read in blocks for the
+norms and then row by row; those pages are file cache, not process memory. The pruned phase adds a float32
 copy of the rows, :math:`4nd` bytes (1.5 GB at n = 1M, d = 384; see its module for the rest),
 which is why ``prune=None`` leaves it off above 4 GiB: pass ``prune=False`` to keep the
 bound above for memory-mapped inputs that must stay out of RAM.
