@@ -119,10 +119,10 @@ for the products), plus, during a block refresh, at most 16384 rows of
 B = 1024). For n = 1M, d = 384, k = 100k that is about 32 MB + 154 MB + 110 MB
 (``metric="euclidean"``: 16 more bytes per row, the shifted squared norms and a unit
 divisor). ``X`` may be a memory-mapped ``.npy`` larger than RAM: it is read in blocks for the
-norms and then row by row; those pages are file cache, not process memory. The pruned phase adds a float32
-copy of the rows, :math:`4nd` bytes (1.5 GB at n = 1M, d = 384; see its module for the rest),
-which is why ``prune=None`` leaves it off above 4 GiB: pass ``prune=False`` to keep the
-bound above for memory-mapped inputs that must stay out of RAM.
+norms and then row by row; those pages are file cache, not process memory. The pruned phase
+adds a float32 copy of the rows, :math:`4nd` bytes (1.5 GB at n = 1M, d = 384; see its module
+for the rest), which is why ``prune=None`` leaves it off above 4 GiB: pass ``prune=False`` to
+keep the bound above for memory-mapped inputs that must stay out of RAM.
 """
 
 from __future__ import annotations
@@ -164,7 +164,8 @@ def tolerance(d: int) -> float:
 
 def euclidean_tolerance(d: int) -> tuple[float, float]:
     """``(absolute, relative)`` parts of the Euclidean screening tolerance for dimension ``d``:
-    :math:`\\tau_{js} = \\text{absolute} + \\text{relative} \\cdot (A_j + A_s)` (module docstring)."""
+    :math:`\\tau_{js} = \\text{absolute} + \\text{relative} \\cdot (A_j + A_s)`, with
+    :math:`A` the shifted squared norms (module docstring)."""
     return 4.0 * (d + 1) * 2.0**-149, 1.01 * (d + 4) * 2.0**-24
 
 
