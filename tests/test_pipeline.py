@@ -13,7 +13,7 @@ import unisel.pipeline as up
 from tests._data import make_records, write_records
 from unisel.embed import Embeddings
 from unisel.errors import InputError, ParameterError
-from unisel.io import RecordSet, read_records
+from unisel.io import RecordSet, read_records, texts_sha256
 from unisel.manifest import Manifest, load_manifest, manifest_path_for
 from unisel.select import select
 
@@ -259,3 +259,101 @@ def test_select_file_is_the_chain_of_its_stages(tmp_path):
     assert result.manifest.h_min == up.subset_h_min(X, want.indices)
     assert set(result.manifest.timings) == {"read", "embed", "select", "metrics", "write"}
     assert load_manifest(result.manifest_path).indices == [int(i) for i in want.indices]
+
+
+# ---------------------------------------------------------------- in-memory inputs
+@pytest.fixture(scope="module")
+def messages_data(tmp_path_factory):
+    """60 chat records as a JSON Lines file, a datasets.Dataset and a pandas DataFrame."""
+    import pandas as pd
+    from datasets import Dataset
+
+    records = make_records("messages", 60, seed=3)
+    path = write_records(records, tmp_path_factory.mktemp("mem") / "chat.jsonl", "jsonl")
+    return records, path, Dataset.from_list(records), pd.DataFrame(records)
+
+
+@pytest.mark.parametrize("kind", ["dataset", "dataframe"])
+@pytest.mark.parametrize("order", ["input", "selection"])
+def test_select_dataset_selects_what_select_file_selects(tmp_path, messages_data, kind, order):
+    records, path, ds, df = messages_data
+    data = ds if kind == "dataset" else df
+    common = {"k": 9, "embedder": "tfidf", "cache_dir": False, "seed": 4, "quiet": True}
+    on_file = up.select_file(path, output=tmp_path / "sub.jsonl", order=order, **common)
+    got = up.select_dataset(data, order=order, **common)
+    np.testing.assert_array_equal(got.selection.indices, on_file.selection.indices)
+    chosen = (
+        on_file.selection.indices if order == "selection" else np.sort(on_file.selection.indices)
+    )
+    np.testing.assert_array_equal(got.indices, chosen)
+    assert type(got.subset) is type(data) and len(got.subset) == 9
+    rows = got.subset.to_list() if kind == "dataset" else got.subset.to_dict("records")
+    assert rows == [records[i] for i in chosen]
+    if kind == "dataframe":
+        assert got.subset.index.tolist() == [int(i) for i in chosen]
+    m = got.manifest
+    assert m.input["in_memory"] is True and m.input["format"] == kind
+    assert m.input["schema"] == "messages" and m.input["n_records"] == 60
+    assert m.input["sha256"] == texts_sha256(read_records(path, quiet=True).texts)
+    assert m.input["sha256"] != on_file.manifest.input["sha256"]  # texts, not file bytes
+    assert m.output == {"path": None, "format": kind, "order": order}
+    assert m.h_min == on_file.manifest.h_min
+    assert set(m.timings) == {"read", "embed", "select", "metrics", "subset"}
+    assert "in_memory" not in on_file.manifest.input
+    json.loads(m.to_json())  # serialisable as a manifest file
+
+
+def test_select_dataset_skipped_rows_extend_and_fraction():
+    import pandas as pd
+
+    texts = [f"{w} record number {i} " * (1 + i % 4) for i, w in enumerate("abcdefghij" * 3)]
+    texts[5] = texts[17] = ""
+    df = pd.DataFrame({"text": texts, "id": range(30)}, index=[f"r{i}" for i in range(30)])
+    common = {"embedder": "tfidf", "cache_dir": False, "quiet": True, "skip_empty": True}
+    with pytest.warns(UserWarning, match="2 records without text"):
+        first = up.select_dataset(df, fraction=0.25, **common)
+    assert len(first.subset) == 7 and first.manifest.input["n_skipped"] == 2
+    assert not {5, 17} & set(first.indices.tolist())
+    assert first.subset["id"].tolist() == first.indices.tolist()
+    assert first.subset.index.tolist() == [f"r{i}" for i in first.indices]
+    with pytest.warns(UserWarning):
+        more = up.select_dataset(df, k=3, extend=first.manifest, **common)
+    assert more.manifest.k == 10
+    np.testing.assert_array_equal(more.selection.indices[:7], first.selection.indices)
+    other = pd.DataFrame({"text": [t + "!" for t in texts]})
+    with pytest.raises(ParameterError, match="extend: the manifest was made from different"):
+        up.select_dataset(other, k=3, extend=first.manifest, **common)
+
+
+def test_select_dataset_and_select_file_point_to_each_other(tmp_path, messages_data):
+    _, path, ds, df = messages_data
+    with pytest.raises(ParameterError, match="for a file use select_file"):
+        up.select_dataset(path, k=3)
+    with pytest.raises(ParameterError, match="got list"):
+        up.select_dataset([{"text": "a"}], k=3)
+    for data in (ds, df):
+        with pytest.raises(ParameterError, match="use unisel.pipeline.select_dataset"):
+            up.select_file(data, output=tmp_path / "o.jsonl", k=3)
+    with pytest.raises(ParameterError, match="order must be"):
+        up.select_dataset(df, k=3, order="random")
+
+
+@pytest.mark.parametrize("kind", ["dataset", "dataframe"])
+def test_select_dataset_without_a_text_column_names_the_fields(kind):
+    import pandas as pd
+    from datasets import Dataset
+
+    words = ["graph theory", "french recipe", "guitar song", "cell biology", "city weather"]
+    rows = [{"prompt": f"question about {w}", "score": i} for i, w in enumerate(words)]
+    data = Dataset.from_list(rows) if kind == "dataset" else pd.DataFrame(rows)
+    with pytest.raises(InputError) as info:
+        up.select_dataset(data, k=2, embedder="tfidf", cache_dir=False, quiet=True)
+    message = str(info.value)
+    assert "\n" not in message and "cannot detect the schema" in message
+    assert "['prompt', 'score']" in message
+    with pytest.raises(InputError, match=r"no field 'body'; fields are \['prompt', 'score'\]"):
+        up.select_dataset(data, k=2, text_field="body", quiet=True)
+    got = up.select_dataset(
+        data, k=2, text_field="prompt", embedder="tfidf", cache_dir=False, quiet=True
+    )
+    assert got.manifest.input["text_field"] == "prompt" and len(got.subset) == 2

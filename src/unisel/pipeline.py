@@ -3,8 +3,12 @@
 `select_file` and `metrics_file` are one CLI subcommand each, run as a chain of short stage
 functions that can be called (and tested) on their own:
 
-- select: `check_output` -> `unisel.io.read_records` -> `selection_size` -> `load_embeddings`
-  -> `run_selector` -> `subset_h_min` -> `selection_manifest` -> `write_selection`;
+- select: `check_output` -> `unisel.io.read_records` -> `select_records` (`selection_size` ->
+  `load_embeddings` -> `run_selector` -> `subset_h_min` -> `selection_manifest`) ->
+  `write_selection`;
+- `select_dataset` is the same selection of an in-memory ``datasets.Dataset`` or
+  ``pandas.DataFrame``, returning ``dataset.select(indices)`` / ``df.iloc[indices]`` (`subset_of`)
+  instead of writing a file;
 - metrics: `unisel.io.read_records` -> `metrics_embeddings` -> `named_subsets` ->
   `unisel.metrics.uniformity_report`.
 
@@ -64,6 +68,33 @@ class StageTimer:
 
 
 @dataclass
+class DatasetSelection:
+    """What `select_dataset` produced.
+
+    Attributes
+    ----------
+    subset : datasets.Dataset or pandas.DataFrame
+        The selected records, of the input's type: ``dataset.select(indices)`` or
+        ``df.iloc[indices]`` (the DataFrame's index labels are kept).
+    indices : ndarray of shape (k,), int64
+        Row numbers of the input (of the split, for a ``DatasetDict``) in ``subset``'s order.
+    selection : Selection
+        The selector's output (positions into the records with text, in selection order).
+    manifest : Manifest
+        As `select_file` writes it; ``input["in_memory"]`` is True, ``input["sha256"]`` is the
+        hash of the rendered texts and ``output["path"]`` is None. Save it with
+        ``Path(p).write_text(manifest.to_json())``.
+    timings : StageTimer
+    """
+
+    subset: Any
+    indices: np.ndarray
+    selection: Selection
+    manifest: Manifest
+    timings: StageTimer
+
+
+@dataclass
 class SelectResult:
     """What `select_file` produced."""
 
@@ -117,6 +148,10 @@ def check_output(input: str | Path, output: str | Path, order: str = "input") ->
     """
     if _same_path(input, output):
         raise ParameterError(f"{output}: the output path is the input path; choose another")
+    _check_order(order)
+
+
+def _check_order(order: str) -> None:
     if order not in ("input", "selection"):
         raise ParameterError(f"order must be 'input' or 'selection', got {order!r}")
 
@@ -127,7 +162,7 @@ def selection_size(
     fraction: float | None = None,
     *,
     method: str = "maxmin",
-    extend: str | Path | None = None,
+    extend: str | Path | Manifest | None = None,
     metric: str = "cosine",
 ) -> tuple[int, list[int] | None]:
     """The total subset size, and the rows an extended selection starts from.
@@ -140,8 +175,8 @@ def selection_size(
         Subset size: exactly one. With ``extend``, the number of records to *add*.
     method : str
         Selector name; ``extend`` needs ``"maxmin"``.
-    extend : path or None
-        A manifest whose selection is continued.
+    extend : path, Manifest or None
+        A manifest (file or object) whose selection is continued.
     metric : {"cosine", "euclidean"}
         The metric of this run; an extended selection must have been made with the same one
         (manifests without a recorded metric are cosine ones).
@@ -164,19 +199,22 @@ def selection_size(
         return resolve_k(n, k, fraction), None
     if method != "maxmin":
         raise ParameterError("--extend continues a maxmin selection; use --method maxmin")
-    previous = load_manifest(extend)
+    if isinstance(extend, Manifest):
+        previous, label = extend, "extend"
+    else:
+        previous, label = load_manifest(extend), str(extend)
     if previous.input.get("sha256") and previous.input["sha256"] != records.content_hash:
-        raise ParameterError(f"{extend}: the manifest was made from different input data")
+        raise ParameterError(f"{label}: the manifest was made from different input data")
     made_with = str(previous.selector.get("params", {}).get("metric", "cosine"))
     if made_with != metric:
         raise ParameterError(
-            f"{extend}: the selection was made with metric {made_with!r}, this run uses "
+            f"{label}: the selection was made with metric {made_with!r}, this run uses "
             f"{metric!r}; pass --metric {made_with} to extend it"
         )
     initial = [int(i) for i in previous.embedding_rows()]
     add = resolve_k(n - len(initial), k, fraction) if len(initial) < n else 0
     if add == 0:
-        raise ParameterError(f"{extend}: the selection already holds all {n} records")
+        raise ParameterError(f"{label}: the selection already holds all {n} records")
     return len(initial) + add, initial
 
 
@@ -252,9 +290,7 @@ def run_selector(
     if initial is not None:
         params.update(initial=initial)
     if method == "maxmin":
-        params.update(
-            start=start, device=device, checkpoint=checkpoint, metric=metric, quiet=quiet
-        )
+        params.update(start=start, device=device, checkpoint=checkpoint, metric=metric, quiet=quiet)
     return select(X, total, method, random_state=seed, **params)
 
 
@@ -280,7 +316,7 @@ def selection_manifest(
     emb: Embeddings,
     selection: Selection,
     *,
-    output: str | Path,
+    output: str | Path | None,
     order: str = "input",
     seed: int = 0,
     h_min: dict[str, float | None] | None = None,
@@ -295,8 +331,8 @@ def selection_manifest(
         Its embeddings.
     selection : Selection
         Row indices into ``records`` (positions into ``records.texts``).
-    output : path
-        Where the subset is written (stored resolved).
+    output : path or None
+        Where the subset is written (stored resolved); None when it is returned in memory.
     order : {"input", "selection"}
         Record order of the written subset.
     seed : int
@@ -309,18 +345,22 @@ def selection_manifest(
     Manifest
         Without timings (`write_selection` adds them).
     """
+    source: dict[str, Any] = {
+        "source": records.source,
+        "format": records.format,
+        "schema": records.schema,
+        "text_field": records.text_field,
+        "n_records": len(records),
+        "n_dropped": records.n_dropped,
+        "n_skipped": records.n_skipped,
+        "sha256": records.content_hash,
+    }
+    if records.in_memory:
+        source["in_memory"] = True
+    path = None if output is None else str(Path(output).resolve())
     return Manifest(
-        input={
-            "source": records.source,
-            "format": records.format,
-            "schema": records.schema,
-            "text_field": records.text_field,
-            "n_records": len(records),
-            "n_dropped": records.n_dropped,
-            "n_skipped": records.n_skipped,
-            "sha256": records.content_hash,
-        },
-        output={"path": str(Path(output).resolve()), "format": records.format, "order": order},
+        input=source,
+        output={"path": path, "format": records.format, "order": order},
         embedder={
             "method": emb.method,
             "params": emb.params,
@@ -402,8 +442,9 @@ def select_file(
     """Select a subset of a data set and write it in the input's format, with a manifest.
 
     The stages, each a function of this module: `check_output`, `unisel.io.read_records`,
-    `selection_size`, `load_embeddings`, `run_selector`, `subset_h_min`, `selection_manifest`,
-    `write_selection`.
+    `select_records` (`selection_size`, `load_embeddings`, `run_selector`, `subset_h_min`,
+    `selection_manifest`), `write_selection`. For an in-memory ``datasets.Dataset`` or
+    ``pandas.DataFrame``, use `select_dataset`.
 
     Parameters
     ----------
@@ -448,6 +489,11 @@ def select_file(
     -------
     SelectResult
     """
+    if not isinstance(input, (str, os.PathLike)):
+        raise ParameterError(
+            "select_file reads a path and writes a file; for an in-memory datasets.Dataset or "
+            "pandas.DataFrame use unisel.pipeline.select_dataset"
+        )
     timer = StageTimer()
     check_output(input, output, order)
     with timer("read"):
@@ -461,6 +507,77 @@ def select_file(
         )
     if len(records) == 0:
         raise InputError(f"{input}: no records")
+    output = Path(output)
+    selection, manifest = select_records(
+        records,
+        k=k,
+        fraction=fraction,
+        method=method,
+        embedder=embedder,
+        seed=seed,
+        start=start,
+        cache_dir=cache_dir,
+        output=output,
+        order=order,
+        device=device,
+        checkpoint=checkpoint,
+        extend=extend,
+        metric=metric,
+        embedder_params=embedder_params,
+        selector_params=selector_params,
+        scheduler=scheduler,
+        workers=workers,
+        mode=mode,
+        quiet=quiet,
+        timer=timer,
+    )
+    mpath = write_selection(
+        records, selection, manifest, output, order=order, timer=timer, quiet=quiet
+    )
+    return SelectResult(
+        selection=selection, manifest=manifest, output=output, manifest_path=mpath, timings=timer
+    )
+
+
+def select_records(
+    records: RecordSet,
+    *,
+    k: int | None = None,
+    fraction: float | None = None,
+    method: str = "maxmin",
+    embedder: str = "word2vec",
+    seed: int = 0,
+    start: int | None = None,
+    cache_dir: str | Path | None | bool = None,
+    output: str | Path | None = None,
+    order: str = "input",
+    device: str = "cpu",
+    checkpoint: str | Path | None = None,
+    extend: str | Path | Manifest | None = None,
+    metric: str = "cosine",
+    embedder_params: dict[str, Any] | None = None,
+    selector_params: dict[str, Any] | None = None,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    mode: str = "exact",
+    quiet: bool = False,
+    timer: StageTimer | None = None,
+) -> tuple[Selection, Manifest]:
+    """Select from records already read: `selection_size` -> `load_embeddings` ->
+    `run_selector` -> `subset_h_min` -> `selection_manifest`.
+
+    The middle of `select_file` and `select_dataset`; the parameters are theirs. ``output`` and
+    ``order`` only go into the manifest; nothing is written. ``timer`` (a fresh one by default)
+    records the ``embed``, ``select`` and ``metrics`` stages.
+
+    Returns
+    -------
+    selection : Selection
+        Positions into ``records.texts`` (map them with ``records.source_rows``).
+    manifest : Manifest
+        The selection's manifest, with ``timings`` so far.
+    """
+    timer = timer if timer is not None else StageTimer()
     total, initial = selection_size(
         records, k, fraction, method=method, extend=extend, metric=metric
     )
@@ -493,16 +610,134 @@ def select_file(
         )
     with timer("metrics"):
         hmin = subset_h_min(emb.vectors, selection.indices)
-    output = Path(output)
     manifest = selection_manifest(
         records, emb, selection, output=output, order=order, seed=seed, h_min=hmin
     )
-    mpath = write_selection(
-        records, selection, manifest, output, order=order, timer=timer, quiet=quiet
+    manifest.timings = timer.rounded()
+    return selection, manifest
+
+
+def select_dataset(
+    data: Any,
+    *,
+    k: int | None = None,
+    fraction: float | None = None,
+    method: str = "maxmin",
+    embedder: str = "word2vec",
+    seed: int = 0,
+    start: int | None = None,
+    schema: str | None = None,
+    text_field: str | None = None,
+    split: str = "train",
+    skip_empty: bool | None = None,
+    cache_dir: str | Path | None | bool = None,
+    order: str = "input",
+    device: str = "cpu",
+    checkpoint: str | Path | None = None,
+    extend: str | Path | Manifest | None = None,
+    metric: str = "cosine",
+    embedder_params: dict[str, Any] | None = None,
+    selector_params: dict[str, Any] | None = None,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    mode: str = "exact",
+    quiet: bool = False,
+) -> DatasetSelection:
+    """Select a subset of an in-memory ``datasets.Dataset`` or ``pandas.DataFrame``.
+
+    The records' schema (Alpaca, ShareGPT, messages, a text column) is detected from the first
+    row as for files; the selection is the one `select_file` makes of the same records.
+
+    Parameters
+    ----------
+    data : datasets.Dataset, datasets.DatasetDict or pandas.DataFrame
+        One record per row; a ``DatasetDict`` gives its ``split``.
+    k, fraction, method, embedder, seed, start, schema, text_field, skip_empty, cache_dir, device, checkpoint, metric, scheduler, workers, mode, quiet
+        As for `select_file`.
+    order : {"input", "selection"}
+        Order of the rows in ``subset``.
+    extend : path, Manifest or None
+        A previous selection of the same data (its manifest file or object) to continue.
+
+    Returns
+    -------
+    DatasetSelection
+        ``subset`` of the input's type, the input row numbers and the manifest.
+
+    Raises
+    ------
+    ParameterError
+        ``data`` is not a Dataset or DataFrame (a path: use `select_file`), or a bad size.
+    InputError
+        No schema fits, a text field is missing, or a row has no text (see ``skip_empty``).
+    """
+    from unisel.io import is_in_memory
+
+    if not is_in_memory(data):
+        raise ParameterError(
+            "select_dataset takes a datasets.Dataset or a pandas.DataFrame, got "
+            f"{type(data).__name__}"
+            + ("; for a file use select_file" if isinstance(data, (str, os.PathLike)) else "")
+        )
+    _check_order(order)
+    timer = StageTimer()
+    with timer("read"):
+        records = read_records(
+            data,
+            schema=schema,
+            text_field=text_field,
+            split=split,
+            skip_empty=skip_empty,
+            quiet=quiet,
+        )
+    selection, manifest = select_records(
+        records,
+        k=k,
+        fraction=fraction,
+        method=method,
+        embedder=embedder,
+        seed=seed,
+        start=start,
+        cache_dir=cache_dir,
+        output=None,
+        order=order,
+        device=device,
+        checkpoint=checkpoint,
+        extend=extend,
+        metric=metric,
+        embedder_params=embedder_params,
+        selector_params=selector_params,
+        scheduler=scheduler,
+        workers=workers,
+        mode=mode,
+        quiet=quiet,
+        timer=timer,
     )
-    return SelectResult(
-        selection=selection, manifest=manifest, output=output, manifest_path=mpath, timings=timer
+    with timer("subset"):
+        rows = records.source_rows(selection.indices)
+        if order == "input":
+            rows = np.sort(rows)
+        subset = subset_of(records, rows)
+    manifest.timings = timer.rounded()
+    return DatasetSelection(
+        subset=subset, indices=rows, selection=selection, manifest=manifest, timings=timer
     )
+
+
+def subset_of(records: RecordSet, rows: Sequence[int] | np.ndarray) -> Any:
+    """The rows ``rows`` (source row numbers, in that order) of an in-memory input.
+
+    Returns
+    -------
+    datasets.Dataset or pandas.DataFrame
+        ``dataset.select(rows)`` or ``df.iloc[rows]``.
+    """
+    rows = np.asarray(rows, dtype=np.int64)
+    if records.format == "dataset":
+        return records.handle.select(rows.tolist())
+    if records.format == "dataframe":
+        return records.handle.iloc[rows]
+    raise ParameterError(f"{records.source}: not an in-memory input; write_subset writes it")
 
 
 def _select_on_cluster(

@@ -8,7 +8,8 @@ from collections.abc import Callable
 Handler = Callable[[argparse.Namespace], int]
 
 
-# ---------------------------------------------------------------- shared argument groups
+#: The names of `unisel.io.SCHEMAS`, spelt out so that building the parser imports no reader
+#: (tests/cli/test_args.py checks that they agree).
 SCHEMA_CHOICES = ("alpaca", "sharegpt", "messages", "text")
 
 

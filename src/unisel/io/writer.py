@@ -14,6 +14,7 @@ from unisel.errors import InputError, ParameterError
 from unisel.io.atomic import atomic_output
 from unisel.io.formats import FORMATS, Format, Source, format_for_suffix
 from unisel.io.formats.hf import is_disk_dataset, load_disk, load_hub
+from unisel.io.formats.memory import not_written
 from unisel.io.records import RecordSet
 
 ORDERS = ("input", "selection")
@@ -126,6 +127,8 @@ def write_subset(
     rows = _positions(records, indices)
     positions = [int(i) for i in (np.sort(rows) if order == "input" else rows)]
     fmt = FORMATS.get(records.format)()
+    if not fmt.writable:
+        raise ParameterError(not_written(records.source))
     source = _source(records)
     out = Path(output).expanduser().absolute()
     replace_dir = _check_output(fmt, source, out, str(output))
