@@ -57,6 +57,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from unisel._progress import progress_bar
 from unisel.distributed._atomic import atomic_write_json
 from unisel.distributed._data import (
     ClusterError,
@@ -515,9 +516,7 @@ def select_exact(
             lost = retry
         return [done[p] for p in parts]
 
-    from tqdm.auto import tqdm
-
-    bar = tqdm(total=k, desc="exact max-min", unit="row", disable=quiet)
+    bar = progress_bar(total=k, desc="exact max-min", unit="row", quiet=quiet)
     last_ck = time.monotonic()
     try:
         for p in parts:

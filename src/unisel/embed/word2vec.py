@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
+from unisel._progress import progress_bar
 from unisel.embed.base import EMBEDDERS, Embedder
 from unisel.errors import InputError, ParameterError
 
@@ -162,8 +163,8 @@ class Word2VecEmbedder(Embedder):
                 f"word2vec: no word occurs at least min_count={self.min_count} times in the "
                 f"{len(texts)} records; lower min_count or use another embedder"
             )
-        with tqdm(
-            total=self.epochs, desc="word2vec epochs", unit="epoch", disable=not progress
+        with progress_bar(
+            total=self.epochs, desc="word2vec epochs", unit="epoch", quiet=not progress
         ) as bar:
             model.train(
                 corpus,
@@ -198,7 +199,7 @@ def mean_word_vectors(
     """
     out = np.zeros((len(texts), word_vectors.shape[1]), dtype=np.float32)
     for i, text in enumerate(
-        tqdm(texts, desc="word2vec vectors", unit="rec", disable=not progress)
+        progress_bar(texts, desc="word2vec vectors", unit="rec", quiet=not progress)
     ):
         rows = [j for j in map(key_to_index.get, tokenize(text)) if j is not None]
         if rows:

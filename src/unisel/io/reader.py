@@ -9,8 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tqdm.auto import tqdm
-
+from unisel._progress import progress_bar
 from unisel.errors import InputError, ParameterError
 from unisel.io.atomic import file_sha256, texts_sha256
 from unisel.io.formats import FORMATS, Format, Source, format_for_suffix, sniff_json
@@ -211,12 +210,12 @@ def _read(
     texts: list[str] = []
     kept: list[int] = []
     skipped: list[int] = []
-    bar = tqdm(
+    bar = progress_bar(
         total=fmt.total(src),
         unit=fmt.unit,
         unit_scale=True,
         desc=f"reading {src.display}",
-        disable=quiet,
+        quiet=quiet,
         leave=False,
     )
     with bar:

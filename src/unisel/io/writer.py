@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-from tqdm.auto import tqdm
 
+from unisel._progress import progress_bar
 from unisel.errors import InputError, ParameterError
 from unisel.io.atomic import atomic_output
 from unisel.io.formats import FORMATS, Format, Source, format_for_suffix
@@ -132,8 +132,8 @@ def write_subset(
     source = _source(records)
     out = Path(output).expanduser().absolute()
     replace_dir = _check_output(fmt, source, out, str(output))
-    bar = tqdm(
-        total=len(positions), unit="rec", desc=f"writing {output}", disable=quiet, leave=False
+    bar = progress_bar(
+        total=len(positions), unit="rec", desc=f"writing {output}", quiet=quiet, leave=False
     )
     try:
         with bar, atomic_output(out, replace_dir=replace_dir) as tmp:

@@ -136,6 +136,7 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from unisel._progress import bars_enabled, progress_bar
 from unisel.errors import InputError, ParameterError
 from unisel.io import atomic_output
 from unisel.select.engine import _kernels as K
@@ -517,10 +518,8 @@ def maxmin(
     p = prefix.size
 
     progress = None
-    if not quiet:
-        from tqdm.auto import tqdm
-
-        progress = tqdm(total=k, initial=t, desc="max-min", unit="pick")
+    if bars_enabled(quiet):
+        progress = progress_bar(total=k, initial=t, desc="max-min", unit="pick")
     chunk = max(256, min(checkpoint_every, max(1, k // 100)))
     if refresh_every:
         chunk = min(chunk, refresh_every)
