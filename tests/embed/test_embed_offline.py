@@ -11,6 +11,7 @@ SETTINGS = {
     "word2vec": {"min_count": 2, "vector_size": 24, "epochs": 3},
     "tfidf": {"n_components": 8},
     "minilm": {"batch_size": 4},
+    "wordllama": {"dim": 64},
 }
 
 

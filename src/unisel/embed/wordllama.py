@@ -34,6 +34,7 @@ import numpy as np
 
 from unisel._progress import progress_bar
 from unisel.embed._deps import require
+from unisel.embed._pooling import mean_pool
 from unisel.embed.base import EMBEDDERS, Embedder
 from unisel.errors import InputError, ParameterError
 
@@ -146,11 +147,7 @@ class WordLlamaEmbedder(Embedder):
         -------
         ndarray of shape (n, dim), float32; zero rows for texts without a token.
         """
-        from scipy import sparse
-
         table, tokenizer = load_model(self.dim)
-        table64 = table.astype(np.float64)
-        vocab = table.shape[0]
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         starts = range(0, len(texts), self.batch_size)
         for start in progress_bar(
@@ -158,17 +155,11 @@ class WordLlamaEmbedder(Embedder):
         ):
             batch = list(texts[start : start + self.batch_size])
             id_lists = [e.ids for e in tokenizer.encode_batch(batch, add_special_tokens=False)]
-            lengths = np.fromiter(map(len, id_lists), np.int64, len(id_lists))
             indptr = np.zeros(len(batch) + 1, dtype=np.int64)
-            np.cumsum(lengths, out=indptr[1:])
+            np.cumsum(np.fromiter(map(len, id_lists), np.int64, len(id_lists)), out=indptr[1:])
             ids = np.fromiter(chain.from_iterable(id_lists), np.int64, int(indptr[-1]))
             # The table has exactly the tokenizer's ids; clip as WordLlamaInference does, in
             # case a tokenizer with added tokens is ever paired with it.
-            np.clip(ids, 0, vocab - 1, out=ids)
-            counts = sparse.csr_matrix(
-                (np.ones(ids.size, dtype=np.float64), ids, indptr), shape=(len(batch), vocab)
-            )
-            sums = np.asarray(counts @ table64)  # duplicate ids in a row are summed
-            np.divide(sums, np.maximum(lengths, 1)[:, None], out=sums)
-            out[start : start + len(batch)] = sums
+            np.clip(ids, 0, table.shape[0] - 1, out=ids)
+            out[start : start + len(batch)] = mean_pool(ids, indptr, table)
         return out
