@@ -193,3 +193,14 @@ def test_file_mode_trains_long_records() -> None:
 def test_bad_training_mode() -> None:
     with pytest.raises(ParameterError, match="training must be one of file, iterable"):
         Word2VecEmbedder(training="stream")
+
+
+def test_unwritable_temporary_folder(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    missing = tmp_path / "no" / "such"
+    monkeypatch.setattr("tempfile.tempdir", str(missing))
+    with pytest.raises(ParameterError, match="TMPDIR.*training=iterable"):
+        Word2VecEmbedder(min_count=1).embed(["a b c"], progress=False)
+    X = Word2VecEmbedder(min_count=1, training="iterable", vector_size=4).embed(
+        ["a b c"], progress=False
+    )
+    assert X.shape == (1, 4)

@@ -205,7 +205,15 @@ class Word2VecEmbedder(Embedder):
 
     def _embed_file(self, texts: Sequence[str], progress: bool) -> np.ndarray:
         model = self._model()
-        with tempfile.TemporaryDirectory(prefix="unisel-word2vec-") as folder:
+        try:
+            scratch = tempfile.TemporaryDirectory(prefix="unisel-word2vec-")
+        except OSError as exc:
+            raise ParameterError(
+                f"word2vec: cannot create the temporary token file in {tempfile.gettempdir()} "
+                f"({exc.strerror or exc}); set TMPDIR to a writable folder or use "
+                "training='iterable' (--embed-opt training=iterable)"
+            ) from None
+        with scratch as folder:
             path = Path(folder) / "corpus.txt"
             with open(path, "w", encoding="utf-8", newline="\n") as out:
                 corpus = scan_corpus(texts, self.max_train_tokens, out, progress=progress)
