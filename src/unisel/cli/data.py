@@ -39,7 +39,7 @@ def _add_select(sub: argparse._SubParsersAction) -> Handler:
     p.add_argument(
         "--embedder",
         default="word2vec",
-        help="word2vec (default), tfidf, minilm, hf:PATH or npy:FILE",
+        help="word2vec (default), tfidf, wordllama, minilm, hf:PATH or npy:FILE",
     )
     p.add_argument(
         "--start", type=int, help="index of the first maxmin record (default: drawn with --seed)"
