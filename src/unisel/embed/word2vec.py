@@ -305,7 +305,7 @@ class ScannedCorpus:
         ndarray of shape (n, dim), float32; the zero vector for a record with no known word.
         """
         get = key_to_index.get
-        lookup = np.fromiter((get(w, -1) for w in self.words), np.int64, len(self.words))
+        lookup = np.fromiter((get(w, -1) for w in self.words), np.int32, len(self.words))
         rows = lookup[self.ids]
         known = rows >= 0
         # Record i's known words are rows[known][kept[indptr[i]]:kept[indptr[i + 1]]].
