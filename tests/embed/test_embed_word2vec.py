@@ -204,3 +204,11 @@ def test_unwritable_temporary_folder(monkeypatch: pytest.MonkeyPatch, tmp_path: 
         ["a b c"], progress=False
     )
     assert X.shape == (1, 4)
+
+
+def test_file_mode_takes_lone_surrogates() -> None:
+    """A JSON "\\ud800" escape gives a lone surrogate: never part of a word, so the UTF-8 token
+    file can always be written."""
+    texts = ["alpha beta \ud800 gamma", "alpha beta gamma", "beta gamma alpha"]
+    X = Word2VecEmbedder(min_count=1, vector_size=4).embed(texts, progress=False)
+    assert X.shape == (3, 4) and np.isfinite(X).all()

@@ -108,3 +108,11 @@ def test_missing_package(monkeypatch: pytest.MonkeyPatch) -> None:
         embed_texts(["x"], "wordllama", cache_dir=False, quiet=True)
     message = str(info.value)
     assert "pip install 'unisel[wordllama]'" in message and "\n" not in message
+
+
+def test_lone_surrogate_is_a_replacement_character() -> None:
+    """A JSON "\\ud800" escape gives a lone surrogate, which the Rust tokenizer cannot take."""
+    embedder = wl.WordLlamaEmbedder(dim=64)
+    got = embedder.embed(["abc \ud800 def", "plain text"], progress=False)
+    want = embedder.embed(["abc \ufffd def", "plain text"], progress=False)
+    np.testing.assert_array_equal(got, want)

@@ -101,9 +101,9 @@ class Word2VecEmbedder(Embedder):
         trained in about 2.5 CPU minutes with the defaults, one worker and
         ``training="iterable"``.
     workers : int
-        gensim worker threads. Only ``workers=1`` is reproducible run to run; with
-        ``training="file"`` training time drops about linearly with the threads (each trains on
-        its own slice of the token file), at the price of run-to-run differences.
+        gensim worker threads. Only ``workers=1`` is reproducible run to run. With
+        ``training="file"`` each thread trains on its own slice of the token file without the
+        GIL (gensim documents near-linear scaling of that mode with threads).
     training : {"file", "iterable"}
         ``"file"`` (default): gensim's ``corpus_file`` mode on a temporary token file, one
         tokenization pass in all. ``"iterable"``: the earlier path (the corpus re-tokenized on

@@ -24,6 +24,7 @@ dependencies ``tokenizers`` and ``safetensors`` are imported.
 from __future__ import annotations
 
 import importlib.util
+import re
 from collections.abc import Sequence
 from importlib import metadata
 from itertools import chain
@@ -44,6 +45,7 @@ BUNDLED_DIM = 256
 DIMS = (64, 128, 256)
 """Dimensions offered: the bundled 256 and its Matryoshka prefixes."""
 _INSTALL = "pip install 'unisel[wordllama]' (or just wordllama)"
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def model_files() -> tuple[Path, Path]:
@@ -154,7 +156,12 @@ class WordLlamaEmbedder(Embedder):
             starts, desc="wordllama", unit="batch", quiet=not progress, leave=False
         ):
             batch = list(texts[start : start + self.batch_size])
-            id_lists = [e.ids for e in tokenizer.encode_batch(batch, add_special_tokens=False)]
+            try:
+                encodings = tokenizer.encode_batch(batch, add_special_tokens=False)
+            except TypeError:  # a lone surrogate (a JSON "\\ud800" escape): Rust has no str for it
+                batch = [_LONE_SURROGATE.sub("\ufffd", t) for t in batch]
+                encodings = tokenizer.encode_batch(batch, add_special_tokens=False)
+            id_lists = [e.ids for e in encodings]
             indptr = np.zeros(len(batch) + 1, dtype=np.int64)
             np.cumsum(np.fromiter(map(len, id_lists), np.int64, len(id_lists)), out=indptr[1:])
             ids = np.fromiter(chain.from_iterable(id_lists), np.int64, int(indptr[-1]))
