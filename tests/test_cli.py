@@ -202,6 +202,60 @@ def test_extend_equals_longer_selection(tmp_path, capsys, cache):
     )
 
 
+def test_select_euclidean_metric_writes_it_to_the_manifest(tmp_path, capsys, cache):
+    from unisel.select.engine import maxmin_reference
+
+    src = data_file(tmp_path, "alpaca", "jsonl", n=80)
+    rng = np.random.default_rng(0)  # unnormalised rows: Euclidean and cosine orders differ
+    emb = rng.normal(size=(80, 6)) * np.exp(rng.normal(size=(80, 1)))
+    np.save(tmp_path / "emb.npy", emb.astype(np.float32))
+    common = ["--cache-dir", cache, "--embedder", f"npy:{tmp_path / 'emb.npy'}", "-q", "--start", 3]
+    out = tmp_path / "e.jsonl"
+    code, stdout, _ = run(
+        capsys, "select", src, "-k", 20, "-o", out, "--metric", "euclidean", *common
+    )
+    assert code == 0, stdout
+    m = load_manifest(out)
+    assert m.selector["params"]["metric"] == "euclidean"
+    X = np.load(m.embedder["cache_path"])
+    idx, dist = maxmin_reference(X, 20, start=3, metric="euclidean")
+    assert m.indices == idx.tolist()
+    assert m.distances[1:] == dist[1:].tolist()
+    assert m.indices != maxmin_reference(X, 20, start=3)[0].tolist()  # not the cosine order
+    assert run(capsys, "select", src, "-k", 20, "-o", tmp_path / "c.jsonl", *common)[0] == 0
+    assert load_manifest(tmp_path / "c.jsonl").selector["params"]["metric"] == "cosine"
+    # extending keeps the metric: the same metric continues, the other one is refused
+    longer = tmp_path / "l.jsonl"
+    assert (
+        run(capsys, "select", src, "-k", 30, "-o", longer, "--metric", "euclidean", *common)[0] == 0
+    )
+    ext = tmp_path / "x.jsonl"
+    argv = ["select", src, "-k", 10, "-o", ext, "--extend", out, *common]
+    assert run(capsys, *argv, "--metric", "euclidean")[0] == 0
+    assert load_manifest(ext).indices == load_manifest(longer).indices
+    code, _, err = run(capsys, *argv[:5], tmp_path / "y.jsonl", *argv[6:])
+    assert code == 2 and "made with metric 'euclidean', this run uses 'cosine'" in err
+    assert not (tmp_path / "y.jsonl").exists()
+    code, _, err = run(
+        capsys,
+        *argv[:5],
+        tmp_path / "z.jsonl",
+        "--extend",
+        tmp_path / "c.jsonl",
+        *common,
+        "--metric",
+        "euclidean",
+    )
+    assert code == 2 and "pass --metric cosine" in err
+    bad = ["select", src, "-k", 5, "-o", tmp_path / "r.jsonl", "--metric", "euclidean", *common]
+    code, _, err = run(capsys, *bad, "--method", "random")
+    assert code == 2 and "--method maxmin only" in err
+    code, _, err = run(capsys, *bad, "--workers", 2)
+    assert code == 2 and "metric cosine only" in err
+    with pytest.raises(SystemExit):
+        main(["select", str(src), "-k", "5", "-o", str(tmp_path / "m.jsonl"), "--metric", "l1"])
+
+
 def test_metrics_side_by_side(tmp_path, capsys, cache):
     src = data_file(tmp_path, "alpaca", "jsonl", n=80)
     for method in ("maxmin", "random"):

@@ -7,15 +7,17 @@ A manifest is a JSON object (``<output>.manifest.json``) with these keys:
 ``output``          ``{"path", "format", "order"}`` (``order`` is ``"input"`` or ``"selection"``).
 ``embedder``        ``{"method", "params", "dim", "cache_path"}``: ``cache_path`` is the ``.npy`` the
                     embeddings are cached in, so later stages (metrics, report) never re-embed.
-``selector``        ``{"method", "params"}``; ``params`` holds the seed and the start index.
+``selector``        ``{"method", "params"}``; ``params`` holds the seed and the start index (and
+                    for maxmin the ``metric``, ``"cosine"`` or ``"euclidean"``; absent in
+                    manifests written before it was recorded, which are cosine).
 ``k``               subset size.
 ``seed``            the seed every random choice used.
 ``indices``         selected record numbers of the input (0-based, as ``datasets.Dataset.select``
                     takes them), in selection order.
 ``embedding_indices`` the same records as rows of the cached embedding matrix; present only when
                     records without text were skipped, so the two numberings differ.
-``distances``       for maxmin, the cosine distance at which each record was chosen
-                    (``null`` for the first; the list is non-increasing), else ``null``.
+``distances``       for maxmin, the distance (in the selector's ``metric``) at which each record
+                    was chosen (``null`` for the first; the list is non-increasing), else ``null``.
 ``h_min``           ``{"cosine", "euclidean"}`` of the subset.
 ``timings``         seconds per stage: ``read``, ``embed``, ``select``, ``metrics``, ``write``.
 ``versions``        library versions (python, numpy, scipy, scikit-learn, gensim, ...).

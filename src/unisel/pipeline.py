@@ -1,7 +1,18 @@
 """The end-to-end jobs behind ``unisel select`` and ``unisel metrics``.
 
-Each function here is one CLI subcommand: read -> embed -> select -> metrics -> write, with the
-seconds spent in each stage recorded in the manifest.
+`select_file` and `metrics_file` are one CLI subcommand each, run as a chain of short stage
+functions that can be called (and tested) on their own:
+
+- select: `check_output` -> `unisel.io.read_records` -> `select_records` (`selection_size` ->
+  `load_embeddings` -> `run_selector` -> `subset_h_min` -> `selection_manifest`) ->
+  `write_selection`;
+- `select_dataset` is the same selection of an in-memory ``datasets.Dataset`` or
+  ``pandas.DataFrame``, returning ``dataset.select(indices)`` / ``df.iloc[indices]`` (`subset_of`)
+  instead of writing a file;
+- metrics: `unisel.io.read_records` -> `metrics_embeddings` -> `named_subsets` ->
+  `unisel.metrics.uniformity_report`.
+
+`StageTimer` records the seconds spent in each stage (in the manifest / the report's extra).
 """
 
 from __future__ import annotations
@@ -30,6 +41,7 @@ from unisel.manifest import (
 from unisel.metrics import NEAR_DUPLICATE_THRESHOLD, UniformityReport, uniformity_report
 from unisel.metrics.neighbors import h_min
 from unisel.select import Selection, resolve_k, select
+from unisel.select.engine import check_metric
 
 
 @dataclass
@@ -46,9 +58,40 @@ class StageTimer:
         finally:
             self.seconds[stage] = self.seconds.get(stage, 0.0) + time.perf_counter() - t0
 
+    def rounded(self) -> dict[str, float]:
+        """The seconds per stage to the millisecond, as the manifest and reports store them."""
+        return {key: round(v, 3) for key, v in self.seconds.items()}
+
     def summary(self) -> str:
         parts = [f"{name} {sec:.1f}s" for name, sec in self.seconds.items()]
         return ", ".join(parts) + f" (total {sum(self.seconds.values()):.1f}s)"
+
+
+@dataclass
+class DatasetSelection:
+    """What `select_dataset` produced.
+
+    Attributes
+    ----------
+    subset : datasets.Dataset or pandas.DataFrame
+        The selected records, of the input's type: ``dataset.select(indices)`` or
+        ``df.iloc[indices]`` (the DataFrame's index labels are kept).
+    indices : ndarray of shape (k,), int64
+        Row numbers of the input (of the split, for a ``DatasetDict``) in ``subset``'s order.
+    selection : Selection
+        The selector's output (positions into the records with text, in selection order).
+    manifest : Manifest
+        As `select_file` writes it; ``input["in_memory"]`` is True, ``input["sha256"]`` is the
+        hash of the rendered texts and ``output["path"]`` is None. Save it with
+        ``Path(p).write_text(manifest.to_json())``.
+    timings : StageTimer
+    """
+
+    subset: Any
+    indices: np.ndarray
+    selection: Selection
+    manifest: Manifest
+    timings: StageTimer
 
 
 @dataclass
@@ -94,6 +137,281 @@ def _same_path(a: str | Path, b: str | Path) -> bool:
         return False
 
 
+def check_output(input: str | Path, output: str | Path, order: str = "input") -> None:
+    """Refuse an output that would overwrite the input, and an unknown record order.
+
+    Raises
+    ------
+    ParameterError
+        ``output`` is ``input`` (after resolving links), or ``order`` is not ``"input"`` or
+        ``"selection"``.
+    """
+    if _same_path(input, output):
+        raise ParameterError(f"{output}: the output path is the input path; choose another")
+    _check_order(order)
+
+
+def _check_order(order: str) -> None:
+    if order not in ("input", "selection"):
+        raise ParameterError(f"order must be 'input' or 'selection', got {order!r}")
+
+
+def selection_size(
+    records: RecordSet,
+    k: int | None = None,
+    fraction: float | None = None,
+    *,
+    method: str = "maxmin",
+    extend: str | Path | Manifest | None = None,
+    metric: str = "cosine",
+) -> tuple[int, list[int] | None]:
+    """The total subset size, and the rows an extended selection starts from.
+
+    Parameters
+    ----------
+    records : RecordSet
+        The input (its length and content hash).
+    k, fraction : int or float
+        Subset size: exactly one. With ``extend``, the number of records to *add*.
+    method : str
+        Selector name; ``extend`` needs ``"maxmin"``.
+    extend : path, Manifest or None
+        A manifest (file or object) whose selection is continued.
+    metric : {"cosine", "euclidean"}
+        The metric of this run; an extended selection must have been made with the same one
+        (manifests without a recorded metric are cosine ones).
+
+    Returns
+    -------
+    total : int
+        Number of records in the final selection (previous ones included).
+    initial : list of int or None
+        Embedding rows of the previous selection, in selection order (None without ``extend``).
+
+    Raises
+    ------
+    ParameterError
+        A bad size, ``extend`` with another method, a manifest of different input data or
+        made with another metric, or a previous selection that already holds every record.
+    """
+    n = len(records)
+    if extend is None:
+        return resolve_k(n, k, fraction), None
+    if method != "maxmin":
+        raise ParameterError("--extend continues a maxmin selection; use --method maxmin")
+    if isinstance(extend, Manifest):
+        previous, label = extend, "extend"
+    else:
+        previous, label = load_manifest(extend), str(extend)
+    if previous.input.get("sha256") and previous.input["sha256"] != records.content_hash:
+        raise ParameterError(f"{label}: the manifest was made from different input data")
+    made_with = str(previous.selector.get("params", {}).get("metric", "cosine"))
+    if made_with != metric:
+        raise ParameterError(
+            f"{label}: the selection was made with metric {made_with!r}, this run uses "
+            f"{metric!r}; pass --metric {made_with} to extend it"
+        )
+    initial = [int(i) for i in previous.embedding_rows()]
+    add = resolve_k(n - len(initial), k, fraction) if len(initial) < n else 0
+    if add == 0:
+        raise ParameterError(f"{label}: the selection already holds all {n} records")
+    return len(initial) + add, initial
+
+
+def check_embeddings(emb: Embeddings, n: int, embedder: str) -> None:
+    """Raise `InputError` unless ``emb`` holds one row per record (``n`` rows)."""
+    if emb.n != n:
+        raise InputError(f"{embedder}: {emb.n} embeddings for {n} records")
+
+
+def run_selector(
+    X: np.ndarray,
+    total: int,
+    method: str = "maxmin",
+    *,
+    seed: int = 0,
+    start: int | None = None,
+    initial: list[int] | None = None,
+    device: str = "cpu",
+    checkpoint: str | Path | None = None,
+    metric: str = "cosine",
+    selector_params: dict[str, Any] | None = None,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    mode: str = "exact",
+    quiet: bool = False,
+) -> Selection:
+    """Run selector ``method`` on the embedding rows, in this process or on a Dask cluster.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, dim)
+        The embeddings.
+    total : int
+        Number of rows to select (the ``initial`` ones included).
+    method : str
+        Selector name (see `unisel.select.SELECTORS`).
+    seed : int
+        ``random_state`` of the selector.
+    start, initial, device, checkpoint : optional
+        maxmin only: first row, a selection to continue, engine device, checkpoint file.
+    metric : {"cosine", "euclidean"}
+        maxmin's distance (another method with ``"euclidean"`` is a ParameterError; the Dask
+        cluster runs cosine only and says so).
+    selector_params : dict or None
+        Further keyword arguments of the selector (single-process only).
+    scheduler, workers, mode : optional
+        Run maxmin on a Dask cluster (see `select_file`); neither: the single-process engine.
+
+    Returns
+    -------
+    Selection
+        ``total`` row indices into ``X``, in selection order.
+    """
+    check_metric(metric)
+    if metric != "cosine" and method != "maxmin":
+        raise ParameterError(f"--metric {metric} applies to --method maxmin only, not {method!r}")
+    if scheduler is not None or workers is not None:
+        return _select_on_cluster(
+            X,
+            total,
+            method,
+            seed=seed,
+            start=start,
+            initial=initial,
+            checkpoint=checkpoint,
+            metric=metric,
+            scheduler=scheduler,
+            workers=workers,
+            mode=mode,
+            quiet=quiet,
+        )
+    params: dict[str, Any] = dict(selector_params or {})
+    if initial is not None:
+        params.update(initial=initial)
+    if method == "maxmin":
+        params.update(start=start, device=device, checkpoint=checkpoint, metric=metric, quiet=quiet)
+    return select(X, total, method, random_state=seed, **params)
+
+
+def subset_h_min(X: np.ndarray, indices: Sequence[int] | np.ndarray) -> dict[str, float | None]:
+    """h_min of the rows ``indices`` of ``X``, in cosine and Euclidean distance.
+
+    Returns
+    -------
+    dict
+        ``{"cosine": float | None, "euclidean": float | None}``; None where h_min is not finite
+        (fewer than two rows), as the manifest stores it.
+    """
+    sub = np.asarray(X[np.sort(np.asarray(indices, dtype=np.int64))])
+    out: dict[str, float | None] = {}
+    for metric in ("cosine", "euclidean"):
+        value = h_min(sub, metric=metric)
+        out[metric] = float(value) if np.isfinite(value) else None
+    return out
+
+
+def selection_manifest(
+    records: RecordSet,
+    emb: Embeddings,
+    selection: Selection,
+    *,
+    output: str | Path | None,
+    order: str = "input",
+    seed: int = 0,
+    h_min: dict[str, float | None] | None = None,
+) -> Manifest:
+    """The manifest of a selection: input, output, embedder, selector, indices, h_min.
+
+    Parameters
+    ----------
+    records : RecordSet
+        The input the selection was made from.
+    emb : Embeddings
+        Its embeddings.
+    selection : Selection
+        Row indices into ``records`` (positions into ``records.texts``).
+    output : path or None
+        Where the subset is written (stored resolved); None when it is returned in memory.
+    order : {"input", "selection"}
+        Record order of the written subset.
+    seed : int
+        The run's seed.
+    h_min : dict or None
+        As `subset_h_min` returns it.
+
+    Returns
+    -------
+    Manifest
+        Without timings (`write_selection` adds them).
+    """
+    source: dict[str, Any] = {
+        "source": records.source,
+        "format": records.format,
+        "schema": records.schema,
+        "text_field": records.text_field,
+        "n_records": len(records),
+        "n_dropped": records.n_dropped,
+        "n_skipped": records.n_skipped,
+        "sha256": records.content_hash,
+    }
+    if records.in_memory:
+        source["in_memory"] = True
+    path = None if output is None else str(Path(output).resolve())
+    return Manifest(
+        input=source,
+        output={"path": path, "format": records.format, "order": order},
+        embedder={
+            "method": emb.method,
+            "params": emb.params,
+            "dim": emb.dim,
+            "cache_path": None if emb.cache_path is None else str(emb.cache_path),
+        },
+        selector={"method": selection.method, "params": _jsonable(selection.params)},
+        k=selection.k,
+        seed=seed,
+        indices=[int(i) for i in records.source_rows(selection.indices)],
+        embedding_indices=None
+        if records.source_index is None
+        else [int(i) for i in selection.indices],
+        distances=distances_to_json(selection.distances),
+        h_min=dict(h_min or {}),  # type: ignore[arg-type]
+        versions=library_versions(),
+        unisel_version=__version__,
+    )
+
+
+def write_selection(
+    records: RecordSet,
+    selection: Selection,
+    manifest: Manifest,
+    output: str | Path,
+    *,
+    order: str = "input",
+    timer: StageTimer | None = None,
+    quiet: bool = False,
+) -> Path:
+    """Write the subset in the input's format and its manifest beside it, both or neither.
+
+    The manifest's ``timings`` are set from ``timer``: in the file, the stages before the write
+    (still running when the file is written); in ``manifest``, the write stage too.
+
+    Returns
+    -------
+    Path
+        The manifest path, ``<output>.manifest.json``.
+    """
+    timer = timer if timer is not None else StageTimer()
+    mpath = manifest_path_for(output)
+    with timer("write"):
+        with atomic_output(mpath) as tmp_manifest:
+            write_subset(records, selection.indices, output, order=order, quiet=quiet)  # type: ignore[arg-type]
+            manifest.timings = timer.rounded()
+            Path(tmp_manifest).write_text(manifest.to_json(), encoding="utf-8")
+    manifest.timings = timer.rounded()
+    return mpath
+
+
 def select_file(
     input: str | Path,
     *,
@@ -113,6 +431,7 @@ def select_file(
     device: str = "cpu",
     checkpoint: str | Path | None = None,
     extend: str | Path | None = None,
+    metric: str = "cosine",
     embedder_params: dict[str, Any] | None = None,
     selector_params: dict[str, Any] | None = None,
     scheduler: str | None = None,
@@ -121,6 +440,11 @@ def select_file(
     quiet: bool = False,
 ) -> SelectResult:
     """Select a subset of a data set and write it in the input's format, with a manifest.
+
+    The stages, each a function of this module: `check_output`, `unisel.io.read_records`,
+    `select_records` (`selection_size`, `load_embeddings`, `run_selector`, `subset_h_min`,
+    `selection_manifest`), `write_selection`. For an in-memory ``datasets.Dataset`` or
+    ``pandas.DataFrame``, use `select_dataset`.
 
     Parameters
     ----------
@@ -149,7 +473,10 @@ def select_file(
     checkpoint : path or None
         Periodic maxmin state, resumed from when it exists.
     extend : path or None
-        A manifest whose selection is continued (maxmin only).
+        A manifest whose selection is continued (maxmin only, same metric).
+    metric : {"cosine", "euclidean"}
+        maxmin's distance: cosine (default) or Euclidean on the unnormalised embeddings;
+        recorded in the manifest's selector params.
     scheduler, workers : str or int, optional
         Run maxmin on a Dask cluster: the address of a running scheduler, or the number of
         worker processes of a local cluster started for the run (see `unisel.distributed`).
@@ -162,11 +489,13 @@ def select_file(
     -------
     SelectResult
     """
+    if not isinstance(input, (str, os.PathLike)):
+        raise ParameterError(
+            "select_file reads a path and writes a file; for an in-memory datasets.Dataset or "
+            "pandas.DataFrame use unisel.pipeline.select_dataset"
+        )
     timer = StageTimer()
-    if _same_path(input, output):
-        raise ParameterError(f"{output}: the output path is the input path; choose another")
-    if order not in ("input", "selection"):
-        raise ParameterError(f"order must be 'input' or 'selection', got {order!r}")
+    check_output(input, output, order)
     with timer("read"):
         records = read_records(
             input,
@@ -176,29 +505,82 @@ def select_file(
             skip_empty=skip_empty,
             quiet=quiet,
         )
-    n = len(records)
-    if n == 0:
+    if len(records) == 0:
         raise InputError(f"{input}: no records")
+    output = Path(output)
+    selection, manifest = select_records(
+        records,
+        k=k,
+        fraction=fraction,
+        method=method,
+        embedder=embedder,
+        seed=seed,
+        start=start,
+        cache_dir=cache_dir,
+        output=output,
+        order=order,
+        device=device,
+        checkpoint=checkpoint,
+        extend=extend,
+        metric=metric,
+        embedder_params=embedder_params,
+        selector_params=selector_params,
+        scheduler=scheduler,
+        workers=workers,
+        mode=mode,
+        quiet=quiet,
+        timer=timer,
+    )
+    mpath = write_selection(
+        records, selection, manifest, output, order=order, timer=timer, quiet=quiet
+    )
+    return SelectResult(
+        selection=selection, manifest=manifest, output=output, manifest_path=mpath, timings=timer
+    )
 
-    params: dict[str, Any] = dict(selector_params or {})
-    initial: list[int] | None = None
-    if extend is not None:
-        if method != "maxmin":
-            raise ParameterError("--extend continues a maxmin selection; use --method maxmin")
-        previous = load_manifest(extend)
-        if previous.input.get("sha256") and previous.input["sha256"] != records.content_hash:
-            raise ParameterError(f"{extend}: the manifest was made from different input data")
-        initial = [int(i) for i in previous.embedding_rows()]
-        add = resolve_k(n - len(initial), k, fraction) if len(initial) < n else 0
-        if add == 0:
-            raise ParameterError(f"{extend}: the selection already holds all {n} records")
-        total = len(initial) + add
-        params.update(initial=initial)
-    else:
-        total = resolve_k(n, k, fraction)
-    if method == "maxmin":
-        params.update(start=start, device=device, checkpoint=checkpoint, quiet=quiet)
 
+def select_records(
+    records: RecordSet,
+    *,
+    k: int | None = None,
+    fraction: float | None = None,
+    method: str = "maxmin",
+    embedder: str = "word2vec",
+    seed: int = 0,
+    start: int | None = None,
+    cache_dir: str | Path | None | bool = None,
+    output: str | Path | None = None,
+    order: str = "input",
+    device: str = "cpu",
+    checkpoint: str | Path | None = None,
+    extend: str | Path | Manifest | None = None,
+    metric: str = "cosine",
+    embedder_params: dict[str, Any] | None = None,
+    selector_params: dict[str, Any] | None = None,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    mode: str = "exact",
+    quiet: bool = False,
+    timer: StageTimer | None = None,
+) -> tuple[Selection, Manifest]:
+    """Select from records already read: `selection_size` -> `load_embeddings` ->
+    `run_selector` -> `subset_h_min` -> `selection_manifest`.
+
+    The middle of `select_file` and `select_dataset`; the parameters are theirs. ``output`` and
+    ``order`` only go into the manifest; nothing is written. ``timer`` (a fresh one by default)
+    records the ``embed``, ``select`` and ``metrics`` stages.
+
+    Returns
+    -------
+    selection : Selection
+        Positions into ``records.texts`` (map them with ``records.source_rows``).
+    manifest : Manifest
+        The selection's manifest, with ``timings`` so far.
+    """
+    timer = timer if timer is not None else StageTimer()
+    total, initial = selection_size(
+        records, k, fraction, method=method, extend=extend, metric=metric
+    )
     with timer("embed"):
         emb = load_embeddings(
             records,
@@ -208,70 +590,154 @@ def select_file(
             quiet=quiet,
             embedder_params=embedder_params,
         )
-    if emb.n != n:
-        raise InputError(f"{embedder}: {emb.n} embeddings for {n} records")
+    check_embeddings(emb, len(records), embedder)
     with timer("select"):
-        if scheduler is not None or workers is not None:
-            selection = _select_on_cluster(
-                emb.vectors,
-                total,
-                method,
-                seed=seed,
-                start=start,
-                initial=initial,
-                checkpoint=checkpoint,
-                scheduler=scheduler,
-                workers=workers,
-                mode=mode,
-                quiet=quiet,
-            )
-        else:
-            selection = select(emb.vectors, total, method, random_state=seed, **params)
+        selection = run_selector(
+            emb.vectors,
+            total,
+            method,
+            seed=seed,
+            start=start,
+            initial=initial,
+            device=device,
+            checkpoint=checkpoint,
+            metric=metric,
+            selector_params=selector_params,
+            scheduler=scheduler,
+            workers=workers,
+            mode=mode,
+            quiet=quiet,
+        )
     with timer("metrics"):
-        sub = np.asarray(emb.vectors[np.sort(selection.indices)])
-        hmin = {"cosine": h_min(sub, metric="cosine"), "euclidean": h_min(sub, metric="euclidean")}
+        hmin = subset_h_min(emb.vectors, selection.indices)
+    manifest = selection_manifest(
+        records, emb, selection, output=output, order=order, seed=seed, h_min=hmin
+    )
+    manifest.timings = timer.rounded()
+    return selection, manifest
 
-    output = Path(output)
-    manifest = Manifest(
-        input={
-            "source": records.source,
-            "format": records.format,
-            "schema": records.schema,
-            "text_field": records.text_field,
-            "n_records": n,
-            "n_dropped": records.n_dropped,
-            "n_skipped": records.n_skipped,
-            "sha256": records.content_hash,
-        },
-        output={"path": str(output.resolve()), "format": records.format, "order": order},
-        embedder={
-            "method": emb.method,
-            "params": emb.params,
-            "dim": emb.dim,
-            "cache_path": None if emb.cache_path is None else str(emb.cache_path),
-        },
-        selector={"method": method, "params": _jsonable(selection.params)},
-        k=selection.k,
+
+def select_dataset(
+    data: Any,
+    *,
+    k: int | None = None,
+    fraction: float | None = None,
+    method: str = "maxmin",
+    embedder: str = "word2vec",
+    seed: int = 0,
+    start: int | None = None,
+    schema: str | None = None,
+    text_field: str | None = None,
+    split: str = "train",
+    skip_empty: bool | None = None,
+    cache_dir: str | Path | None | bool = None,
+    order: str = "input",
+    device: str = "cpu",
+    checkpoint: str | Path | None = None,
+    extend: str | Path | Manifest | None = None,
+    metric: str = "cosine",
+    embedder_params: dict[str, Any] | None = None,
+    selector_params: dict[str, Any] | None = None,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    mode: str = "exact",
+    quiet: bool = False,
+) -> DatasetSelection:
+    """Select a subset of an in-memory ``datasets.Dataset`` or ``pandas.DataFrame``.
+
+    The records' schema (Alpaca, ShareGPT, messages, a text column) is detected from the first
+    row as for files; the selection is the one `select_file` makes of the same records.
+
+    Parameters
+    ----------
+    data : datasets.Dataset, datasets.DatasetDict or pandas.DataFrame
+        One record per row; a ``DatasetDict`` gives its ``split``.
+    k, fraction, method, embedder, seed, start, schema, text_field, skip_empty, cache_dir, device, checkpoint, metric, scheduler, workers, mode, quiet
+        As for `select_file`.
+    order : {"input", "selection"}
+        Order of the rows in ``subset``.
+    extend : path, Manifest or None
+        A previous selection of the same data (its manifest file or object) to continue.
+
+    Returns
+    -------
+    DatasetSelection
+        ``subset`` of the input's type, the input row numbers and the manifest.
+
+    Raises
+    ------
+    ParameterError
+        ``data`` is not a Dataset or DataFrame (a path: use `select_file`), or a bad size.
+    InputError
+        No schema fits, a text field is missing, or a row has no text (see ``skip_empty``).
+    """
+    from unisel.io import is_in_memory
+
+    if not is_in_memory(data):
+        raise ParameterError(
+            "select_dataset takes a datasets.Dataset or a pandas.DataFrame, got "
+            f"{type(data).__name__}"
+            + ("; for a file use select_file" if isinstance(data, (str, os.PathLike)) else "")
+        )
+    _check_order(order)
+    timer = StageTimer()
+    with timer("read"):
+        records = read_records(
+            data,
+            schema=schema,
+            text_field=text_field,
+            split=split,
+            skip_empty=skip_empty,
+            quiet=quiet,
+        )
+    selection, manifest = select_records(
+        records,
+        k=k,
+        fraction=fraction,
+        method=method,
+        embedder=embedder,
         seed=seed,
-        indices=[int(i) for i in records.source_rows(selection.indices)],
-        embedding_indices=None
-        if records.source_index is None
-        else [int(i) for i in selection.indices],
-        distances=distances_to_json(selection.distances),
-        h_min={key: (None if not np.isfinite(v) else float(v)) for key, v in hmin.items()},  # type: ignore[misc]
-        versions=library_versions(),
-        unisel_version=__version__,
+        start=start,
+        cache_dir=cache_dir,
+        output=None,
+        order=order,
+        device=device,
+        checkpoint=checkpoint,
+        extend=extend,
+        metric=metric,
+        embedder_params=embedder_params,
+        selector_params=selector_params,
+        scheduler=scheduler,
+        workers=workers,
+        mode=mode,
+        quiet=quiet,
+        timer=timer,
     )
-    mpath = manifest_path_for(output)
-    with timer("write"):
-        with atomic_output(mpath) as tmp_manifest:
-            write_subset(records, selection.indices, output, order=order, quiet=quiet)  # type: ignore[arg-type]
-            manifest.timings = {key: round(v, 3) for key, v in timer.seconds.items()}
-            Path(tmp_manifest).write_text(manifest.to_json(), encoding="utf-8")
-    manifest.timings = {key: round(v, 3) for key, v in timer.seconds.items()}
-    return SelectResult(
-        selection=selection, manifest=manifest, output=output, manifest_path=mpath, timings=timer
+    with timer("subset"):
+        rows = records.source_rows(selection.indices)
+        if order == "input":
+            rows = np.sort(rows)
+        subset = subset_of(records, rows)
+    manifest.timings = timer.rounded()
+    return DatasetSelection(
+        subset=subset, indices=rows, selection=selection, manifest=manifest, timings=timer
     )
+
+
+def subset_of(records: RecordSet, rows: Sequence[int] | np.ndarray) -> Any:
+    """The rows ``rows`` (source row numbers, in that order) of an in-memory input.
+
+    Returns
+    -------
+    datasets.Dataset or pandas.DataFrame
+        ``dataset.select(rows)`` or ``df.iloc[rows]``.
+    """
+    rows = np.asarray(rows, dtype=np.int64)
+    if records.format == "dataset":
+        return records.handle.select(rows.tolist())
+    if records.format == "dataframe":
+        return records.handle.iloc[rows]
+    raise ParameterError(f"{records.source}: not an in-memory input; write_subset writes it")
 
 
 def _select_on_cluster(
@@ -283,6 +749,7 @@ def _select_on_cluster(
     start: int | None,
     initial: list[int] | None,
     checkpoint: str | Path | None,
+    metric: str,
     scheduler: str | None,
     workers: int | None,
     mode: str,
@@ -293,6 +760,11 @@ def _select_on_cluster(
 
     if method != "maxmin":
         raise ParameterError(f"--scheduler/--workers run maxmin only, not {method!r}")
+    if metric != "cosine":  # before a cluster is started for nothing
+        raise ParameterError(
+            f"--scheduler/--workers run metric cosine only, not {metric!r}; "
+            "run --metric euclidean without them"
+        )
     n = int(X.shape[0])
     first = (
         initial[0]
@@ -301,7 +773,7 @@ def _select_on_cluster(
         if start is not None
         else int(np.random.default_rng(seed).integers(n))
     )
-    params: dict[str, Any] = {"client": None, "start": first}
+    params: dict[str, Any] = {"client": None, "start": first, "metric": metric}
     if mode == "exact":
         params.update(initial=initial, checkpoint=checkpoint)
     elif initial or checkpoint is not None:
@@ -395,6 +867,65 @@ def subset_indices(
     return path.name.split(".")[0], np.asarray(indices, dtype=np.int64)
 
 
+def metrics_embeddings(
+    records: RecordSet,
+    subsets: Sequence[str | Path] = (),
+    embedder: str | None = None,
+    *,
+    cache_dir: str | Path | None | bool = None,
+    seed: int = 0,
+    quiet: bool = False,
+    embedder_params: dict[str, Any] | None = None,
+) -> Embeddings:
+    """The full set's embeddings for `metrics_file`.
+
+    With no ``embedder``, the cached embeddings a subset's manifest names are used when they
+    are there and have one row per record; otherwise ``embedder`` (default word2vec) embeds
+    ``records``.
+
+    Returns
+    -------
+    Embeddings with ``vectors`` of shape (len(records), dim).
+    """
+    cached = None if embedder is not None else _cached_from_manifests(subsets, len(records))
+    if cached is not None:
+        return cached
+    return load_embeddings(
+        records,
+        embedder or "word2vec",
+        cache_dir=cache_dir,
+        seed=seed,
+        quiet=quiet,
+        embedder_params=embedder_params,
+    )
+
+
+def named_subsets(
+    subsets: Sequence[str | Path],
+    records: RecordSet,
+    *,
+    schema: str | None = None,
+    text_field: str | None = None,
+) -> dict[str, np.ndarray]:
+    """The row indices of each subset under a unique name (see `subset_indices`).
+
+    Names repeat as ``NAME-2``, ``NAME-3``...; ``full`` is reserved for the full set.
+
+    Returns
+    -------
+    dict of str to ndarray of shape (k,), int64
+        In the order of ``subsets``.
+    """
+    named: dict[str, np.ndarray] = {}
+    for spec in subsets:
+        name, idx = subset_indices(spec, records, schema=schema, text_field=text_field)
+        base, i = name, 2
+        while name in named or name == "full":
+            name, i = f"{base}-{i}", i + 1
+        named[name] = idx
+    return named
+
+
 def metrics_file(
     input: str | Path,
     *,
@@ -411,6 +942,9 @@ def metrics_file(
     quiet: bool = False,
 ) -> UniformityReport:
     """Uniformity metrics of a data set and of subsets of it, side by side.
+
+    The stages: `unisel.io.read_records`, `metrics_embeddings`, `named_subsets`,
+    `unisel.metrics.uniformity_report`.
 
     Parameters
     ----------
@@ -436,31 +970,22 @@ def metrics_file(
             skip_empty=skip_empty,
             quiet=quiet,
         )
-    cached = None if embedder is not None else _cached_from_manifests(subsets, len(records))
     with timer("embed"):
-        if cached is not None:
-            emb = cached
-        else:
-            emb = load_embeddings(
-                records,
-                embedder or "word2vec",
-                cache_dir=cache_dir,
-                seed=seed,
-                quiet=quiet,
-                embedder_params=embedder_params,
-            )
-    named: dict[str, np.ndarray] = {}
-    for spec in subsets:
-        name, idx = subset_indices(spec, records, schema=schema, text_field=text_field)
-        base, i = name, 2
-        while name in named or name == "full":
-            name, i = f"{base}-{i}", i + 1
-        named[name] = idx
+        emb = metrics_embeddings(
+            records,
+            subsets,
+            embedder,
+            cache_dir=cache_dir,
+            seed=seed,
+            quiet=quiet,
+            embedder_params=embedder_params,
+        )
+    named = named_subsets(subsets, records, schema=schema, text_field=text_field)
     with timer("metrics"):
         report = uniformity_report(
             emb.vectors, named, near_duplicate_threshold=near_duplicate_threshold
         )
-    report.extra["timings"] = {key: round(v, 3) for key, v in timer.seconds.items()}
+    report.extra["timings"] = timer.rounded()
     report.extra["embedder"] = {"method": emb.method, "params": emb.params}
     return report
 

@@ -15,6 +15,7 @@ from unisel.distributed import (
     read_selection,
     run_selection,
     save_sharded,
+    select_distributed,
     select_exact,
     select_two_round,
 )
@@ -122,3 +123,10 @@ def test_checkpoint_resume_and_guard(tmp_path):
         run_selection(X, 50, out, start=3)
     with pytest.raises(ParameterError, match="k must be between"):
         select_exact(X, 401)
+
+
+@pytest.mark.parametrize("mode", ["exact", "two-round"])
+def test_euclidean_metric_is_a_clear_parameter_error(mode):
+    X = np.random.default_rng(0).normal(size=(50, 4))
+    with pytest.raises(ParameterError, match="metric='cosine' only, not 'euclidean'"):
+        select_distributed(X, 5, mode=mode, metric="euclidean", client=None, start=0)

@@ -11,6 +11,7 @@ SETTINGS = {
     "word2vec": {"min_count": 2, "vector_size": 24, "epochs": 3},
     "tfidf": {"n_components": 8},
     "minilm": {"batch_size": 4},
+    "wordllama": {"dim": 64},
 }
 
 
@@ -61,9 +62,16 @@ def test_tfidf_dimension_is_capped_by_the_data(corpus: list[str]) -> None:
     assert one.vectors.shape == (1, 4)
 
 
-def test_progress_bars_follow_quiet(corpus: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+def test_progress_bars_follow_quiet(
+    corpus: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("UNISEL_PROGRESS", "always")  # captured stderr is not a terminal
     embed_texts(corpus, "word2vec", cache_dir=False, quiet=True, **SETTINGS["word2vec"])
     assert "word2vec" not in capsys.readouterr().err
+    monkeypatch.setenv("UNISEL_PROGRESS", "auto")
+    embed_texts(corpus, "word2vec", cache_dir=False, quiet=False, **SETTINGS["word2vec"])
+    assert "word2vec" not in capsys.readouterr().err
+    monkeypatch.setenv("UNISEL_PROGRESS", "always")
     embed_texts(corpus, "word2vec", cache_dir=False, quiet=False, **SETTINGS["word2vec"])
     err = capsys.readouterr().err
     assert "word2vec epochs" in err and "3/3" in err

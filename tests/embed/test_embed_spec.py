@@ -11,7 +11,7 @@ from unisel.errors import InputError, ParameterError
 
 
 def test_all_names_registered() -> None:
-    assert EMBEDDERS.names() == ["hf", "minilm", "npy", "tfidf", "word2vec"]
+    assert EMBEDDERS.names() == ["hf", "minilm", "npy", "tfidf", "word2vec", "wordllama"]
 
 
 def test_plain_names_and_settings() -> None:

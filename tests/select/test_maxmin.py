@@ -136,3 +136,49 @@ def test_all_duplicates_do_not_crash():
         9,
     ]  # zero distances: ties to the lowest index
     assert np.all(dist[1:] == 0.0)
+
+
+def plain_maxmin_euclidean(X: np.ndarray, k: int, start: int) -> tuple[list[int], list[float]]:
+    """O(n*k) greedy max-min on Euclidean distance of the raw rows, ties to the lowest index."""
+    rows = [[float(v) for v in row] for row in X]
+
+    def dist(a, b):
+        return math.sqrt(sum((x - y) ** 2 for x, y in zip(a, b, strict=True)))
+
+    chosen, dists = [start], [math.inf]
+    nearest = [dist(r, rows[start]) for r in rows]
+    while len(chosen) < k:
+        best, best_i = -math.inf, -1
+        for i in range(len(rows)):
+            if i not in chosen and nearest[i] > best:
+                best, best_i = nearest[i], i
+        chosen.append(best_i)
+        dists.append(best)
+        nearest = [min(m, dist(r, rows[best_i])) for m, r in zip(nearest, rows, strict=True)]
+    return chosen, dists
+
+
+@settings(max_examples=80, deadline=None)
+@given(point_clouds(), st.integers(0, 2**32 - 1))
+def test_euclidean_selector_equals_plain_loop(case, seed):
+    X, k, start = case
+    # small integers: every squared distance is exact in any summation order, so exact ties
+    # are real ties and a plain loop must agree step for step
+    X = np.round(3 * X) * np.random.default_rng(seed).integers(1, 4, size=(X.shape[0], 1))
+    expected, dists = plain_maxmin_euclidean(X, k, start)
+    sel = select(X, k, "maxmin", start=start, metric="euclidean")
+    assert sel.indices.tolist() == expected
+    assert sel.params["metric"] == "euclidean"
+    np.testing.assert_allclose(sel.distances, dists, rtol=1e-15)
+    assert select(X, k, "maxmin", start=start).params["metric"] == "cosine"
+
+
+def test_euclidean_selector_extends_and_rejects_unknown_metric():
+    X = np.random.default_rng(6).normal(size=(200, 8)) * np.arange(1, 201)[:, None]
+    full = select(X, 40, "maxmin", start=5, metric="euclidean")
+    head = select(X, 15, "maxmin", start=5, metric="euclidean")
+    ext = select(X, 40, "maxmin", initial=head.indices.tolist(), metric="euclidean")
+    assert ext.indices.tolist() == full.indices.tolist()
+    assert full.indices.tolist() != select(X, 40, "maxmin", start=5).indices.tolist()
+    with pytest.raises(ParameterError, match="unknown metric 'l1'"):
+        select(X, 10, "maxmin", metric="l1")

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from unisel._progress import progress_bar
 from unisel.distributed._atomic import atomic_write_json
 from unisel.distributed.partitions import (
     Partition,
@@ -333,10 +334,8 @@ def _run_embed(
     retries: int,
     quiet: bool,
 ) -> dict[int, tuple[str, int, int]]:
-    from tqdm.auto import tqdm
-
     out: dict[int, tuple[str, int, int]] = {}
-    bar = tqdm(total=len(todo), desc="embed partitions", unit="part", disable=quiet)
+    bar = progress_bar(total=len(todo), desc="embed partitions", unit="part", quiet=quiet)
     try:
         if client is None:
             for p in todo:

@@ -57,6 +57,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from unisel._progress import progress_bar
 from unisel.distributed._atomic import atomic_write_json
 from unisel.distributed._data import (
     ClusterError,
@@ -515,9 +516,7 @@ def select_exact(
             lost = retry
         return [done[p] for p in parts]
 
-    from tqdm.auto import tqdm
-
-    bar = tqdm(total=k, desc="exact max-min", unit="row", disable=quiet)
+    bar = progress_bar(total=k, desc="exact max-min", unit="row", quiet=quiet)
     last_ck = time.monotonic()
     try:
         for p in parts:
@@ -691,9 +690,18 @@ def _first_round(
 
 # ------------------------------------------------------------------ one entry point + output
 def select_distributed(
-    X: Any, k: int, *, mode: str = "exact", **params: Any
+    X: Any, k: int, *, mode: str = "exact", metric: str = "cosine", **params: Any
 ) -> DistributedSelection:
-    """`select_exact` or `select_two_round` by ``mode`` (``"exact"`` or ``"two-round"``)."""
+    """`select_exact` or `select_two_round` by ``mode`` (``"exact"`` or ``"two-round"``).
+
+    ``metric`` must be ``"cosine"``: the distributed layer has no Euclidean selection (use the
+    single-process engine, ``unisel.select.engine.maxmin(..., metric="euclidean")``).
+    """
+    if metric != "cosine":
+        raise ParameterError(
+            f"distributed selection supports metric='cosine' only, not {metric!r}; "
+            "run metric='euclidean' without --scheduler/--workers"
+        )
     if mode not in _MODES:
         raise ParameterError(f"unknown distributed mode {mode!r}; known: {', '.join(MODES)}")
     return _MODES[mode](X, k, **params)

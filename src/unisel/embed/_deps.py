@@ -7,6 +7,7 @@ import importlib
 from collections.abc import Iterator
 from types import ModuleType
 
+from unisel._progress import bars_enabled
 from unisel.errors import ParameterError
 
 
@@ -33,7 +34,13 @@ def require(module: str, embedder: str, install: str = "pip install 'unisel[embe
 
 @contextlib.contextmanager
 def transformers_progress(enabled: bool) -> Iterator[None]:
-    """Show or hide the progress bars transformers draws while loading weights, then restore."""
+    """Show or hide the progress bars transformers draws while loading weights, then restore.
+
+    ``enabled`` is the caller's wish (not quiet); the bars are shown only where unisel's own
+    are (:func:`unisel._progress.bars_enabled`: a terminal, a notebook, or
+    ``UNISEL_PROGRESS=always``).
+    """
+    enabled = bars_enabled(quiet=not enabled)
     logging = importlib.import_module("transformers.utils.logging")
     was = logging.is_progress_bar_enabled()
     (logging.enable_progress_bar if enabled else logging.disable_progress_bar)()

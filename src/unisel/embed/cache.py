@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from unisel.io import atomic_output
+from unisel.io.atomic import texts_sha256
 
 FORMAT_VERSION = 2
 """Bumped whenever the meaning of cached vectors changes (tokenizer, pooling, file layout)."""
@@ -36,17 +37,11 @@ def default_cache_dir() -> Path:
 
 
 def texts_digest(texts: Sequence[str]) -> str:
-    """sha256 (hex) of the record texts, in order.
+    """sha256 (hex) of the record texts, in order (`unisel.io.atomic.texts_sha256`).
 
     Each text is length-prefixed so that ``["ab", "c"]`` and ``["a", "bc"]`` differ.
     """
-    h = hashlib.sha256()
-    h.update(len(texts).to_bytes(8, "little"))
-    for text in texts:
-        raw = text.encode("utf-8", "surrogatepass")
-        h.update(len(raw).to_bytes(8, "little"))
-        h.update(raw)
-    return h.hexdigest()
+    return texts_sha256(texts)
 
 
 def cache_key(texts_sha256: str, name: str, config: dict[str, Any]) -> str:

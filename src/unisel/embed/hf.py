@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from tqdm.auto import tqdm
 
+from unisel._progress import progress_bar
 from unisel.embed._deps import require, transformers_progress
 from unisel.embed.base import EMBEDDERS, Embedder
 from unisel.errors import InputError, ParameterError
@@ -161,7 +161,9 @@ class HFEmbedder(Embedder):
         order = np.argsort([-len(t) for t in texts], kind="stable")
         starts = range(0, len(texts), self.batch_size)
         with torch.inference_mode():
-            for start in tqdm(starts, desc=f"hf:{self.path}", unit="batch", disable=not progress):
+            for start in progress_bar(
+                starts, desc=f"hf:{self.path}", unit="batch", quiet=not progress
+            ):
                 rows = order[start : start + self.batch_size]
                 batch = tokenizer(
                     [texts[i] for i in rows],

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from unisel._progress import bars_enabled
 from unisel.embed._deps import require, transformers_progress
 from unisel.embed.base import EMBEDDERS, Embedder
 from unisel.errors import InputError, ParameterError
@@ -100,7 +101,7 @@ class MiniLMEmbedder(Embedder):
         vectors = model.encode(
             list(texts),
             batch_size=self.batch_size,
-            show_progress_bar=progress,
+            show_progress_bar=bars_enabled(quiet=not progress),
             convert_to_numpy=True,
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)

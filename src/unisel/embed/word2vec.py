@@ -6,21 +6,38 @@ than ``min_count`` times in the corpus have no vector; a record with no word tha
 example only punctuation or emoji) gets the zero vector, which `unisel.embed.embed_texts` then
 lifts into a dimension of its own (see `unisel.embed.base.lift_zero_rows`).
 
+Training (``training="file"``, the default): the texts are tokenized once; the tokens go to a
+temporary one-record-per-line file that gensim trains on in its ``corpus_file`` mode (its C++
+reader looks words up without the GIL and without re-tokenizing on each epoch), the word counts
+seed the vocabulary directly (no second scan), and the record vectors are pooled from the same
+token ids with one sparse product (:func:`unisel.embed._pooling.mean_pool`). The file holds the
+corpus's words once (about the size of the text) in the system's temporary folder and is
+deleted afterwards. ``training="iterable"`` is the earlier path, kept so that vectors cached by
+it stay valid and for comparison: gensim reads a Python iterable that re-tokenizes every epoch.
+The two paths draw gensim's random numbers in a different order, so their vectors differ for
+the same seed (and so do their cache keys).
+
 Reproducibility: gensim is run with one worker thread (several threads interleave updates in a
-different order on each run) and with a hash function that does not depend on ``PYTHONHASHSEED``,
-so the same texts and settings give the same bytes in every process.
+different order on each run; with ``corpus_file`` each thread also trains on its own slice of
+the file) and with a hash function that does not depend on ``PYTHONHASHSEED``, so the same
+texts and settings give the same bytes in every process.
 """
 
 from __future__ import annotations
 
 import re
+import tempfile
 import zlib
+from collections import defaultdict
 from collections.abc import Iterator, Sequence
-from typing import Any
+from pathlib import Path
+from typing import Any, TextIO
 
 import numpy as np
 from tqdm.auto import tqdm
 
+from unisel._progress import progress_bar
+from unisel.embed._pooling import mean_pool
 from unisel.embed.base import EMBEDDERS, Embedder
 from unisel.errors import InputError, ParameterError
 
@@ -28,6 +45,8 @@ _WORD = re.compile(r"\w+")
 # gensim's Cython loop ignores words past this position in one sentence; longer records are
 # fed to training in pieces of this length so none of their words is dropped silently.
 _GENSIM_MAX_SENTENCE = 10_000
+TRAINING = ("file", "iterable")
+"""How gensim reads the corpus: a temporary token file (default) or a Python iterable."""
 
 
 def tokenize(text: str) -> list[str]:
@@ -79,9 +98,17 @@ class Word2VecEmbedder(Embedder):
         Train on at most this many words of each record (None: all). Only training is capped;
         each record's vector still averages all of its words. Lowers training time on corpora
         of very long records. For scale: the ShareGPT dump (17.7k conversations, 17.8M words)
-        trains in about 2.5 CPU minutes with the defaults and one worker.
+        trained in about 2.5 CPU minutes with the defaults, one worker and
+        ``training="iterable"``.
     workers : int
-        gensim worker threads. Only ``workers=1`` is reproducible run to run.
+        gensim worker threads. Only ``workers=1`` is reproducible run to run. With
+        ``training="file"`` each thread trains on its own slice of the token file without the
+        GIL (gensim documents near-linear scaling of that mode with threads).
+    training : {"file", "iterable"}
+        ``"file"`` (default): gensim's ``corpus_file`` mode on a temporary token file, one
+        tokenization pass in all. ``"iterable"``: the earlier path (the corpus re-tokenized on
+        every pass; the vectors of unisel versions before ``"file"`` existed). Different vectors
+        for the same seed; both reproducible with ``workers=1``.
     seed : int
         Seeds the initial vectors and the sampling.
     """
@@ -96,6 +123,7 @@ class Word2VecEmbedder(Embedder):
         sg: bool = False,
         max_train_tokens: int | None = None,
         workers: int = 1,
+        training: str = "file",
         seed: int = 0,
     ) -> None:
         for field, value, low in (
@@ -114,7 +142,12 @@ class Word2VecEmbedder(Embedder):
         self.min_count = int(min_count)
         self.epochs = int(epochs)
         self.sg = bool(sg)
+        if training not in TRAINING:
+            raise ParameterError(
+                f"word2vec: training must be one of {', '.join(TRAINING)}, got {training!r}"
+            )
         self.max_train_tokens = None if max_train_tokens is None else int(max_train_tokens)
+        self.training = str(training)
         self.workers = int(workers)
         self.seed = int(seed)
 
@@ -129,6 +162,9 @@ class Word2VecEmbedder(Embedder):
             "workers": self.workers,
             "seed": self.seed,
             "tokenizer": r"lower \w+",
+            # Absent for "iterable", so that its cache entries from before this setting existed
+            # are found again (the vectors are the same bytes).
+            **({"training": "corpus_file"} if self.training == "file" else {}),
         }
 
     def embed(self, texts: Sequence[str], *, progress: bool = True) -> np.ndarray:
@@ -144,9 +180,14 @@ class Word2VecEmbedder(Embedder):
         -------
         ndarray of shape (n, vector_size), float32; zero rows for records without known words.
         """
+        if self.training == "iterable":
+            return self._embed_iterable(texts, progress)
+        return self._embed_file(texts, progress)
+
+    def _model(self) -> Any:
         from gensim.models import Word2Vec
 
-        model = Word2Vec(
+        return Word2Vec(
             vector_size=self.vector_size,
             window=self.window,
             min_count=self.min_count,
@@ -155,15 +196,58 @@ class Word2VecEmbedder(Embedder):
             seed=self.seed,
             hashfxn=stable_hash,
         )
+
+    def _no_vocabulary(self, n: int) -> InputError:
+        return InputError(
+            f"word2vec: no word occurs at least min_count={self.min_count} times in the "
+            f"{n} records; lower min_count or use another embedder"
+        )
+
+    def _embed_file(self, texts: Sequence[str], progress: bool) -> np.ndarray:
+        model = self._model()
+        try:
+            scratch = tempfile.TemporaryDirectory(prefix="unisel-word2vec-")
+        except OSError as exc:
+            raise ParameterError(
+                f"word2vec: cannot create the temporary token file in {tempfile.gettempdir()} "
+                f"({exc.strerror or exc}); set TMPDIR to a writable folder or use "
+                "training='iterable' (--embed-opt training=iterable)"
+            ) from None
+        with scratch as folder:
+            path = Path(folder) / "corpus.txt"
+            with open(path, "w", encoding="utf-8", newline="\n") as out:
+                corpus = scan_corpus(texts, self.max_train_tokens, out, progress=progress)
+            if not corpus.train_counts.any():
+                raise self._no_vocabulary(len(texts))
+            # The counts of the capped training words, in first-seen order: the vocabulary a
+            # scan of the file would build, without a second pass over it.
+            freq = {
+                word: int(c)
+                for word, c in zip(corpus.words, corpus.train_counts.tolist(), strict=True)
+                if c
+            }
+            model.build_vocab_from_freq(freq, corpus_count=corpus.n_sentences)
+            if len(model.wv) == 0:
+                raise self._no_vocabulary(len(texts))
+            with progress_bar(
+                total=self.epochs, desc="word2vec epochs", unit="epoch", quiet=not progress
+            ) as bar:
+                model.train(
+                    corpus_file=str(path),
+                    total_words=int(corpus.train_counts.sum()),
+                    epochs=self.epochs,
+                    callbacks=[_epoch_progress(bar)],
+                )
+        return corpus.mean_vectors(model.wv.key_to_index, model.wv.vectors)
+
+    def _embed_iterable(self, texts: Sequence[str], progress: bool) -> np.ndarray:
+        model = self._model()
         corpus = _Corpus(texts, self.max_train_tokens)
         model.build_vocab(corpus)
         if len(model.wv) == 0:
-            raise InputError(
-                f"word2vec: no word occurs at least min_count={self.min_count} times in the "
-                f"{len(texts)} records; lower min_count or use another embedder"
-            )
-        with tqdm(
-            total=self.epochs, desc="word2vec epochs", unit="epoch", disable=not progress
+            raise self._no_vocabulary(len(texts))
+        with progress_bar(
+            total=self.epochs, desc="word2vec epochs", unit="epoch", quiet=not progress
         ) as bar:
             model.train(
                 corpus,
@@ -172,6 +256,109 @@ class Word2VecEmbedder(Embedder):
                 callbacks=[_epoch_progress(bar)],
             )
         return mean_word_vectors(texts, model.wv.key_to_index, model.wv.vectors, progress=progress)
+
+
+class ScannedCorpus:
+    """The result of :func:`scan_corpus`: every record's words as ids into ``words``.
+
+    Attributes
+    ----------
+    words : list of str
+        The distinct words, in order of first occurrence.
+    ids : ndarray of shape (n_tokens,), int32
+        Each record's words (all of them, not only the training ones), records one after the
+        other.
+    indptr : ndarray of shape (n + 1,), int64
+        Record ``i``'s words are ``ids[indptr[i]:indptr[i + 1]]``.
+    train_counts : ndarray of shape (len(words),), int64
+        How often each word occurs among the training words (the first ``max_train_tokens`` of
+        each record).
+    n_sentences : int
+        Lines gensim will see: training words cut into pieces of at most 10,000.
+    """
+
+    def __init__(
+        self,
+        words: list[str],
+        ids: np.ndarray,
+        indptr: np.ndarray,
+        train_counts: np.ndarray,
+        n_sentences: int,
+    ) -> None:
+        self.words = words
+        self.ids = ids
+        self.indptr = indptr
+        self.train_counts = train_counts
+        self.n_sentences = n_sentences
+
+    def mean_vectors(self, key_to_index: dict[str, int], word_vectors: np.ndarray) -> np.ndarray:
+        """Mean of the known word vectors of each record: :func:`mean_word_vectors`, vectorised.
+
+        Parameters
+        ----------
+        key_to_index : dict
+            Word -> row of ``word_vectors``; words not in it are skipped.
+        word_vectors : ndarray of shape (vocab, dim)
+
+        Returns
+        -------
+        ndarray of shape (n, dim), float32; the zero vector for a record with no known word.
+        """
+        get = key_to_index.get
+        lookup = np.fromiter((get(w, -1) for w in self.words), np.int32, len(self.words))
+        rows = lookup[self.ids]
+        known = rows >= 0
+        # Record i's known words are rows[known][kept[indptr[i]]:kept[indptr[i + 1]]].
+        kept = np.zeros(known.size + 1, dtype=np.int64)
+        np.cumsum(known, out=kept[1:])
+        return mean_pool(rows[known], kept[self.indptr], word_vectors)
+
+
+def scan_corpus(
+    texts: Sequence[str], max_train_tokens: int | None, out: TextIO, *, progress: bool = False
+) -> ScannedCorpus:
+    """Tokenize ``texts`` once: word ids for pooling, counts for the vocabulary, a training file.
+
+    Parameters
+    ----------
+    texts : sequence of str, length n
+    max_train_tokens : int or None
+        Only the first this many words of each record are written to ``out`` and counted in
+        ``train_counts`` (None: all).
+    out : text file
+        Receives the training words, one record per line, separated by single spaces (a
+        ``\\w+`` word never contains whitespace, so gensim's reader splits them back exactly).
+    progress : bool
+        Show a progress bar over the records.
+
+    Returns
+    -------
+    ScannedCorpus
+    """
+    # A new word gets the next id: __missing__ inserts len(index), all inside C map().
+    index: defaultdict[str, int] = defaultdict()
+    index.default_factory = index.__len__
+    word_id = index.__getitem__
+    chunks: list[np.ndarray] = []
+    train_chunks: list[np.ndarray] = []
+    indptr = np.zeros(len(texts) + 1, dtype=np.int64)
+    n_sentences = 0
+    for i, text in enumerate(
+        progress_bar(texts, desc="word2vec tokens", unit="rec", quiet=not progress, leave=False)
+    ):
+        words = tokenize(text)
+        ids = np.fromiter(map(word_id, words), np.int32, len(words))
+        chunks.append(ids)
+        indptr[i + 1] = indptr[i] + ids.size
+        train = words if max_train_tokens is None else words[:max_train_tokens]
+        train_chunks.append(ids[: len(train)])
+        n_sentences += -(-len(train) // _GENSIM_MAX_SENTENCE)
+        out.write(" ".join(train))
+        out.write("\n")
+    ids = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int32)
+    train_ids = np.concatenate(train_chunks) if train_chunks else ids
+    train_counts = np.bincount(train_ids, minlength=len(index)).astype(np.int64)
+    return ScannedCorpus(list(index), ids, indptr, train_counts, n_sentences)
 
 
 def mean_word_vectors(
@@ -198,7 +385,7 @@ def mean_word_vectors(
     """
     out = np.zeros((len(texts), word_vectors.shape[1]), dtype=np.float32)
     for i, text in enumerate(
-        tqdm(texts, desc="word2vec vectors", unit="rec", disable=not progress)
+        progress_bar(texts, desc="word2vec vectors", unit="rec", quiet=not progress)
     ):
         rows = [j for j in map(key_to_index.get, tokenize(text)) if j is not None]
         if rows:

@@ -1,4 +1,4 @@
-"""Atomic output (write to a temporary path, rename on success) and file hashing."""
+"""Atomic output (write to a temporary path, rename on success), file and text hashing."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import hashlib
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from unisel.errors import ParameterError
@@ -32,6 +32,21 @@ def file_sha256(path: str | os.PathLike[str]) -> str:
     with open(path, "rb") as f:
         while chunk := f.read(_CHUNK):
             digest.update(chunk)
+    return digest.hexdigest()
+
+
+def texts_sha256(texts: Sequence[str]) -> str:
+    """The sha256 (64 hex digits) of a sequence of texts, in order.
+
+    The count and each text are length-prefixed, so ``["ab", "c"]`` and ``["a", "bc"]`` differ.
+    The content hash of in-memory inputs and the embedding cache's key both use it.
+    """
+    digest = hashlib.sha256()
+    digest.update(len(texts).to_bytes(8, "little"))
+    for text in texts:
+        raw = text.encode("utf-8", "surrogatepass")
+        digest.update(len(raw).to_bytes(8, "little"))
+        digest.update(raw)
     return digest.hexdigest()
 
 

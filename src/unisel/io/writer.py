@@ -8,12 +8,13 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-from tqdm.auto import tqdm
 
+from unisel._progress import progress_bar
 from unisel.errors import InputError, ParameterError
 from unisel.io.atomic import atomic_output
 from unisel.io.formats import FORMATS, Format, Source, format_for_suffix
 from unisel.io.formats.hf import is_disk_dataset, load_disk, load_hub
+from unisel.io.formats.memory import not_written
 from unisel.io.records import RecordSet
 
 ORDERS = ("input", "selection")
@@ -126,11 +127,13 @@ def write_subset(
     rows = _positions(records, indices)
     positions = [int(i) for i in (np.sort(rows) if order == "input" else rows)]
     fmt = FORMATS.get(records.format)()
+    if not fmt.writable:
+        raise ParameterError(not_written(records.source))
     source = _source(records)
     out = Path(output).expanduser().absolute()
     replace_dir = _check_output(fmt, source, out, str(output))
-    bar = tqdm(
-        total=len(positions), unit="rec", desc=f"writing {output}", disable=quiet, leave=False
+    bar = progress_bar(
+        total=len(positions), unit="rec", desc=f"writing {output}", quiet=quiet, leave=False
     )
     try:
         with bar, atomic_output(out, replace_dir=replace_dir) as tmp:

@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 from markupsafe import Markup
-from tqdm.auto import tqdm
 
+from unisel._progress import progress_bar
 from unisel.errors import ParameterError
 from unisel.manifest import load_manifest
 from unisel.report import figures as F
@@ -124,7 +124,7 @@ def build_report(
     colors = F.set_colors(names, FULL_NAME)
     sizes = {FULL_NAME: inputs.n, **{s.name: int(s.indices.size) for s in inputs.sets}}
 
-    steps = tqdm(total=4, desc="report", unit="step", disable=quiet)
+    steps = progress_bar(total=4, desc="report", unit="step", quiet=quiet)
     steps.set_postfix_str("metrics and nearest neighbours")
     ureport = uniformity_report(X, {s.name: s.indices for s in inputs.sets}, full_name=FULL_NAME)
     by_name = {str(m["name"]): m for m in (_json_safe(_metrics_dict(s)) for s in ureport.sets)}

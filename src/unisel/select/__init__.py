@@ -34,8 +34,8 @@ def select(
     random_state : int or None
         Seed of every random choice.
     **params
-        Selector-specific parameters (e.g. ``start``, ``device``, ``checkpoint``, ``initial``
-        for ``maxmin``).
+        Selector-specific parameters (e.g. ``start``, ``device``, ``checkpoint``, ``initial``,
+        ``metric`` (``"cosine"`` or ``"euclidean"``) for ``maxmin``).
 
     Returns
     -------

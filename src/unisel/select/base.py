@@ -27,8 +27,8 @@ class Selection:
     n_total : int
         Number of records in the full set.
     distances : ndarray of shape (k,), float64, or None
-        For ``maxmin``: the cosine distance from each record to the nearest record chosen
-        before it, at the moment it was chosen (``inf`` for the first record). Non-increasing.
+        For ``maxmin``: the distance (cosine, or Euclidean with ``metric="euclidean"``) from
+        each record to the nearest record chosen before it, at the moment it was chosen (``inf`` for the first record). Non-increasing.
         ``None`` for selectors that have no such value.
     """
 

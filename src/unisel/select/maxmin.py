@@ -1,4 +1,4 @@
-"""The paper's selector: greedy max-min (farthest-point) on cosine distance."""
+"""The paper's selector: greedy max-min (farthest-point) on cosine or Euclidean distance."""
 
 from __future__ import annotations
 
@@ -22,8 +22,9 @@ class MaxMinSelector(Selector):
 
     .. math:: s_{t} = \arg\max_{i \notin S_{t-1}} \min_{j \in S_{t-1}} \left(1 - \frac{x_i^\top x_j}{\|x_i\|\|x_j\|}\right)
 
-    Ties go to the lowest index; distances are compared in float64 (see
-    :mod:`unisel.select.engine.reference`). The result is a 2-approximation of the optimal
+    With ``metric="euclidean"`` the distance is :math:`\lVert x_i - x_j\rVert` on the rows as
+    given (the theory's metric; no normalisation). Ties go to the lowest index; distances are
+    compared in float64 (see :mod:`unisel.select.engine.reference`). The result is a 2-approximation of the optimal
     covering radius (Gonzalez, 1985) and maximises the subset's minimum pairwise distance
     greedily.
 
@@ -45,7 +46,10 @@ class MaxMinSelector(Selector):
         CPU torch). None: the device loop on CUDA devices, the CPU loop otherwise. The
         selection is the same either way.
     checkpoint : path or None
-        File to save the selection state to periodically, and to resume from.
+        File to save the selection state to periodically, and to resume from (it records the
+        metric and refuses to resume under another one).
+    metric : {"cosine", "euclidean"}
+        Distance of the greedy: cosine (default) or Euclidean on the unnormalised rows.
     """
 
     def __init__(
@@ -58,9 +62,11 @@ class MaxMinSelector(Selector):
         device: str = "cpu",
         loop: str | None = None,
         checkpoint: str | Path | None = None,
+        metric: str = "cosine",
         quiet: bool = True,
     ) -> None:
         super().__init__(n_samples, random_state=random_state)
+        self.metric = engine.check_metric(metric)
         self.start = start
         self.initial = None if initial is None else [int(i) for i in initial]
         self.device = device
@@ -72,7 +78,9 @@ class MaxMinSelector(Selector):
     def get_params(self) -> dict[str, Any]:
         params = super().get_params()
         params.update(
-            start=self.start_ if self.start_ is not None else self.start, device=self.device
+            start=self.start_ if self.start_ is not None else self.start,
+            device=self.device,
+            metric=self.metric,
         )
         if self.loop is not None:
             params["loop"] = self.loop
@@ -111,5 +119,6 @@ class MaxMinSelector(Selector):
             device=self.device,
             loop=self.loop,
             checkpoint=self.checkpoint,
+            metric=self.metric,
             quiet=self.quiet,
         )

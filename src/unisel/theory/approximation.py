@@ -42,6 +42,7 @@ import numpy as np
 from scipy.interpolate import LinearNDInterpolator, NearestNDInterpolator
 from scipy.spatial import Delaunay, cKDTree
 
+from unisel._progress import progress_bar
 from unisel.theory.common import (
     Check,
     TheoryResult,
@@ -453,11 +454,9 @@ def run_approximation(
     quiet : bool
         No progress bar.
     """
-    from tqdm.auto import tqdm
-
     cfg = QUICK if quick else FULL
     total = len(cfg.sizes) * len(DESIGNS) * cfg.reps
-    with tqdm(total=total, desc=NAME, disable=quiet, leave=False) as bar:
+    with progress_bar(total=total, desc=NAME, quiet=quiet, leave=False) as bar:
         rows = _sweep(cfg, seed, lambda: bar.update())
     checks, extra = _checks(cfg, rows)
     settings = {"quick": quick, "seed": seed, "designs": list(DESIGNS), **asdict(cfg)}

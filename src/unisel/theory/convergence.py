@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from unisel._progress import progress_bar
 from unisel.theory.common import (
     Check,
     TheoryResult,
@@ -557,11 +558,9 @@ def run_convergence(
     quiet : bool
         No progress bar.
     """
-    from tqdm.auto import tqdm
-
     cfg = QUICK if quick else FULL
     total = cfg.seeds * len(cfg.gap_factors) + 2 * cfg.subset_pairs
-    bar = tqdm(total=total, desc=NAME, disable=quiet, leave=False)
+    bar = progress_bar(total=total, desc=NAME, quiet=quiet, leave=False)
     try:
         sweep = _gap_sweep(cfg, seed, lambda: bar.update())
         pairs = _subset_pairs(cfg, seed, lambda: bar.update())

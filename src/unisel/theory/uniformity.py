@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 from scipy import special, stats
 
+from unisel._progress import progress_bar
 from unisel.theory.common import (
     Check,
     TheoryResult,
@@ -407,14 +408,12 @@ def run_uniformity(
     quiet : bool
         No progress bar.
     """
-    from tqdm.auto import tqdm
-
     cfg = QUICK if quick else FULL
     total = (
         len(_cells(cfg)) * len(cfg.dims) * len(cfg.ns)
         + len(cfg.dims) * len(cfg.subset_ks) * cfg.subset_reps
     )
-    with tqdm(total=total, desc=NAME, disable=quiet, leave=False) as bar:
+    with progress_bar(total=total, desc=NAME, quiet=quiet, leave=False) as bar:
         sweep = _sweep(cfg, seed, lambda: bar.update())
         subsets = _subsets(cfg, seed, lambda: bar.update())
     checks, fits = _checks(cfg, sweep, subsets)

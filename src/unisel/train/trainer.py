@@ -45,6 +45,7 @@ from typing import Any
 
 import numpy as np
 
+from unisel._progress import progress_bar
 from unisel.errors import ParameterError
 
 CONFIG_FILE = "train_config.json"
@@ -424,7 +425,6 @@ def train(
     import transformers
     from accelerate import Accelerator
     from accelerate.utils import set_seed
-    from tqdm.auto import tqdm
 
     from unisel.train.data import collate
     from unisel.train.models import load_model, load_tokenizer
@@ -499,11 +499,11 @@ def train(
             _append(eval_path, {"step": step, "seconds": seconds, **res})
         return res
 
-    bar = tqdm(
+    bar = progress_bar(
         total=total,
         initial=start,
         desc=f"train {out.name}",
-        disable=cfg.quiet or not accelerator.is_main_process,
+        quiet=cfg.quiet or not accelerator.is_main_process,
         unit="step",
     )
     rank = accelerator.process_index

@@ -261,8 +261,9 @@ def test_larger_run_does_less_work_than_plain_loop():
     X = X.astype(np.float32)
     n, k = X.shape[0], 400
     nrm = fast.row_norms(X)
+    M = fast.geometry(X, nrm, "cosine")
     md = np.full(n, np.inf)
-    fast.fold_centres(X, nrm, np.array([0]), md, numpy_matmul, fast.tolerance(32))
+    fast.fold_centres(M, np.array([0]), md, numpy_matmul)
     md[0] = -np.inf
     heap, hsize = _kernels.build_heap(md)
     C32 = np.empty((k, 32), dtype=np.float32)
@@ -271,8 +272,6 @@ def test_larger_run_does_less_work_than_plain_loop():
     dist = np.full(k, np.nan)
     stats = np.zeros(3, dtype=np.int64)
     stamp = np.ones(n, dtype=np.int64)
-    _kernels.lazy_steps(
-        X, nrm, C32, idx, dist, md, stamp, heap, hsize, 1, k, fast.tolerance(32), stats
-    )
+    _kernels.lazy_steps(M, C32, idx, dist, md, stamp, heap, hsize, 1, k, stats)
     assert idx.tolist() == maxmin_reference(X, k)[0].tolist()
     assert stats[1] < 0.5 * n * k

@@ -191,6 +191,16 @@ def test_unknown_loop_is_a_parameter_error():
         maxmin(np.ones((4, 2)), 2, loop="gpu")
 
 
+def test_euclidean_stays_on_the_cpu_loop():
+    X = np.random.default_rng(8).normal(size=(60, 4))
+    assert not _torch_loop.uses_device_loop(None, "cpu", 60, 4, "euclidean")
+    assert _torch_loop.uses_device_loop("device", "cpu", 60, 4, "cosine")
+    with pytest.raises(ParameterError, match="metric='cosine' only"):
+        maxmin(X, 5, metric="euclidean", loop="device", device="cpu")
+    with pytest.raises(ParameterError, match="unknown metric"):
+        maxmin(X, 5, metric="manhattan", loop="device", device="cpu")
+
+
 @example(n=1)
 @given(st.integers(1, 6))
 @settings(max_examples=5, deadline=None)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from unisel.io.formats import csv_format, hf, json_array, jsonl, parquet  # noqa: F401
+from unisel.io.formats import csv_format, hf, json_array, jsonl, memory, parquet  # noqa: F401
 from unisel.io.formats.base import FORMATS, Format, Source, pick
 
 __all__ = ["FORMATS", "Format", "Source", "format_for_suffix", "pick", "sniff_json"]

@@ -60,6 +60,8 @@ class Format:
     family: ClassVar[str] = ""
     #: unit of the progress bar: bytes of the file, or rows
     unit: ClassVar[str] = "B"
+    #: whether `write` can write a subset to a file (not for an in-memory DataFrame)
+    writable: ClassVar[bool] = True
 
     def inspect(self, source: Source) -> dict[str, Any]:
         """Format details the writer needs; raises `InputError` for an empty input."""

@@ -12,6 +12,10 @@ canonical key therefore uses this summation order, which depends only on ``d``:
 
 Numba compiles it without ``fastmath`` so LLVM may neither reassociate nor contract into FMA;
 every engine that needs a float64 key calls these kernels, so keys agree bit for bit.
+
+The Euclidean key (``metric="euclidean"``) is the squared distance summed in the same lanes
+and tree, :math:`a_l = \\sum_{i \\equiv l} (x_i - y_i)^2`, each difference formed in float64
+from the raw values (:func:`canonical_sqdist`).
 """
 
 from __future__ import annotations
@@ -59,4 +63,51 @@ def canonical_dots(U: np.ndarray, v: np.ndarray) -> np.ndarray:
     out = np.empty(n)
     for j in range(n):
         out[j] = canonical_dot(U[j], v)
+    return out
+
+
+@nb.njit(cache=True, nogil=True)
+def canonical_sqdist(a: np.ndarray, b: np.ndarray) -> float:
+    """Canonical float64 squared Euclidean distance of two 1-D float64 arrays of equal length.
+
+    ``sum_i (a_i - b_i)^2`` with the lanes and the final tree of :func:`canonical_dot`; every
+    difference is formed in float64 first, so identical rows give exactly 0.
+    """
+    d = a.shape[0]
+    acc = np.zeros(8)
+    m = d - d % 8
+    for i in range(0, m, 8):
+        for lane in range(8):
+            diff = a[i + lane] - b[i + lane]
+            acc[lane] += diff * diff
+    for i in range(m, d):
+        diff = a[i] - b[i]
+        acc[i - m] += diff * diff
+    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))
+
+
+@nb.njit(cache=True, nogil=True)
+def canonical_sqdist_rows(X: np.ndarray, j: int, s: int) -> float:
+    """``canonical_sqdist(float64(X[j]), float64(X[s]))`` read straight from ``X`` (any float
+    dtype), bit for bit."""
+    d = X.shape[1]
+    acc = np.zeros(8)
+    m = d - d % 8
+    for i in range(0, m, 8):
+        for lane in range(8):
+            diff = np.float64(X[j, i + lane]) - np.float64(X[s, i + lane])
+            acc[lane] += diff * diff
+    for i in range(m, d):
+        diff = np.float64(X[j, i]) - np.float64(X[s, i])
+        acc[i - m] += diff * diff
+    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))
+
+
+@nb.njit(cache=True, nogil=True)
+def canonical_sqdists(X: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """``canonical_sqdist(X[j], v)`` for every row j of ``X`` (float64, shape (n, d)), (n,)."""
+    n = X.shape[0]
+    out = np.empty(n)
+    for j in range(n):
+        out[j] = canonical_sqdist(X[j], v)
     return out

@@ -6,7 +6,8 @@ State shared by the kernels, for ``n`` rows:
   i.e. an upper bound of its key against all centres chosen so far; ``-inf`` once selected;
 - ``stamp[j]`` (int64): how many centres ``md[j]`` accounts for;
 - ``heap[:hsize]`` (int64): the unselected rows as a binary max-heap on ``(md, -index)``;
-- ``C32`` (k, d) float32: the chosen centres, unit rows rounded to float32, in order.
+- ``C32`` (k, d) float32: the chosen centres as screened rows (:func:`prep32`), in order;
+- ``M`` (:class:`Geometry`): the rows and how the metric screens them.
 
 ``stats`` (int64, 6): lazy refreshes, lazy float32 dots, lazy float64 keys, rows in block
 refreshes, block float32 dots, block float64 keys.
@@ -14,12 +15,56 @@ refreshes, block float32 dots, block float64 keys.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numba as nb
 import numpy as np
 
-from unisel.select.engine._canonical import canonical_dot_rows
+from unisel.select.engine._canonical import canonical_dot_rows, canonical_sqdist_rows
 
 DUP_TOL = 1e-12  # == reference.DUPLICATE_TOLERANCE (checked by a test)
+
+
+class Geometry(NamedTuple):
+    """The rows and the metric, as the kernels read them.
+
+    A row j is screened in float32 as ``float32((X[j] - shift) / nrm[j])`` and a float32
+    product ``g`` of two screened rows j, s gives the distance estimate
+    ``1 - g`` (cosine) or ``sq[j] + sq[s] - 2 g`` (Euclidean), within
+    ``tol + rel * (sq[j] + sq[s])`` of the canonical key (see :mod:`unisel.select.engine.fast`).
+    """
+
+    X: np.ndarray  # (n, d) the embeddings as given (canonical keys read them)
+    nrm: np.ndarray  # (n,) float64 divisor: row norms (cosine) or 1 (Euclidean)
+    shift: np.ndarray  # (d,) float64 subtracted before rounding: 0 (cosine) or the mean
+    sq: np.ndarray  # (n,) float64 squared norms of the shifted rows (Euclidean; 1 for cosine)
+    euclid: bool
+    tol: float  # absolute part of the screening tolerance
+    rel: float  # relative part, times sq[j] + sq[s] (0 for cosine)
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def key(M: Geometry, j: int, s: int) -> float:
+    """Canonical float64 key of rows j and s: cosine (snapped) or squared Euclidean."""
+    if M.euclid:
+        return canonical_sqdist_rows(M.X, j, s)
+    return exact_key(M.X, M.nrm, j, s)
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def screen(M: Geometry, j: int, s: int, g: float) -> tuple[float, float]:
+    """(distance estimate, its tolerance) of rows j and s from their float32 product ``g``."""
+    if M.euclid:
+        a = M.sq[j] + M.sq[s]
+        return a - 2.0 * g, M.tol + M.rel * a
+    return 1.0 - g, M.tol
+
+
+@nb.njit(cache=True, nogil=True)
+def prep32(M: Geometry, j: int, out: np.ndarray) -> None:
+    """``out[:] = float32((X[j] - shift) / nrm[j])``, the screened float32 row j."""
+    for i in range(M.X.shape[1]):
+        out[i] = np.float32((np.float64(M.X[j, i]) - M.shift[i]) / M.nrm[j])
 
 
 @nb.njit(cache=True, nogil=True, inline="always")
@@ -74,18 +119,20 @@ def absorb_block(
     D32: np.ndarray,
     rows: np.ndarray,
     centres: np.ndarray,
-    X: np.ndarray,
-    nrm: np.ndarray,
+    M: Geometry,
     keys: np.ndarray,
-    tol: float,
 ) -> int:
-    """Fold float32 products ``D32[a, b] = <u_rows[a], u_centres[b]>`` into ``keys[a]`` exactly.
+    """Fold float32 products ``D32[a, b]`` of screened rows ``rows[a]`` and ``centres[b]``
+    into ``keys[a]`` exactly.
 
     ``keys[a]`` is the key of row ``rows[a]`` (pass ``md[lo:hi]`` for rows ``lo..hi-1``). A
-    pair's float64 key is computed only when its float32 distance is within ``tol`` of the
-    row's key so far and within ``2 tol`` of the row's smallest float32 distance in this
+    pair's float64 key is computed only when its float32 distance is within its tolerance of
+    the row's key so far and of the row's smallest float32 distance (plus tolerance) in this
     block; the others cannot be the minimum. Returns the number of float64 keys computed.
     """
+    if M.euclid:
+        return _absorb_general(D32, rows, centres, 0, M, keys)
+    X, nrm, tol = M.X, M.nrm, M.tol
     n_checked = 0
     for a in range(D32.shape[0]):
         cur = keys[a]
@@ -102,10 +149,44 @@ def absorb_block(
         for b in range(D32.shape[1]):
             x = np.float64(D32[a, b])
             if x >= thr and 1.0 - x <= cut:
-                key = exact_key(X, nrm, rows[a], centres[b])
+                k = exact_key(X, nrm, rows[a], centres[b])
                 n_checked += 1
-                if key < cur:
-                    cur = key
+                if k < cur:
+                    cur = k
+        keys[a] = cur
+    return n_checked
+
+
+@nb.njit(cache=True, nogil=True)
+def _absorb_general(
+    D32: np.ndarray,
+    rows: np.ndarray,
+    centres: np.ndarray,
+    b_first: int,
+    M: Geometry,
+    keys: np.ndarray,
+) -> int:
+    """:func:`absorb_block` with a per-pair tolerance (the Euclidean screen), from column
+    ``b_first`` on. The true minimum over the row's key and this block is at most
+    ``lim = min(key, min_b (dist_b + tol_b))``; a pair whose ``dist_b - tol_b`` exceeds
+    ``lim`` cannot be it."""
+    n_checked = 0
+    for a in range(D32.shape[0]):
+        cur = keys[a]
+        if cur == -np.inf:
+            continue
+        j = rows[a]
+        lim = cur
+        for b in range(b_first, D32.shape[1]):
+            dist, tl = screen(M, j, centres[b], np.float64(D32[a, b]))
+            lim = min(lim, dist + tl)
+        for b in range(b_first, D32.shape[1]):
+            dist, tl = screen(M, j, centres[b], np.float64(D32[a, b]))
+            if dist - tl <= lim:
+                k = key(M, j, centres[b])
+                n_checked += 1
+                if k < cur:
+                    cur = k
         keys[a] = cur
     return n_checked
 
@@ -120,16 +201,8 @@ def dot32(a: np.ndarray, b: np.ndarray) -> np.float32:
 
 
 @nb.njit(cache=True, nogil=True)
-def unit32(X: np.ndarray, nrm: np.ndarray, j: int, out: np.ndarray) -> None:
-    """``out[:] = float32(X[j] / nrm[j])``, the float32 rounding of the canonical unit row."""
-    for i in range(X.shape[1]):
-        out[i] = np.float32(np.float64(X[j, i]) / nrm[j])
-
-
-@nb.njit(cache=True, nogil=True)
 def lazy_steps(
-    X: np.ndarray,
-    nrm: np.ndarray,
+    M: Geometry,
     C32: np.ndarray,
     indices: np.ndarray,
     distances: np.ndarray,
@@ -139,7 +212,6 @@ def lazy_steps(
     hsize: int,
     t: int,
     t_end: int,
-    tol: float,
     stats: np.ndarray,
 ) -> tuple[int, int]:
     """Run greedy steps ``t .. t_end - 1``; returns the new ``(t, hsize)``.
@@ -150,14 +222,14 @@ def lazy_steps(
     (its key stays a valid upper bound with a smaller ``stamp``), and sift it down.
     ``stats`` accumulates [refreshes, float32 centre dots, float64 keys].
     """
-    d = X.shape[1]
+    d = M.X.shape[1]
     u = np.empty(d, dtype=np.float32)
     while t < t_end and hsize > 0:
         j = heap[0]
         if stamp[j] == t:
             indices[t] = j
             distances[t] = md[j]
-            unit32(X, nrm, j, u)
+            prep32(M, j, u)
             C32[t, :] = u
             md[j] = -np.inf
             hsize -= 1
@@ -172,17 +244,17 @@ def lazy_steps(
             runner = heap[1]
             if hsize > 2 and _above(md, heap[2], runner):
                 runner = heap[2]
-        unit32(X, nrm, j, u)
+        prep32(M, j, u)
         s = stamp[j]
         stats[0] += 1
         while s < t:
-            dist32 = 1.0 - np.float64(dot32(u, C32[s]))
+            dist32, tl = screen(M, j, indices[s], np.float64(dot32(u, C32[s])))
             stats[1] += 1
-            if dist32 <= md[j] + tol:
-                key = exact_key(X, nrm, j, indices[s])
+            if dist32 <= md[j] + tl:
+                k = key(M, j, indices[s])
                 stats[2] += 1
-                if key < md[j]:
-                    md[j] = key
+                if k < md[j]:
+                    md[j] = k
             s += 1
             if runner >= 0 and _above(md, runner, j):
                 break
@@ -215,11 +287,9 @@ def absorb_stale(
     rows: np.ndarray,
     c0: int,
     indices: np.ndarray,
-    X: np.ndarray,
-    nrm: np.ndarray,
+    M: Geometry,
     md: np.ndarray,
     stamp: np.ndarray,
-    tol: float,
 ) -> int:
     """Fold ``D32[a, b] = <u_rows[a], u_{indices[c0 + b]}>`` into ``md`` for centres not yet seen.
 
@@ -230,10 +300,16 @@ def absorb_stale(
     """
     n_checked = 0
     nc = D32.shape[1]
+    X, nrm, tol = M.X, M.nrm, M.tol
     for a in range(D32.shape[0]):
         j = rows[a]
         b0 = max(0, stamp[j] - c0)
         if b0 >= nc:
+            continue
+        if M.euclid:
+            n_checked += _absorb_general(
+                D32[a : a + 1], rows[a : a + 1], indices[c0 : c0 + nc], b0, M, md[j : j + 1]
+            )
             continue
         lo32 = 1.0 - np.float64(_row_max32(D32, a, b0))
         cut = min(md[j] + tol, lo32 + 2.0 * tol)
@@ -242,18 +318,17 @@ def absorb_stale(
         best = md[j]
         for b in range(b0, nc):
             if np.float64(D32[a, b]) >= thr and 1.0 - np.float64(D32[a, b]) <= cut:
-                key = exact_key(X, nrm, j, indices[c0 + b])
+                k = exact_key(X, nrm, j, indices[c0 + b])
                 n_checked += 1
-                if key < best:
-                    best = key
+                if k < best:
+                    best = k
         md[j] = best
     return n_checked
 
 
 @nb.njit(cache=True, nogil=True)
 def eager_refresh(
-    X: np.ndarray,
-    nrm: np.ndarray,
+    M: Geometry,
     C32: np.ndarray,
     indices: np.ndarray,
     md: np.ndarray,
@@ -261,7 +336,6 @@ def eager_refresh(
     rows: np.ndarray,
     t: int,
     theta: float,
-    tol: float,
     centre_chunk: int,
     stats: np.ndarray,
 ) -> None:
@@ -273,12 +347,12 @@ def eager_refresh(
     threaded) screened and decided by :func:`absorb_stale`.
     """
     m = rows.shape[0]
-    d = X.shape[1]
+    d = M.X.shape[1]
     if m == 0:
         return
     U = np.empty((m, d), dtype=np.float32)
     for a in range(m):
-        unit32(X, nrm, rows[a], U[a])
+        prep32(M, rows[a], U[a])
     act = np.empty(m, dtype=np.int64)
     G = np.empty((m, d), dtype=np.float32)
     prow = np.empty(m, dtype=np.int64)
@@ -301,7 +375,7 @@ def eager_refresh(
             prow[i] = rows[act[i]]
             stats[4] += c1 - max(c0, stamp[rows[act[i]]])
         D32 = np.dot(G[:nact], C32[c0:c1].T)
-        stats[5] += absorb_stale(D32, prow[:nact], c0, indices, X, nrm, md, stamp, tol)
+        stats[5] += absorb_stale(D32, prow[:nact], c0, indices, M, md, stamp)
         keep = 0
         for i in range(nact):
             j = rows[act[i]]

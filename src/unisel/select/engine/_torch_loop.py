@@ -94,7 +94,7 @@ import numpy as np
 
 from unisel.errors import ParameterError
 from unisel.select.engine._backends import _full_float32, resolve_device
-from unisel.select.engine.reference import DUPLICATE_TOLERANCE
+from unisel.select.engine.reference import DUPLICATE_TOLERANCE, check_metric
 
 LOOPS = ("cpu", "device")
 DEFAULT_CAP = 64  # screened rows per step before the block ends and the capacity doubles
@@ -108,14 +108,15 @@ PAIR_ELEMENTS = 1 << 24  # float64 elements per batch of canonical keys / refres
 LAST_STATS: dict[str, int] = {}
 
 
-def uses_device_loop(loop: str | None, device: str, n: int, d: int) -> bool:
-    """Whether ``maxmin(..., device=device, loop=loop)`` runs this module's loop.
+def uses_device_loop(loop: str | None, device: str, n: int, d: int, metric: str = "cosine") -> bool:
+    """Whether ``maxmin(..., device=device, loop=loop, metric=metric)`` runs this module's loop.
 
-    ``loop=None``: yes when ``device`` is, or ``"auto"`` resolves to, a CUDA device.
+    ``loop=None``: yes when ``device`` is, or ``"auto"`` resolves to, a CUDA device and the
+    metric is cosine (the only one this loop has).
     """
     if loop is None:
         name, _ = resolve_device(device, n, d)
-        return name.startswith("cuda")
+        return name.startswith("cuda") and metric == "cosine"
     if loop not in LOOPS:
         raise ParameterError(f"unknown loop {loop!r}; use 'cpu', 'device' or None")
     return loop == "device"
@@ -502,7 +503,7 @@ def maxmin_device(
     """
     from unisel.select.engine import fast
 
-    if metric != "cosine":
+    if check_metric(metric) != "cosine":
         raise ParameterError(f"loop='device' supports metric='cosine' only, got {metric!r}")
     if prune not in (None, False):
         raise ParameterError("prune applies to loop='cpu'; the device loop has no pruned phase")

@@ -74,6 +74,40 @@ decided in float64, and the selected sequence and its distances are identical to
 initial centres, ``device="torch"``/``"cuda"``) go through the same filter, so every device
 returns the same sequence.
 
+Euclidean metric
+----------------
+With ``metric="euclidean"`` the key is the canonical squared distance
+:math:`\delta(j, s) = \mathrm{fl}_{64}\sum_l (x_{jl} - x_{sl})^2` of
+:mod:`unisel.select.engine.reference` and the same loop runs on it (the reported distances
+are :math:`\sqrt\delta`). The screen works on the rows shifted by their float64 column mean
+:math:`m` (distances do not change under a shift, and the rounding error below scales with
+the shifted norms, so data far from the origin still screens well):
+:math:`z_j = \mathrm{fl}_{64}(x_j - m)`, :math:`\hat z_j` its float32 rounding,
+:math:`A_j = \mathrm{fl}_{64}\lVert z_j\rVert^2`, and
+
+.. math:: \hat\delta = A_j + A_s - 2\,\mathrm{fl}_{32}(\hat z_j \cdot \hat z_s)
+
+(any float32 summation order). Since :math:`\sum_l |z_{jl} z_{sl}| \le (A_j + A_s)/2` up to
+float64 rounding, the float32 product is within
+:math:`(\gamma_d (1+\epsilon)^2 + 2\epsilon + \epsilon^2)(A_j + A_s)/2` of
+:math:`z_j \cdot z_s`; the float64 terms (the canonical key against the exact distance, at
+most :math:`(d+3)2^{-53}\cdot 2(A_j + A_s)`; the norms; the shift; the evaluation of
+:math:`\hat\delta`) add at most :math:`(4d + 24)\,2^{-53}(A_j + A_s)`. Float32 underflow
+(values below :math:`2^{-126}`) adds an absolute :math:`4(d+1)\,2^{-149}`. Hence
+
+.. math:: |\hat\delta - \delta| \le \tau_{js} := 1.01\,(d + 4)\,\epsilon\,(A_j + A_s)
+          + 4(d+1)\,2^{-149},
+
+a norm-dependent tolerance (the same form as the squared-Euclidean :math:`\tau` of
+:mod:`unisel.metrics.neighbors`), and the screen decides in float64 every pair with
+:math:`\hat\delta \le \mathrm{md}[j] + \tau_{js}` exactly as above. Block products use the
+same rows and the same test per pair, so the sequence and distances are again identical to
+the reference's bit for bit on every device. Shifted squared norms above :math:`10^{36}`
+(where float32 products would overflow) are refused with a ParameterError. The cluster-pruned
+phase is cosine only (its bounds are written for unit rows); with ``metric="euclidean"`` the
+lazy loop with block refreshes runs, ``prune=None`` leaves the phase off and ``prune=True``
+or an int is a ParameterError.
+
 Memory
 ------
 The engine never materialises the normalised matrix. It holds, per row, 32 bytes (float64
@@ -82,12 +116,13 @@ norm, float64 key, int64 stamp, int64 heap slot), plus the chosen centres in flo
 centres (:math:`12\,d` bytes per row for the float64/float32 copies and :math:`4 \times 2048`
 for the products), plus, during a block refresh, at most 16384 rows of
 :math:`8\,d + 2\,B` bytes (two float32 row buffers and one product chunk; 84 MB at d = 384,
-B = 1024). For n = 1M, d = 384, k = 100k that is about 32 MB + 154 MB + 110 MB. ``X``
-may be a memory-mapped ``.npy`` larger than RAM: it is read in blocks for the norms and then
-row by row; those pages are file cache, not process memory. The pruned phase adds a float32
-copy of the rows, :math:`4nd` bytes (1.5 GB at n = 1M, d = 384; see its module for the rest),
-which is why ``prune=None`` leaves it off above 4 GiB: pass ``prune=False`` to keep the
-bound above for memory-mapped inputs that must stay out of RAM.
+B = 1024). For n = 1M, d = 384, k = 100k that is about 32 MB + 154 MB + 110 MB
+(``metric="euclidean"``: 16 more bytes per row, the shifted squared norms and a unit
+divisor). ``X`` may be a memory-mapped ``.npy`` larger than RAM: it is read in blocks for the
+norms and then row by row; those pages are file cache, not process memory. The pruned phase
+adds a float32 copy of the rows, :math:`4nd` bytes (1.5 GB at n = 1M, d = 384; see its module
+for the rest), which is why ``prune=None`` leaves it off above 4 GiB: pass ``prune=False`` to
+keep the bound above for memory-mapped inputs that must stay out of RAM.
 """
 
 from __future__ import annotations
@@ -101,11 +136,13 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from unisel._progress import bars_enabled, progress_bar
 from unisel.errors import InputError, ParameterError
 from unisel.io import atomic_output
 from unisel.select.engine import _kernels as K
 from unisel.select.engine import _pruned
 from unisel.select.engine._backends import Matmul, resolve_device
+from unisel.select.engine.reference import check_metric
 
 DEFAULT_BLOCK = 8192  # rows per block for norms and initial-centre products
 CENTRE_CHUNK = 2048  # centres per block product
@@ -124,6 +161,45 @@ LAST_PRUNE_STATS: list[int] = []
 def tolerance(d: int) -> float:
     """The float32-vs-float64 screening tolerance :math:`\\tau` for dimension ``d``."""
     return 1.001 * (d + 6) * 2.0**-24 + 1e-12
+
+
+def euclidean_tolerance(d: int) -> tuple[float, float]:
+    """``(absolute, relative)`` parts of the Euclidean screening tolerance for dimension ``d``:
+    :math:`\\tau_{js} = \\text{absolute} + \\text{relative} \\cdot (A_j + A_s)`, with
+    :math:`A` the shifted squared norms (module docstring)."""
+    return 4.0 * (d + 1) * 2.0**-149, 1.01 * (d + 4) * 2.0**-24
+
+
+EUCLID_MAX_SQ = 1e36  # largest shifted squared norm the float32 screen handles
+
+
+def geometry(
+    X: np.ndarray, nrm: np.ndarray, metric: str, block_size: int = DEFAULT_BLOCK
+) -> K.Geometry:
+    """The kernels' view of ``X`` for ``metric`` (``nrm``: the row norms of `row_norms`).
+
+    Cosine: rows divided by their norms, no shift, tolerance :func:`tolerance`. Euclidean:
+    rows shifted by their float64 column mean, the shifted squared norms, tolerance
+    :func:`euclidean_tolerance`; raises ParameterError where float32 would overflow.
+    """
+    n, d = X.shape
+    if metric != "euclidean":
+        return K.Geometry(X, nrm, np.zeros(d), np.ones(n), False, tolerance(d), 0.0)
+    step = max(1, min(block_size, (4 << 20) // (8 * max(1, d))))
+    total = np.zeros(d)
+    for lo in range(0, n, step):
+        total += np.asarray(X[lo : lo + step], dtype=np.float64).sum(axis=0)
+    shift = total / n
+    sq = np.empty(n)
+    for lo in range(0, n, step):
+        Z = np.asarray(X[lo : lo + step], dtype=np.float64) - shift
+        sq[lo : lo + step] = np.einsum("ij,ij->i", Z, Z)
+    if n and not sq.max() <= EUCLID_MAX_SQ:
+        raise ParameterError(
+            "metric='euclidean' handles rows within 1e18 of the mean; scale the embeddings"
+        )
+    tol0, rel = euclidean_tolerance(d)
+    return K.Geometry(X, np.ones(n), shift, sq, True, tol0, rel)
 
 
 def as_rows(X: Any) -> np.ndarray:
@@ -177,6 +253,13 @@ def unit32_rows(X: np.ndarray, nrm: np.ndarray, rows: np.ndarray | slice) -> np.
     return (block / nrm[rows][:, None]).astype(np.float32)
 
 
+def prep32_rows(M: K.Geometry, rows: np.ndarray | slice) -> np.ndarray:
+    """Screened float32 rows of ``M`` (as :func:`~unisel.select.engine._kernels.prep32`),
+    shape (len(rows), d)."""
+    block = np.asarray(M.X[rows], dtype=np.float64) - M.shift
+    return (block / M.nrm[rows][:, None]).astype(np.float32)
+
+
 def fingerprint(X: np.ndarray, nrm: np.ndarray) -> str:
     """SHA-256 over the shape, dtype, every row norm and up to 64 sampled raw rows."""
     h = hashlib.sha256()
@@ -188,25 +271,24 @@ def fingerprint(X: np.ndarray, nrm: np.ndarray) -> str:
 
 
 def fold_centres(
-    X: np.ndarray,
-    nrm: np.ndarray,
+    M: K.Geometry,
     centres: np.ndarray,
     md: np.ndarray,
     matmul: Matmul,
-    tol: float,
     block_size: int = DEFAULT_BLOCK,
 ) -> None:
     """Lower ``md`` (n,) to the exact canonical keys against ``centres`` with block products."""
-    n = X.shape[0]
-    C32 = unit32_rows(X, nrm, np.asarray(centres, dtype=np.int64))
+    n = M.X.shape[0]
+    centres = np.asarray(centres, dtype=np.int64)
+    C32 = prep32_rows(M, centres)
     for lo in range(0, n, block_size):
         hi = min(n, lo + block_size)
         rows = np.arange(lo, hi, dtype=np.int64)
-        U32 = unit32_rows(X, nrm, slice(lo, hi))
+        U32 = prep32_rows(M, slice(lo, hi))
         for c0 in range(0, len(centres), CENTRE_CHUNK):
             c1 = min(len(centres), c0 + CENTRE_CHUNK)
             D32 = np.ascontiguousarray(matmul(U32, C32[c0:c1]), dtype=np.float32)
-            K.absorb_block(D32, rows, centres[c0:c1], X, nrm, md[lo:hi], tol)
+            K.absorb_block(D32, rows, centres[c0:c1], M, md[lo:hi])
 
 
 def _check_prefix(n: int, k: int, start: int, initial: Sequence[int] | None) -> np.ndarray:
@@ -232,11 +314,19 @@ def _check_prefix(n: int, k: int, start: int, initial: Sequence[int] | None) -> 
 class _Checkpoint:
     """Atomic save/load of the engine state (``.npz``), validated against X and the prefix."""
 
-    def __init__(self, path: str | Path, fp: str, shape: tuple[int, int], prefix: np.ndarray):
+    def __init__(
+        self,
+        path: str | Path,
+        fp: str,
+        shape: tuple[int, int],
+        prefix: np.ndarray,
+        metric: str = "cosine",
+    ):
         self.path = Path(path)
         self.fp = fp
         self.shape = shape
         self.prefix = prefix
+        self.metric = metric
 
     def save(self, t: int, indices: np.ndarray, distances: np.ndarray, md, stamp) -> None:
         with atomic_output(self.path) as tmp, open(tmp, "wb") as fh:
@@ -246,6 +336,7 @@ class _Checkpoint:
                 fingerprint=np.str_(self.fp),
                 shape=np.asarray(self.shape, dtype=np.int64),
                 prefix=self.prefix,
+                metric=np.str_(self.metric),
                 t=np.int64(t),
                 indices=indices[:t],
                 distances=distances[:t],
@@ -271,6 +362,13 @@ class _Checkpoint:
             )
         if str(state["fingerprint"]) != self.fp:
             raise ParameterError(f"{self.path}: checkpoint was made from different embeddings")
+        # checkpoints written before the metric was recorded are cosine ones
+        made_with = str(state["metric"]) if "metric" in state else "cosine"
+        if made_with != self.metric:
+            raise ParameterError(
+                f"{self.path}: checkpoint was made with metric={made_with!r}, "
+                f"this run uses metric={self.metric!r}"
+            )
         if not np.array_equal(state["prefix"], self.prefix):
             raise ParameterError(
                 f"{self.path}: checkpoint was made with a different start/initial selection"
@@ -291,6 +389,7 @@ def maxmin(
     n_jobs: int | None = None,
     refresh_every: int = DEFAULT_REFRESH_EVERY,
     prune: bool | int | None = None,
+    metric: str = "cosine",
     loop: str | None = None,
     quiet: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -336,13 +435,19 @@ def maxmin(
         clusters (about n / 128, at most 2048); an int forces it with that many clusters;
         False turns it off. If from 256 steps on its bounds have skipped less than a quarter
         of the (group, centre) pairs, the run goes on with the lazy loop. A speed knob: the
-        result does not depend on it.
+        result does not depend on it. Cosine only: with ``metric="euclidean"`` None means
+        off and True or an int is a ParameterError.
+    metric : {"cosine", "euclidean"}
+        ``"cosine"`` (default): cosine distance of the unit rows. ``"euclidean"``: Euclidean
+        distance of the rows as given (see "Euclidean metric" in the module docstring). A
+        checkpoint records it and refuses to resume under the other one.
     loop : {None, "cpu", "device"}
         Where the greedy steps run: "cpu", the compiled loop described above; "device", the
         torch loop of :mod:`unisel.select.engine._torch_loop` with every per-row array on
         ``device`` ("cpu"/"torch" run it on CPU torch tensors; ``refresh_every`` is then its
-        block length, >= 1, and ``prune`` must stay None/False). None: "device" when
-        ``device`` is, or "auto" resolves to, a CUDA device, else "cpu". Same result.
+        block length, >= 1, and ``prune`` must stay None/False; cosine only). None: "device"
+        when ``device`` is, or "auto" resolves to, a CUDA device and the metric is cosine,
+        else "cpu". Same result.
     quiet : bool
         No progress bar when True.
 
@@ -351,20 +456,24 @@ def maxmin(
     indices : ndarray of shape (k,), int64
         Selected rows in selection order.
     distances : ndarray of shape (k,), float64
-        Canonical minimum cosine distance of each row to the rows before it when chosen;
-        ``inf`` for the first row, ``nan`` for the rows of ``initial`` after the first.
+        Canonical minimum distance (cosine, or Euclidean: the square root of the canonical
+        squared key) of each row to the rows before it when chosen; ``inf`` for the first
+        row, ``nan`` for the rows of ``initial`` after the first.
     """
+    euclid = check_metric(metric) == "euclidean"
+    if euclid and prune is not None and prune is not False:
+        raise ParameterError("prune: the cluster-pruned phase supports metric='cosine' only")
     X = as_rows(X)
     n, d = X.shape
     if n == 0:
         raise ParameterError("embeddings have no rows")
     from unisel.select.engine import _torch_loop  # imports this module: not at the top
 
-    if _torch_loop.uses_device_loop(loop, device, n, d):
+    if _torch_loop.uses_device_loop(loop, device, n, d, metric):
         return _torch_loop.maxmin_device(
             X, k, start=start, initial=initial, device=device, checkpoint=checkpoint,
             checkpoint_every=checkpoint_every, block_size=block_size, n_jobs=n_jobs,
-            refresh_every=refresh_every, prune=prune, quiet=quiet,
+            refresh_every=refresh_every, prune=prune, metric=metric, quiet=quiet,
         )  # fmt: skip
     prefix = _check_prefix(n, k, start, initial)
     k = int(k)
@@ -384,21 +493,23 @@ def maxmin(
     if n_jobs is not None:
         matmul = _with_threads(matmul, int(n_jobs))
     tol = tolerance(d)
-    n_clusters = _prune_clusters(prune, n, d)
+    n_clusters = 0 if euclid else _prune_clusters(prune, n, d)
     nrm = row_norms(X, block)
+    M = geometry(X, nrm, metric, block)
 
     indices = np.empty(k, dtype=np.int64)
     distances = np.full(k, np.nan)
     ckpt = None
     state = None
     if checkpoint is not None:
-        ckpt = _Checkpoint(checkpoint, fingerprint(X, nrm), (n, d), prefix)
+        ckpt = _Checkpoint(checkpoint, fingerprint(X, nrm), (n, d), prefix, metric)
         state = ckpt.load()
 
     if state is not None:
         t = int(state["t"])
         if t >= k:
-            return state["indices"][:k].copy(), state["distances"][:k].copy()
+            done = state["distances"][:k].copy()
+            return state["indices"][:k].copy(), np.sqrt(done) if euclid else done
         indices[:t] = state["indices"]
         distances[:t] = state["distances"]
         md = np.ascontiguousarray(state["md"], dtype=np.float64)
@@ -413,21 +524,19 @@ def maxmin(
             # float32 copy of the rows
             stamp = np.zeros(n, dtype=np.int64)
         else:
-            fold_centres(X, nrm, prefix, md, matmul, tol, block)
+            fold_centres(M, prefix, md, matmul, block)
             stamp = np.full(n, p, dtype=np.int64)
         md[prefix] = -np.inf
         t = p
 
     C32 = np.empty((k, d), dtype=np.float32)
-    C32[:t] = unit32_rows(X, nrm, indices[:t])
+    C32[:t] = prep32_rows(M, indices[:t])
     stats = np.zeros(6, dtype=np.int64)
     p = prefix.size
 
     progress = None
-    if not quiet:
-        from tqdm.auto import tqdm
-
-        progress = tqdm(total=k, initial=t, desc="max-min", unit="pick")
+    if bars_enabled(quiet):
+        progress = progress_bar(total=k, initial=t, desc="max-min", unit="pick")
     chunk = max(256, min(checkpoint_every, max(1, k // 100)))
     if refresh_every:
         chunk = min(chunk, refresh_every)
@@ -445,8 +554,7 @@ def maxmin(
         while t < k:
             if refresh_every and t - last_refresh >= refresh_every and t - refresh_every >= p:
                 _block_refresh(
-                    X,
-                    nrm,
+                    M,
                     C32,
                     indices,
                     distances,
@@ -457,13 +565,12 @@ def maxmin(
                     t,
                     refresh_every,
                     centre_chunk,
-                    tol,
                     stats,
                 )
                 last_refresh = t
             t_end = min(k, t + chunk)
             t_new, hsize = K.lazy_steps(
-                X, nrm, C32, indices, distances, md, stamp, heap, hsize, t, t_end, tol, stats
+                M, C32, indices, distances, md, stamp, heap, hsize, t, t_end, stats
             )
             if progress is not None:
                 progress.update(t_new - t)
@@ -479,7 +586,8 @@ def maxmin(
     global LAST_STATS, LAST_PRUNE_STATS
     LAST_STATS = stats.tolist()
     LAST_PRUNE_STATS = prune_stats.tolist()
-    return indices, distances
+    # Euclidean keys are squared distances (checkpoints keep them so); report the distances
+    return indices, (np.sqrt(distances) if euclid else distances)
 
 
 def _pruned_phase(
@@ -529,8 +637,7 @@ def _pruned_phase(
 
 
 def _block_refresh(
-    X: np.ndarray,
-    nrm: np.ndarray,
+    M: K.Geometry,
     C32: np.ndarray,
     indices: np.ndarray,
     distances: np.ndarray,
@@ -541,7 +648,6 @@ def _block_refresh(
     t: int,
     window: int,
     centre_chunk: int,
-    tol: float,
     stats: np.ndarray,
 ) -> None:
     """Refresh, with block products, the rows the next ``window`` steps will probably pop.
@@ -566,7 +672,7 @@ def _block_refresh(
     rows = rows[np.argsort(stamp[rows], kind="stable")]
     for r0 in range(0, rows.size, REFRESH_ROWS):  # bounded buffers: see "Memory" above
         part = rows[r0 : r0 + REFRESH_ROWS]
-        K.eager_refresh(X, nrm, C32, indices, md, stamp, part, t, theta, tol, centre_chunk, stats)
+        K.eager_refresh(M, C32, indices, md, stamp, part, t, theta, centre_chunk, stats)
     K.heapify(heap, hsize, md)
 
 

@@ -1,0 +1,92 @@
+"""The ``unisel`` command line: parse, call the Python API, print.
+
+Each subcommand has one ``_add_<name>`` function that declares its arguments and one
+``_run_<name>`` function that calls the API: ``select``, ``metrics`` and ``report`` in
+`unisel.cli.data`, ``train``, ``experiment`` and ``evaluate`` in `unisel.cli.lab`, ``theory`` in
+`unisel.cli.theory`, ``distributed`` in `unisel.cli.distributed`; the argument groups they share
+are in `unisel.cli._args`. Errors of the user's making (`UniselError`) are printed as one line on
+stderr with exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from collections.abc import Sequence
+
+from unisel.cli._args import Handler
+from unisel.cli.data import _add_metrics, _add_report, _add_select
+from unisel.cli.distributed import _add_distributed
+from unisel.cli.lab import _add_evaluate, _add_experiment, _add_train
+from unisel.cli.theory import _add_theory
+from unisel.errors import UniselError
+
+__all__ = [
+    "Handler",
+    "_add_distributed",
+    "_add_evaluate",
+    "_add_experiment",
+    "_add_metrics",
+    "_add_report",
+    "_add_select",
+    "_add_theory",
+    "_add_train",
+    "build_parser",
+    "main",
+]
+
+
+# ---------------------------------------------------------------- entry point
+_SUBCOMMANDS = (
+    _add_select,
+    _add_metrics,
+    _add_report,
+    _add_train,
+    _add_experiment,
+    _add_evaluate,
+    _add_theory,
+    _add_distributed,
+)
+
+
+def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Handler]]:
+    """The argument parser and the handler of each subcommand."""
+    from unisel import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="unisel",
+        description="Select the most uniformly spread subset of a fine-tuning data set.",
+    )
+    parser.add_argument("--version", action="version", version=f"unisel {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    handlers: dict[str, Handler] = {}
+    for add in _SUBCOMMANDS:
+        before = set(sub.choices)
+        handler = add(sub)
+        for name in set(sub.choices) - before:
+            if handler is not None:
+                handlers[name] = handler
+    return parser, handlers
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    parser, handlers = build_parser()
+    args = parser.parse_args(argv)
+    # Warnings about the user's data (dropped or skipped records) as one line each.
+    warnings.formatwarning = lambda message, category, *rest, **kw: (
+        f"unisel {args.command}: warning: {message}\n"
+    )
+    try:
+        return handlers[args.command](args)
+    except UniselError as exc:
+        print(f"unisel {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"unisel {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,119 @@
+"""Argument groups the subcommands share, and the parsing of their values."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+#: The names of `unisel.io.SCHEMAS`, spelt out so that building the parser imports no reader
+#: (tests/cli/test_args.py checks that they agree).
+SCHEMA_CHOICES = ("alpaca", "sharegpt", "messages", "text")
+
+
+def add_quiet(p: argparse.ArgumentParser, help: str = "no progress bars") -> None:
+    p.add_argument("-q", "--quiet", action="store_true", help=help)
+
+
+def add_seed(
+    p: argparse.ArgumentParser, help: str = "seed of every random choice (default 0)"
+) -> None:
+    p.add_argument("--seed", type=int, default=0, help=help)
+
+
+def add_schema(p: argparse.ArgumentParser) -> None:
+    """``--schema`` (one of the known schemas, default detected) and ``--text-field``."""
+    p.add_argument("--schema", choices=SCHEMA_CHOICES, help="record schema (default: detected)")
+    p.add_argument("--text-field", help="column holding the text (text schema)")
+
+
+def add_input(p: argparse.ArgumentParser) -> None:
+    """The input of `read_records`: the source, its schema, split and empty-record policy."""
+    p.add_argument(
+        "input",
+        help="data file (JSON, JSONL, Parquet, CSV), save_to_disk folder, hub name, or example:sharegpt",
+    )
+    add_schema(p)
+    p.add_argument(
+        "--split",
+        default="train",
+        help="split of a hub data set or DatasetDict folder (default train)",
+    )
+    p.add_argument(
+        "--skip-empty",
+        action="store_true",
+        default=None,
+        help="leave out records with no text instead of failing",
+    )
+
+
+def add_embed_cache(p: argparse.ArgumentParser) -> None:
+    """The embedding cache (``--cache-dir``, ``--no-cache``) and ``--embed-opt`` settings."""
+    p.add_argument(
+        "--cache-dir",
+        help="embedding cache folder (default $UNISEL_CACHE_DIR or ~/.cache/unisel/embeddings)",
+    )
+    p.add_argument(
+        "--no-cache", action="store_true", help="do not read or write the embedding cache"
+    )
+    p.add_argument(
+        "--embed-opt",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="embedder setting, e.g. vector_size=200 (repeatable)",
+    )
+
+
+def add_common_input(p: argparse.ArgumentParser) -> None:
+    """What ``select`` and ``metrics`` share: input, seed, embedding cache, quiet."""
+    add_input(p)
+    add_seed(p)
+    add_embed_cache(p)
+    add_quiet(p, "no progress bars or stage timings")
+
+
+def add_size(
+    p: argparse.ArgumentParser,
+    k_help: str | None = None,
+    fraction_help: str | None = None,
+) -> None:
+    """``-k`` or ``--fraction``, exactly one."""
+    size = p.add_mutually_exclusive_group(required=True)
+    size.add_argument("-k", type=int, help=k_help)
+    size.add_argument("--fraction", type=float, help=fraction_help)
+
+
+def add_cluster(
+    p: argparse.ArgumentParser,
+    scheduler_help: str = "connect to a running Dask scheduler (tcp://host:8786)",
+    workers_help: str = "start a local cluster of N worker processes",
+) -> None:
+    """``--scheduler ADDRESS`` or ``--workers N`` (at most one): where Dask work runs."""
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--scheduler", metavar="ADDRESS", help=scheduler_help)
+    g.add_argument("--workers", type=int, metavar="N", help=workers_help)
+
+
+def parse_options(items: list[str]) -> dict[str, object]:
+    """``KEY=VALUE`` strings as a dict, each value parsed as JSON when it is JSON."""
+    import json
+
+    from unisel.errors import ParameterError
+
+    out: dict[str, object] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise ParameterError(f"--embed-opt expects KEY=VALUE, got {item!r}")
+        try:
+            out[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            out[key] = raw
+    return out
+
+
+def cache_arg(args: argparse.Namespace) -> object:
+    return False if args.no_cache else args.cache_dir

@@ -1,0 +1,263 @@
+"""``unisel select``, ``unisel metrics`` and ``unisel report``: the data subcommands."""
+
+from __future__ import annotations
+
+import argparse
+
+from unisel.cli._args import (
+    Handler,
+    add_cluster,
+    add_common_input,
+    add_quiet,
+    add_seed,
+    add_size,
+    cache_arg,
+    parse_options,
+)
+
+
+# ---------------------------------------------------------------- select (issue 2)
+def _add_select(sub: argparse._SubParsersAction) -> Handler:
+    from unisel.select import SELECTORS
+
+    p = sub.add_parser("select", help="select the most uniformly spread subset of a data set")
+    add_common_input(p)
+    p.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        help="subset file (same format as the input); the manifest goes beside it",
+    )
+    add_size(
+        p,
+        "number of records to select (to add, with --extend)",
+        "fraction of the records to select, in (0, 1]",
+    )
+    p.add_argument(
+        "--method", default="maxmin", choices=SELECTORS.names(), help="selector (default maxmin)"
+    )
+    p.add_argument(
+        "--embedder",
+        default="word2vec",
+        help="word2vec (default), tfidf, wordllama, minilm, hf:PATH or npy:FILE",
+    )
+    p.add_argument(
+        "--start", type=int, help="index of the first maxmin record (default: drawn with --seed)"
+    )
+    p.add_argument(
+        "--order",
+        choices=["input", "selection"],
+        default="input",
+        help="record order in the output (default input)",
+    )
+    p.add_argument(
+        "--device",
+        default="cpu",
+        choices=["cpu", "cuda", "auto"],
+        help="where the maxmin engine runs",
+    )
+    p.add_argument(
+        "--metric",
+        default="cosine",
+        choices=["cosine", "euclidean"],
+        help="maxmin distance: cosine (default) or euclidean on the unnormalised embeddings",
+    )
+    p.add_argument(
+        "--checkpoint", help="save maxmin state to this file periodically and resume from it"
+    )
+    p.add_argument(
+        "--extend",
+        metavar="MANIFEST",
+        help="continue this maxmin selection by -k/--fraction more records",
+    )
+    p.add_argument(
+        "--report",
+        metavar="DIR",
+        help="also write a uniformity report against random of the same size",
+    )
+    add_cluster(
+        p,
+        "run maxmin on this running Dask scheduler",
+        "run maxmin on a local Dask cluster of N worker processes",
+    )
+    p.add_argument(
+        "--mode",
+        choices=["exact", "two-round"],
+        default="exact",
+        help="distributed maxmin mode (default exact)",
+    )
+    return _run_select
+
+
+def _run_select(args: argparse.Namespace) -> int:
+    from unisel.pipeline import select_file
+
+    result = select_file(
+        args.input,
+        output=args.output,
+        k=args.k,
+        fraction=args.fraction,
+        method=args.method,
+        embedder=args.embedder,
+        seed=args.seed,
+        start=args.start,
+        schema=args.schema,
+        text_field=args.text_field,
+        split=args.split,
+        skip_empty=args.skip_empty,
+        cache_dir=cache_arg(args),  # type: ignore[arg-type]
+        order=args.order,
+        device=args.device,
+        checkpoint=args.checkpoint,
+        extend=args.extend,
+        metric=args.metric,
+        embedder_params=parse_options(args.embed_opt),
+        scheduler=args.scheduler,
+        workers=args.workers,
+        mode=args.mode,
+        quiet=args.quiet,
+    )
+    m = result.manifest
+    h = m.h_min
+    print(
+        f"selected {m.k:,} of {m.input['n_records']:,} records with {m.selector['method']} "
+        f"({m.embedder['method']}) -> {result.output}"
+    )
+    print(f"h_min of the subset: cosine {h['cosine']}, Euclidean {h['euclidean']}")
+    print(f"manifest: {result.manifest_path}")
+    if not args.quiet:
+        print(f"time: {result.timings.summary()}")
+    if args.report:
+        from unisel.report import report_selection
+
+        page = report_selection(result.manifest_path, args.report, quiet=args.quiet)
+        print(f"report: {page}")
+    return 0
+
+
+# ---------------------------------------------------------------- metrics (issue 2)
+def _add_metrics(sub: argparse._SubParsersAction) -> Handler:
+    p = sub.add_parser(
+        "metrics", help="uniformity metrics of a data set and its subsets, side by side"
+    )
+    add_common_input(p)
+    p.add_argument(
+        "--subset",
+        action="append",
+        default=[],
+        metavar="SUBSET_OR_MANIFEST",
+        help="a subset file or its manifest (repeatable)",
+    )
+    p.add_argument(
+        "--embedder",
+        help="embedder spec (default: the subsets' manifest's cached embeddings, else word2vec)",
+    )
+    p.add_argument(
+        "--near-threshold",
+        type=float,
+        default=0.01,
+        help="cosine distance counted as a near duplicate (default 0.01)",
+    )
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    return _run_metrics
+
+
+def _run_metrics(args: argparse.Namespace) -> int:
+    import json
+
+    from unisel.pipeline import metrics_file
+
+    report = metrics_file(
+        args.input,
+        subsets=args.subset,
+        embedder=args.embedder,
+        seed=args.seed,
+        schema=args.schema,
+        text_field=args.text_field,
+        split=args.split,
+        skip_empty=args.skip_empty,
+        cache_dir=cache_arg(args),  # type: ignore[arg-type]
+        near_duplicate_threshold=args.near_threshold,
+        embedder_params=parse_options(args.embed_opt),
+        quiet=args.quiet,
+    )
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2))
+    else:
+        print(report.to_table())
+        if not args.quiet:
+            timings = ", ".join(f"{k} {v:.1f}s" for k, v in report.extra["timings"].items())
+            print(f"\ntime: {timings}")
+    return 0
+
+
+# ---------------------------------------------------------------- report (issue 4)
+def _add_report(sub: argparse._SubParsersAction) -> Handler | None:
+    p = sub.add_parser(
+        "report",
+        help="one-page HTML report comparing subsets (PCA panels, histograms, metrics)",
+        description="Write a self-contained HTML report (index.html, PNG figures, report.json) "
+        "comparing subsets of one data set, from the manifests `unisel select` wrote; the "
+        "embeddings come from the cache the manifests name.",
+    )
+    p.add_argument(
+        "full",
+        nargs="?",
+        default=None,
+        metavar="FULL",
+        help="the full data set (checked against the manifests; default: theirs)",
+    )
+    p.add_argument(
+        "--subset",
+        "-s",
+        action="append",
+        required=True,
+        metavar="PATH",
+        help="a subset file or its .manifest.json (repeat for each subset)",
+    )
+    p.add_argument(
+        "--name",
+        action="append",
+        default=None,
+        metavar="NAME",
+        help="label of each --subset, in order (default: its selector)",
+    )
+    p.add_argument("--output", "-o", required=True, metavar="DIR", help="report folder to write")
+    p.add_argument(
+        "--embeddings",
+        default=None,
+        metavar="NPY",
+        help="full-set embeddings (.npy) instead of the manifests' cache",
+    )
+    p.add_argument(
+        "--sample-size",
+        type=int,
+        default=20_000,
+        metavar="N",
+        help="most points per scatter panel (metrics use all; default 20000)",
+    )
+    add_seed(p, "seed of the scatter samples (default 0)")
+    add_quiet(p, "no progress bar")
+    return _run_report
+
+
+def _run_report(args: argparse.Namespace) -> int:
+    import json
+
+    from unisel.report import write_report
+
+    index = write_report(
+        args.full,
+        args.subset,
+        args.output,
+        names=args.name,
+        embeddings=args.embeddings,
+        sample_size=args.sample_size,
+        seed=args.seed,
+        quiet=args.quiet,
+    )
+    summary = json.loads((index.parent / "report.json").read_text(encoding="utf-8"))["summary"]
+    if not args.quiet:
+        print(summary["text"])
+    print(index)
+    return 0
