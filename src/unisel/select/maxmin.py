@@ -43,8 +43,8 @@ class MaxMinSelector(Selector):
     loop : {None, "cpu", "device"}
         Where the greedy steps run: the compiled CPU loop or the torch loop on ``device``
         (:mod:`unisel.select.engine._torch_loop`; "device" with ``device="cpu"`` runs it on
-        CPU torch). None: the device loop on CUDA devices, the CPU loop otherwise. The
-        selection is the same either way.
+        CPU torch; cosine only). None: the device loop on CUDA devices for cosine, the CPU
+        loop otherwise. The selection is the same either way.
     checkpoint : path or None
         File to save the selection state to periodically, and to resume from (it records the
         metric and refuses to resume under another one).

@@ -92,6 +92,7 @@ from typing import Any
 
 import numpy as np
 
+from unisel._progress import bars_enabled, progress_bar
 from unisel.errors import ParameterError
 from unisel.select.engine._backends import _full_float32, resolve_device
 from unisel.select.engine.reference import DUPLICATE_TOLERANCE, check_metric
@@ -558,10 +559,8 @@ def maxmin_device(
     p = prefix.size
 
     progress = None
-    if not quiet:
-        from tqdm.auto import tqdm
-
-        progress = tqdm(total=k, initial=t, desc="max-min (device)", unit="pick")
+    if bars_enabled(quiet):
+        progress = progress_bar(total=k, initial=t, desc="max-min (device)", unit="pick")
     B = int(refresh_every)
     last_saved = t
     try:
