@@ -9,7 +9,7 @@ not measured: give the call a 560 s limit)::
 Stages (the JSON is rewritten after each one, so a run cut short still reports what it did):
 
 1. rows: ``--n`` x ``--d`` float32, the 100-component Gaussian mixture of
-   ``bench_maxmin.py`` (``--data mixture``) or the wide biased mixture of issue 12
+   ``bench_maxmin.py`` (``--data mixture``) or its wide biased mixture of issue 12
    (``--data wide``: 50 components, Dirichlet(0.5) weights, noise scales U(0.2, 1.0));
 2. warm-up: the device loop on the first 20,000 rows (CUDA context, cuBLAS handles);
 3. the device loop, ``maxmin(X, k, device=DEVICE, loop="device")``, timed end to end (row
@@ -43,21 +43,6 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-
-def wide_mixture(n: int, d: int, seed: int = 0) -> np.ndarray:
-    """Issue 12's biased mixture: 50 components, Dirichlet(0.5) weights, U(0.2, 1) scales."""
-    rng = np.random.default_rng(seed)
-    centres = rng.normal(size=(50, d)).astype(np.float32)
-    weights = rng.dirichlet(np.full(50, 0.5))
-    scales = rng.uniform(0.2, 1.0, size=50).astype(np.float32)
-    out = np.empty((n, d), dtype=np.float32)
-    for lo in range(0, n, 65536):
-        hi = min(n, lo + 65536)
-        lab = rng.choice(50, size=hi - lo, p=weights)
-        noise = rng.normal(size=(hi - lo, d)).astype(np.float32)
-        out[lo:hi] = centres[lab] + scales[lab, None] * noise
-    return out
 
 
 def _stand_in_for_ijson() -> None:
@@ -106,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
 
     _stand_in_for_ijson()
     import torch
-    from bench_maxmin import gaussian_mixture
+    from bench_maxmin import gaussian_mixture, wide_mixture
 
     from unisel.select.engine import _torch_loop, canonical_distances, fast, maxmin
 
