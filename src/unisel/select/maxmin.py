@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from unisel.errors import ParameterError
 from unisel.select import engine
 from unisel.select.base import SELECTORS, Selector
+
+if TYPE_CHECKING:
+    from unisel.tokens import TokenBudget
 
 
 @SELECTORS.register("maxmin")
@@ -45,6 +48,10 @@ class MaxMinSelector(Selector):
         metric and refuses to resume under another one).
     metric : {"cosine", "euclidean"}
         Distance of the greedy: cosine (default) or Euclidean on the unnormalised rows.
+
+    With a token budget the greedy order is kept and the selection is its longest prefix
+    within the budget: the engine stops soon after the first record that would cross it
+    (that record is not selected).
     """
 
     def __init__(
@@ -79,7 +86,9 @@ class MaxMinSelector(Selector):
             params["extends"] = len(self.initial)
         return params
 
-    def _fit(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    def _fit(
+        self, X: np.ndarray, budget: TokenBudget | None = None
+    ) -> tuple[np.ndarray, np.ndarray | None]:
         n = X.shape[0]
         if self.initial:
             bad = [i for i in self.initial if not 0 <= i < n]
@@ -89,7 +98,14 @@ class MaxMinSelector(Selector):
                 )
             if len(set(self.initial)) != len(self.initial):
                 raise ParameterError("the selection to extend has repeated indices")
-            if len(self.initial) >= self.n_samples:
+            if budget is not None:
+                used = int(budget.counts[self.initial].sum())
+                if used > budget.budget:
+                    raise ParameterError(
+                        f"the selection to extend already holds {used} tokens, more than "
+                        f"the budget of {budget.budget}"
+                    )
+            elif len(self.initial) >= self.n_samples:
                 raise ParameterError(
                     f"the selection to extend already has {len(self.initial)} records; "
                     f"nothing to add for a total of {self.n_samples}"
@@ -102,7 +118,7 @@ class MaxMinSelector(Selector):
         else:
             start = int(np.random.default_rng(self.random_state).integers(n))
         self.start_ = start
-        return engine.maxmin(
+        ranking, gains = engine.maxmin(
             X,
             self.n_samples,
             start=start,
@@ -110,5 +126,18 @@ class MaxMinSelector(Selector):
             device=self.device,
             checkpoint=self.checkpoint,
             metric=self.metric,
+            weights=None if budget is None else budget.counts,
+            budget=None if budget is None else budget.budget,
             quiet=self.quiet,
         )
+        if budget is not None and ranking.size == 0:
+            raise ParameterError(
+                f"token budget {budget.budget} is smaller than the first selected record "
+                f"(record {start}, {int(budget.counts[start])} tokens)"
+            )
+        return ranking, gains
+
+    def _fit_budget(
+        self, X: np.ndarray, budget: TokenBudget
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        return self._fit(X, budget)
