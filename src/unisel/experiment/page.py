@@ -161,7 +161,12 @@ def plot_lengths(
     if everything:
         allv = np.concatenate(everything).astype(np.float64)
         hi = max(2.0, float(allv.max()) + 1)
-        bins = np.unique(np.concatenate([[0.0], np.geomspace(1.0, hi, 30)]))
+        log_x = hi > 64  # short records: one bin per count reads better
+        bins = (
+            np.unique(np.concatenate([[0.0], np.round(np.geomspace(1.0, hi, 30))]))
+            if log_x
+            else np.arange(0.0, hi + 1.0) - 0.5
+        )
         if pool is not None and len(pool):
             w = np.full(len(pool), 1.0 / len(pool))
             ax.hist(pool, bins=bins, weights=w, color="#bbbbbb", alpha=0.6, label="pool")
@@ -174,7 +179,8 @@ def plot_lengths(
                 v, bins=bins, weights=w, histtype="step", linewidth=1.6, color=colors[a],
                 label=f"{arm_label(a)} (median {np.median(v):.0f})",
             )  # fmt: skip
-        ax.set_xscale("symlog", linthresh=1.0)
+        if log_x:
+            ax.set_xscale("symlog", linthresh=1.0)
     ax.set_xlabel(xlabel)
     ax.set_ylabel("share of records")
     ax.set_title("length distribution per arm")
