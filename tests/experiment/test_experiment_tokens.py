@@ -71,6 +71,8 @@ def test_token_matched_arms_train_on_equal_tokens_within_one_record(tmp_path):
         seen[(run["arm"], run["seed"])] = result["tokens"]
     assert max(seen.values()) - min(seen.values()) < longest
     assert sel["arms"]["full-s0"]["indices"] != sel["arms"]["full-s1"]["indices"]
+    # the full-pool sample does not repeat the random arm of the same seed
+    assert sel["arms"]["full-s0"]["indices"] != sel["arms"]["random"]["indices"]
 
     with open(out / "heldout_curves.csv") as f:
         held = list(csv.DictReader(f))

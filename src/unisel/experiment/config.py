@@ -113,7 +113,7 @@ class ExperimentConfig:
         with the model's tokenizer) and falls short by less than one record; each run makes
         ``train.epochs`` passes over it, so every arm trains on the same number of tokens
         within one record. ``full`` is then a random sample of the pool to the budget, drawn
-        anew with each training seed.
+        anew with each training seed (a permutation of its own random stream, cut at the budget).
     token_budget : int or None
         Training tokens per arm with ``budget: tokens``.
     heldout_thresholds : list of float or None

@@ -123,6 +123,20 @@ def _subset_names(cfg: ExperimentConfig, arm: str) -> list[str]:
     return [_subset_name(cfg, a, s) for a, s in _arm_keys(cfg) if a == arm]
 
 
+FULL_STREAM = 0x46554C4C  # "FULL": the full-pool sample's random stream, beside the seed
+
+
+def _full_pool_sample(counts: np.ndarray, budget: int, seed: int) -> np.ndarray:
+    """The full-pool arm under a token budget: pool rows in a permutation drawn from
+    ``default_rng([seed, FULL_STREAM])``, cut at the budget. Its own stream: ``default_rng(s)``
+    and ``default_rng([s, 0])`` are the same generator, so the random selector's and the
+    trainer's streams would make ``full`` repeat ``random`` for equal seeds."""
+    from unisel.tokens import TokenBudget
+
+    order = np.random.default_rng([seed, FULL_STREAM]).permutation(counts.size)
+    return order[: TokenBudget(budget, counts).prefix_length(order)]
+
+
 def _training_token_counts(cfg: ExperimentConfig, rows: list[dict[str, Any]], schema: str, text_field: str | None) -> np.ndarray:
     """Tokens each row would train on (the run's template, tokenizer and max_length)."""
     from unisel.train.data import target_counts
@@ -182,14 +196,14 @@ def _prepare_data(cfg: ExperimentConfig, out: Path, quiet: bool) -> dict[str, An
         if name in arms:
             continue
         ts = time.perf_counter()
-        if cfg.by_tokens:
-            # every arm to the same training-token budget; `full` is a random pool sample
-            method = "random" if arm == FULL else arm
+        if cfg.by_tokens and arm == FULL:
+            local = _full_pool_sample(counts, cfg.token_budget or 0, seed)
+        elif cfg.by_tokens:
             params = dict(cfg.selector_params.get(arm, {}))
             local = np.asarray(
                 select(
                     X,
-                    method=method,
+                    method=arm,
                     random_state=seed,
                     token_budget=cfg.token_budget,
                     token_counts=counts,
