@@ -49,7 +49,7 @@ def select(
     token_budget : int or None
         Most tokens the selection may hold. The selection is the longest prefix of the
         selector's order whose ``token_counts`` sum to at most ``token_budget`` (the record
-        that would cross it is left out); see docs/selection.md for each selector's order.
+        that would cross it is left out); see docs/token_budget.md for each selector's order.
     token_counts : ndarray of shape (n,) or TokenCounts, optional
         Token count of every row (:func:`unisel.tokens.count_tokens`); required with
         ``token_budget``.
