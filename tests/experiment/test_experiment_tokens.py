@@ -64,7 +64,9 @@ def test_token_matched_arms_train_on_equal_tokens_within_one_record(tmp_path):
         assert budget - sub["tokens"] < longest
     seen = {}
     for run in res.runs:
-        result = json.loads((out / "runs" / f"{run['arm']}-s{run['seed']}" / "result.json").read_text())
+        result = json.loads(
+            (out / "runs" / f"{run['arm']}-s{run['seed']}" / "result.json").read_text()
+        )
         sub = sel["arms"][run["subset"]]
         # one epoch over the subset: exactly the subset's training tokens
         assert result["tokens"] == sub["tokens"]
@@ -95,11 +97,16 @@ def test_token_matched_arms_train_on_equal_tokens_within_one_record(tmp_path):
     assert summary["heldout_thresholds_picked"] and summary["heldout_thresholds"]
     for arm in ("maxmin", "random", "full"):
         s = summary["arms"][arm]
-        assert s["tokens_seen"]["n"] == 2 and s["heldout_loss_spread"]["min"] <= s["heldout_loss_spread"]["max"]
+        assert (
+            s["tokens_seen"]["n"] == 2
+            and s["heldout_loss_spread"]["min"] <= s["heldout_loss_spread"]["max"]
+        )
         easy = f"{summary['heldout_thresholds'][0]:g}"
         cell = s["heldout_time_to_threshold"][easy]
         assert cell["reached"] >= 1 and cell["tokens"]["max"] <= max(seen.values())
-        assert s["lengths"]["n"] == sum(sel["arms"][n]["size"] for n in sel["arms"] if n.startswith(arm))
+        assert s["lengths"]["n"] == sum(
+            sel["arms"][n]["size"] for n in sel["arms"] if n.startswith(arm)
+        )
     for name in ("loss_vs_tokens.png", "heldout_curves.png", "lengths.png"):
         assert (out / "figures" / name).is_file()
     html = (out / "index.html").read_text()

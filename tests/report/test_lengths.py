@@ -15,9 +15,7 @@ def _vary_lengths(toy):
     """Rewrite the toy data so record i has (i % 17) + 1 words."""
     n = toy.X.shape[0]
     words = [(i % 17) + 1 for i in range(n)]
-    toy.data.write_text(
-        "".join(json.dumps({"text": " ".join(["w"] * c)}) + "\n" for c in words)
-    )
+    toy.data.write_text("".join(json.dumps({"text": " ".join(["w"] * c)}) + "\n" for c in words))
     return np.asarray(words)
 
 
@@ -60,4 +58,6 @@ def test_unreadable_records_skip_auto_but_fail_when_asked(toy, tmp_path):
     rep = json.loads((tmp_path / "a" / "report.json").read_text())
     assert "lengths" not in rep["figures"] and "could not be read" in rep["length_note"]
     with pytest.raises(InputError):
-        write_report(None, list(toy.manifests.values()), tmp_path / "b", lengths="words", quiet=True)
+        write_report(
+            None, list(toy.manifests.values()), tmp_path / "b", lengths="words", quiet=True
+        )

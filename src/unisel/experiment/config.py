@@ -163,7 +163,9 @@ class ExperimentConfig:
             raise ParameterError(f"budget must be 'records' or 'tokens', got {self.budget!r}")
         if self.by_tokens:
             if self.k is not None or self.fraction is not None:
-                raise ParameterError("budget: tokens sizes the arms with token_budget; remove k/fraction")
+                raise ParameterError(
+                    "budget: tokens sizes the arms with token_budget; remove k/fraction"
+                )
             tb = self.token_budget
             if isinstance(tb, bool) or not isinstance(tb, int) or tb < 1:
                 raise ParameterError(

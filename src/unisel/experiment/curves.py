@@ -95,9 +95,7 @@ def time_to_threshold(
     if hit.size == 0:
         return None
     i = int(hit[0])
-    return Crossing(
-        int(steps[i]), float(seconds[i]), None if tokens is None else int(tokens[i])
-    )
+    return Crossing(int(steps[i]), float(seconds[i]), None if tokens is None else int(tokens[i]))
 
 
 def pick_thresholds(final_by_arm: dict[str, float], *, digits: int = 3) -> list[float]:

@@ -36,7 +36,6 @@ import numpy as np
 
 from unisel.errors import ParameterError
 from unisel.experiment.config import FULL, ExperimentConfig
-from unisel.tokens import length_summary
 from unisel.experiment.curves import (
     NOT_REACHED,
     ema,
@@ -45,6 +44,7 @@ from unisel.experiment.curves import (
     smooth,
     time_to_threshold,
 )
+from unisel.tokens import length_summary
 
 
 @dataclass
@@ -137,7 +137,9 @@ def _full_pool_sample(counts: np.ndarray, budget: int, seed: int) -> np.ndarray:
     return order[: TokenBudget(budget, counts).prefix_length(order)]
 
 
-def _training_token_counts(cfg: ExperimentConfig, rows: list[dict[str, Any]], schema: str, text_field: str | None) -> np.ndarray:
+def _training_token_counts(
+    cfg: ExperimentConfig, rows: list[dict[str, Any]], schema: str, text_field: str | None
+) -> np.ndarray:
     """Tokens each row would train on (the run's template, tokenizer and max_length)."""
     from unisel.train.data import target_counts
     from unisel.train.models import load_tokenizer
@@ -185,11 +187,17 @@ def _prepare_data(cfg: ExperimentConfig, out: Path, quiet: bool) -> dict[str, An
         **cfg.embedder_params,
     )
     X = np.asarray(emb.vectors)
-    counts = _training_token_counts(cfg, [rows[i] for i in pool], records.schema, records.text_field)
+    counts = _training_token_counts(
+        cfg, [rows[i] for i in pool], records.schema, records.text_field
+    )
     if cfg.by_tokens:
         k = 0
     else:
-        k = resolve_k(len(pool), cfg.k, cfg.fraction) if any(a != FULL for a in cfg.arms) else len(pool)
+        k = (
+            resolve_k(len(pool), cfg.k, cfg.fraction)
+            if any(a != FULL for a in cfg.arms)
+            else len(pool)
+        )
     arms: dict[str, Any] = {}
     for arm, seed in _arm_keys(cfg):
         name = _subset_name(cfg, arm, seed)
@@ -549,7 +557,11 @@ def build_report(
     # held-out thresholds: read on the evaluations themselves (no smoothing)
     final_held = {
         a: _mean_std(
-            [float(c["heldout"]["loss"][-1]) for c in curves if c["arm"] == a and c["heldout"]["loss"].size]
+            [
+                float(c["heldout"]["loss"][-1])
+                for c in curves
+                if c["arm"] == a and c["heldout"]["loss"].size
+            ]
         )[0]
         for a in arms
     }
@@ -758,7 +770,11 @@ def _write_html(
     )
     lengths = {
         a: np.asarray(
-            [c for name in _subset_names(config, a) for c in info["arms"][name].get("token_counts", [])]
+            [
+                c
+                for name in _subset_names(config, a)
+                for c in info["arms"][name].get("token_counts", [])
+            ]
         )
         for a in arms
     }
@@ -861,7 +877,9 @@ def _write_html(
         )
     )
     sections.append(("Loss against steps", page.figure_html(fig["step"], "loss against steps")))
-    sections.append(("Loss against wall-clock", page.figure_html(fig["minutes"], "loss against time")))
+    sections.append(
+        ("Loss against wall-clock", page.figure_html(fig["minutes"], "loss against time"))
+    )
     sections.append(
         ("Loss against training tokens", page.figure_html(fig["tokens"], "loss against tokens"))
     )
@@ -874,7 +892,9 @@ def _write_html(
     sections.append(("Held-out loss", page.figure_html(f_held, "held-out loss")))
     l_rows = []
     pool_sum = summary.get("pool_lengths") or {}
-    for label, ls in [("pool", pool_sum)] + [(page.arm_label(a), per_arm[a]["lengths"]) for a in arms]:
+    for label, ls in [("pool", pool_sum)] + [
+        (page.arm_label(a), per_arm[a]["lengths"]) for a in arms
+    ]:
         if not ls or not ls.get("n"):
             continue
         l_rows.append(

@@ -476,7 +476,9 @@ def plot_lengths(
         if v.size:
             share = counts / v.size
             med = float(np.median(v))
-            ax.stairs(share, edges, color=colors[name], linewidth=1.6, label=f"{name} (median {med:.0f})")
+            ax.stairs(
+                share, edges, color=colors[name], linewidth=1.6, label=f"{name} (median {med:.0f})"
+            )
         out.append({"name": name, "n": int(v.size), "counts": counts.astype(int).tolist()})
     ax.set_xscale("symlog", linthresh=1.0)
     ax.set_xlim(edges[0], edges[-1])

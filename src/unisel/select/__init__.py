@@ -17,9 +17,10 @@ from typing import Any
 
 import numpy as np
 
+from unisel.errors import ParameterError
+
 # Importing the modules registers their selectors.
 from unisel.select import baselines, maxmin  # noqa: F401
-from unisel.errors import ParameterError
 from unisel.select.base import SELECTORS, Selection, Selector, resolve_k
 from unisel.tokens import TokenBudget, TokenCounts
 

@@ -658,7 +658,8 @@ def _pruned_phase(
                 ckpt.save(t, indices, distances, md, stamp)
                 last_saved = t
     stopped = stop is not None and stop.crossed(indices, t)
-    if (t < k and not stopped) or ckpt is not None:  # someone reads the keys: decide the pending ones
+    # someone reads the keys (the lazy loop, a checkpoint): decide the pending ones
+    if (t < k and not stopped) or ckpt is not None:
         state.write_back(md, stamp, t)
     return t, last_saved, state.stats
 
