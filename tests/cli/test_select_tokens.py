@@ -86,3 +86,18 @@ def test_tokens_cannot_extend(tmp_path, capsys, data):
     m, _ = _select(tmp_path, capsys, data, "first", "-k", 3)
     line = bad(tmp_path, capsys, data, "--tokens", 100, "--extend", tmp_path / "first.jsonl")
     assert "cannot extend" in line
+
+
+def test_length_buckets_from_the_command_line(tmp_path, capsys, data):
+    import numpy as np
+
+    from unisel.select.buckets import bucket_ids
+
+    words = np.array([len(t.split()) for t in read_records(data, quiet=True).texts])
+    m, _ = _select(tmp_path, capsys, data, "lb", "-k", 20, "--length-buckets", 2)
+    assert m.selector["params"]["length_buckets"] == 2 and m.tokens["budget"] is None
+    ids = bucket_ids(words, 2)
+    want = np.bincount(ids) * 20 / len(words)
+    assert np.all(np.abs(np.bincount(ids[m.indices], minlength=want.size) - want) <= 1)
+    line = bad(tmp_path, capsys, data, "-k", 5, "--length-buckets", 2, "--method", "random")
+    assert "maxmin only" in line

@@ -48,6 +48,13 @@ def _add_select(sub: argparse._SubParsersAction) -> Handler:
         "(default: whitespace-separated words); recorded in the manifest",
     )
     p.add_argument(
+        "--length-buckets",
+        type=int,
+        metavar="B",
+        help="maxmin inside B length buckets (quantiles of the --tokenizer counts), interleaved "
+        "in proportion to their sizes, so the subset keeps the input's length distribution",
+    )
+    p.add_argument(
         "--method", default="maxmin", choices=SELECTORS.names(), help="selector (default maxmin)"
     )
     p.add_argument(
@@ -131,6 +138,7 @@ def _run_select(args: argparse.Namespace) -> int:
         mode=args.mode,
         tokens=args.tokens,
         tokenizer=args.tokenizer,
+        length_buckets=args.length_buckets,
         quiet=args.quiet,
     )
     m = result.manifest

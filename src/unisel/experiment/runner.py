@@ -223,6 +223,8 @@ def _prepare_data(cfg: ExperimentConfig, out: Path, quiet: bool) -> dict[str, An
             local = np.arange(len(pool))
         else:
             params = dict(cfg.selector_params.get(arm, {}))
+            if params.get("length_buckets") is not None:  # buckets of the training lengths
+                params["token_counts"] = counts
             local = np.asarray(
                 select(X, k, arm, random_state=seed, **params).indices, dtype=np.int64
             )

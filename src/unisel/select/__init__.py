@@ -56,7 +56,8 @@ def select(
         ``token_budget``.
     **params
         Selector-specific parameters (e.g. ``start``, ``device``, ``checkpoint``, ``initial``,
-        ``metric`` (``"cosine"`` or ``"euclidean"``) for ``maxmin``).
+        ``metric`` (``"cosine"`` or ``"euclidean"``), ``length_buckets`` (with
+        ``token_counts`` as the lengths) for ``maxmin``).
 
     Returns
     -------
@@ -66,10 +67,14 @@ def select(
     cls = SELECTORS.get(method)
     n = int(X.shape[0])
     if token_budget is None:
-        if token_counts is not None:
+        buckets = params.get("length_buckets") is not None
+        if token_counts is not None and not buckets:
             raise ParameterError("token_counts without token_budget; give both or neither")
         if k is None:
             raise ParameterError("give k or token_budget")
+        if buckets and token_counts is not None:
+            counts = token_counts.counts if isinstance(token_counts, TokenCounts) else token_counts
+            params["lengths"] = np.asarray(counts)
         selector = cls(k, random_state=random_state, **params)  # type: ignore[call-arg]
         return selector.fit(X).selection(n_total=n)
     if k is not None:
