@@ -392,3 +392,13 @@ def test_run_selector_to_a_token_budget_and_with_counts_only():
     }
     with pytest.raises(ParameterError, match="one process"):
         up.run_selector(X, 0, "maxmin", token_budget=15, token_counts=counts, workers=2)
+
+
+def test_select_dataset_to_a_token_budget(messages_data):
+    records, _, ds, _ = messages_data
+    words = [len(t.split()) for t in read_records(ds, quiet=True).texts]
+    got = up.select_dataset(ds, tokens=300, embedder="tfidf", cache_dir=False, quiet=True)
+    t = got.manifest.tokens
+    assert t["budget"] == 300 and t["total"] == sum(t["per_record"]) <= 300
+    assert t["per_record"] == [words[i] for i in got.selection.indices]
+    assert len(got.subset) == got.selection.k
