@@ -357,3 +357,48 @@ def test_select_dataset_without_a_text_column_names_the_fields(kind):
         data, k=2, text_field="prompt", embedder="tfidf", cache_dir=False, quiet=True
     )
     assert got.manifest.input["text_field"] == "prompt" and len(got.subset) == 2
+
+
+def test_selection_size_with_tokens():
+    recs = text_records(10)
+    assert up.selection_size(recs, tokens=30) == (0, None)
+    for kw, message in [
+        (dict(k=3, tokens=30), "one of -k, --fraction and --tokens"),
+        (dict(), "one of -k, --fraction and --tokens"),
+        (dict(tokens=0), "positive integer"),
+        (dict(tokens=5, extend="m.json"), "cannot extend"),
+    ]:
+        with pytest.raises(ParameterError, match=message):
+            up.selection_size(recs, **kw)
+
+
+def test_run_selector_to_a_token_budget_and_with_counts_only():
+    recs = text_records(40)
+    counts = up.record_tokens(recs)
+    assert counts.counts.tolist() == [2] * 40  # "record i"
+    X = np.random.default_rng(0).normal(size=(40, 5))
+    budgeted = up.run_selector(X, 0, "maxmin", token_budget=15, token_counts=counts, quiet=True)
+    assert budgeted.k == 7 and budgeted.tokens["total"] == 14
+    assert (
+        budgeted.indices.tolist()
+        == select(X, 7, "maxmin", start=budgeted.params["start"]).indices.tolist()
+    )
+    counted = up.run_selector(X, 4, "first", token_counts=counts)
+    assert counted.tokens == {
+        "tokenizer": "whitespace",
+        "budget": None,
+        "total": 8,
+        "per_record": [2] * 4,
+    }
+    with pytest.raises(ParameterError, match="one process"):
+        up.run_selector(X, 0, "maxmin", token_budget=15, token_counts=counts, workers=2)
+
+
+def test_select_dataset_to_a_token_budget(messages_data):
+    records, _, ds, _ = messages_data
+    words = [len(t.split()) for t in read_records(ds, quiet=True).texts]
+    got = up.select_dataset(ds, tokens=300, embedder="tfidf", cache_dir=False, quiet=True)
+    t = got.manifest.tokens
+    assert t["budget"] == 300 and t["total"] == sum(t["per_record"]) <= 300
+    assert t["per_record"] == [words[i] for i in got.selection.indices]
+    assert len(got.subset) == got.selection.k

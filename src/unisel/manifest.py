@@ -19,6 +19,10 @@ A manifest is a JSON object (``<output>.manifest.json``) with these keys:
 ``distances``       for maxmin, the distance (in the selector's ``metric``) at which each record
                     was chosen (``null`` for the first; the list is non-increasing), else ``null``.
 ``h_min``           ``{"cosine", "euclidean"}`` of the subset.
+``tokens``          with a token budget (``--tokens``): ``{"tokenizer", "budget", "total",
+                    "per_record"}``, the counter's name (``whitespace`` or a tokenizer), the
+                    budget, the selection's total and the count of each selected record in
+                    selection order; ``null`` otherwise.
 ``timings``         seconds per stage: ``read``, ``embed``, ``select``, ``metrics``, ``write``.
 ``versions``        library versions (python, numpy, scipy, scikit-learn, gensim, ...).
 """
@@ -57,6 +61,7 @@ class Manifest:
     versions: dict[str, str] = field(default_factory=dict)
     unisel_version: str = ""
     embedding_indices: list[int] | None = None
+    tokens: dict[str, Any] | None = None
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, allow_nan=False)

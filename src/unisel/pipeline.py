@@ -4,8 +4,8 @@
 functions that can be called (and tested) on their own:
 
 - select: `check_output` -> `unisel.io.read_records` -> `select_records` (`selection_size` ->
-  `load_embeddings` -> `run_selector` -> `subset_h_min` -> `selection_manifest`) ->
-  `write_selection`;
+  `record_tokens` (with ``tokens``/``tokenizer``/``length_buckets``) -> `load_embeddings` ->
+  `run_selector` -> `subset_h_min` -> `selection_manifest`) -> `write_selection`;
 - `select_dataset` is the same selection of an in-memory ``datasets.Dataset`` or
   ``pandas.DataFrame``, returning ``dataset.select(indices)`` / ``df.iloc[indices]`` (`subset_of`)
   instead of writing a file;
@@ -42,6 +42,7 @@ from unisel.metrics import NEAR_DUPLICATE_THRESHOLD, UniformityReport, uniformit
 from unisel.metrics.neighbors import h_min
 from unisel.select import Selection, resolve_k, select
 from unisel.select.engine import check_metric
+from unisel.tokens import TokenCounts, count_tokens
 
 
 @dataclass
@@ -164,6 +165,7 @@ def selection_size(
     method: str = "maxmin",
     extend: str | Path | Manifest | None = None,
     metric: str = "cosine",
+    tokens: int | None = None,
 ) -> tuple[int, list[int] | None]:
     """The total subset size, and the rows an extended selection starts from.
 
@@ -180,11 +182,14 @@ def selection_size(
     metric : {"cosine", "euclidean"}
         The metric of this run; an extended selection must have been made with the same one
         (manifests without a recorded metric are cosine ones).
+    tokens : int or None
+        A token budget instead of ``k``/``fraction`` (not with ``extend``).
 
     Returns
     -------
     total : int
-        Number of records in the final selection (previous ones included).
+        Number of records in the final selection (previous ones included); with ``tokens``,
+        0 (the budget decides).
     initial : list of int or None
         Embedding rows of the previous selection, in selection order (None without ``extend``).
 
@@ -195,7 +200,17 @@ def selection_size(
         made with another metric, or a previous selection that already holds every record.
     """
     n = len(records)
+    if tokens is not None:
+        if k is not None or fraction is not None:
+            raise ParameterError("give one of -k, --fraction and --tokens")
+        if extend is not None:
+            raise ParameterError("--tokens cannot extend a selection; give -k or --fraction")
+        if isinstance(tokens, bool) or not isinstance(tokens, (int, np.integer)) or tokens < 1:
+            raise ParameterError(f"--tokens must be a positive integer, got {tokens!r}")
+        return 0, None
     if extend is None:
+        if k is None and fraction is None:
+            raise ParameterError("give one of -k, --fraction and --tokens")
         return resolve_k(n, k, fraction), None
     if method != "maxmin":
         raise ParameterError("--extend continues a maxmin selection; use --method maxmin")
@@ -216,6 +231,29 @@ def selection_size(
     if add == 0:
         raise ParameterError(f"{label}: the selection already holds all {n} records")
     return len(initial) + add, initial
+
+
+def record_tokens(
+    records: RecordSet, tokenizer: str | None = None, *, quiet: bool = False
+) -> TokenCounts:
+    """Token count of every record's rendered text (``records.texts``).
+
+    Parameters
+    ----------
+    records : RecordSet
+    tokenizer : str or None
+        ``None``/``"whitespace"`` (words) or a tokenizer name (see `unisel.tokens`).
+
+    Returns
+    -------
+    TokenCounts with ``counts`` of shape (len(records),).
+
+    Raises
+    ------
+    InputError
+        The tokenizer cannot be loaded.
+    """
+    return count_tokens(records.texts, tokenizer, quiet=quiet)
 
 
 def check_embeddings(emb: Embeddings, n: int, embedder: str) -> None:
@@ -239,6 +277,9 @@ def run_selector(
     scheduler: str | None = None,
     workers: int | None = None,
     mode: str = "exact",
+    token_budget: int | None = None,
+    token_counts: TokenCounts | None = None,
+    length_buckets: int | None = None,
     quiet: bool = False,
 ) -> Selection:
     """Run selector ``method`` on the embedding rows, in this process or on a Dask cluster.
@@ -262,15 +303,29 @@ def run_selector(
         Further keyword arguments of the selector (single-process only).
     scheduler, workers, mode : optional
         Run maxmin on a Dask cluster (see `select_file`); neither: the single-process engine.
+    token_budget, token_counts : optional
+        Select to a token budget instead of ``total`` records (single-process only); with
+        ``token_counts`` alone the selection's counts are recorded in ``Selection.tokens``.
+    length_buckets : int or None
+        maxmin per length bucket (the lengths are ``token_counts``); see
+        `unisel.select.buckets`.
 
     Returns
     -------
     Selection
-        ``total`` row indices into ``X``, in selection order.
+        ``total`` row indices into ``X`` (or as many as the budget holds), in selection order.
     """
     check_metric(metric)
     if metric != "cosine" and method != "maxmin":
         raise ParameterError(f"--metric {metric} applies to --method maxmin only, not {method!r}")
+    if (token_budget is not None or length_buckets is not None) and (
+        scheduler is not None or workers is not None
+    ):
+        raise ParameterError(
+            "--tokens and --length-buckets run in one process; drop --scheduler/--workers"
+        )
+    if length_buckets is not None and method != "maxmin":
+        raise ParameterError(f"--length-buckets applies to --method maxmin only, not {method!r}")
     if scheduler is not None or workers is not None:
         return _select_on_cluster(
             X,
@@ -291,7 +346,29 @@ def run_selector(
         params.update(initial=initial)
     if method == "maxmin":
         params.update(start=start, device=device, checkpoint=checkpoint, metric=metric, quiet=quiet)
-    return select(X, total, method, random_state=seed, **params)
+    if length_buckets is not None:
+        params.update(length_buckets=length_buckets)
+    if token_budget is not None:
+        return select(
+            X,
+            method=method,
+            random_state=seed,
+            token_budget=token_budget,
+            token_counts=token_counts,
+            **params,
+        )
+    if length_buckets is not None:
+        params.update(token_counts=token_counts)
+    selection = select(X, total, method, random_state=seed, **params)
+    if token_counts is not None:  # counted but not budgeted: record the counts
+        per = token_counts.counts[selection.indices]
+        selection.tokens = {
+            "tokenizer": token_counts.tokenizer,
+            "budget": None,
+            "total": int(per.sum()),
+            "per_record": [int(c) for c in per],
+        }
+    return selection
 
 
 def subset_h_min(X: np.ndarray, indices: Sequence[int] | np.ndarray) -> dict[str, float | None]:
@@ -375,6 +452,7 @@ def selection_manifest(
         if records.source_index is None
         else [int(i) for i in selection.indices],
         distances=distances_to_json(selection.distances),
+        tokens=selection.tokens,
         h_min=dict(h_min or {}),  # type: ignore[arg-type]
         versions=library_versions(),
         unisel_version=__version__,
@@ -437,6 +515,9 @@ def select_file(
     scheduler: str | None = None,
     workers: int | None = None,
     mode: str = "exact",
+    tokens: int | None = None,
+    tokenizer: str | None = None,
+    length_buckets: int | None = None,
     quiet: bool = False,
 ) -> SelectResult:
     """Select a subset of a data set and write it in the input's format, with a manifest.
@@ -453,13 +534,24 @@ def select_file(
     output : path
         Where the subset goes; the manifest is written to ``<output>.manifest.json``.
     k, fraction : int or float
-        Subset size: exactly one. With ``extend``, ``k``/``fraction`` is the number to *add*.
+        Subset size: exactly one of ``k``, ``fraction`` and ``tokens``. With ``extend``,
+        ``k``/``fraction`` is the number to *add*.
     method : str
         Selector name (``maxmin``, ``random``, ``first``, ``clustered``, ``kmeans``).
     embedder : str
         Embedder spec (``word2vec``, ``tfidf``, ``minilm``, ``hf:PATH``, ``npy:FILE``).
     seed : int
         Seed of every random choice (the first maxmin record, random baselines, embedders).
+    tokens : int or None
+        Token budget: the selection is the longest prefix of the selector's order whose
+        token counts sum to at most ``tokens`` (docs/token_budget.md).
+    tokenizer : str or None
+        What counts the tokens of each record's rendered text: a tokenizer name or path
+        (``smollm2-135m``, a local folder, a hub name) or None for a whitespace word count.
+        Given without ``tokens``, the counts are only recorded in the manifest.
+    length_buckets : int or None
+        maxmin inside this many length buckets (of the ``tokenizer``'s counts), interleaved in
+        proportion to their sizes: the selection keeps the input's length distribution.
     start : int or None
         Index of the first maxmin record (overrides the seed's draw).
     split : str
@@ -528,6 +620,9 @@ def select_file(
         scheduler=scheduler,
         workers=workers,
         mode=mode,
+        tokens=tokens,
+        tokenizer=tokenizer,
+        length_buckets=length_buckets,
         quiet=quiet,
         timer=timer,
     )
@@ -560,11 +655,15 @@ def select_records(
     scheduler: str | None = None,
     workers: int | None = None,
     mode: str = "exact",
+    tokens: int | None = None,
+    tokenizer: str | None = None,
+    length_buckets: int | None = None,
     quiet: bool = False,
     timer: StageTimer | None = None,
 ) -> tuple[Selection, Manifest]:
-    """Select from records already read: `selection_size` -> `load_embeddings` ->
-    `run_selector` -> `subset_h_min` -> `selection_manifest`.
+    """Select from records already read: `selection_size` -> `record_tokens` (with ``tokens``,
+    ``tokenizer`` or ``length_buckets``) -> `load_embeddings` -> `run_selector` ->
+    `subset_h_min` -> `selection_manifest`.
 
     The middle of `select_file` and `select_dataset`; the parameters are theirs. ``output`` and
     ``order`` only go into the manifest; nothing is written. ``timer`` (a fresh one by default)
@@ -579,8 +678,12 @@ def select_records(
     """
     timer = timer if timer is not None else StageTimer()
     total, initial = selection_size(
-        records, k, fraction, method=method, extend=extend, metric=metric
+        records, k, fraction, method=method, extend=extend, metric=metric, tokens=tokens
     )
+    counts = None
+    if tokens is not None or tokenizer is not None or length_buckets is not None:
+        with timer("tokens"):  # before embedding: a bad tokenizer fails fast
+            counts = record_tokens(records, tokenizer, quiet=quiet)
     with timer("embed"):
         emb = load_embeddings(
             records,
@@ -606,6 +709,9 @@ def select_records(
             scheduler=scheduler,
             workers=workers,
             mode=mode,
+            token_budget=tokens,
+            token_counts=counts,
+            length_buckets=length_buckets,
             quiet=quiet,
         )
     with timer("metrics"):
@@ -641,6 +747,9 @@ def select_dataset(
     scheduler: str | None = None,
     workers: int | None = None,
     mode: str = "exact",
+    tokens: int | None = None,
+    tokenizer: str | None = None,
+    length_buckets: int | None = None,
     quiet: bool = False,
 ) -> DatasetSelection:
     """Select a subset of an in-memory ``datasets.Dataset`` or ``pandas.DataFrame``.
@@ -652,7 +761,7 @@ def select_dataset(
     ----------
     data : datasets.Dataset, datasets.DatasetDict or pandas.DataFrame
         One record per row; a ``DatasetDict`` gives its ``split``.
-    k, fraction, method, embedder, seed, start, schema, text_field, skip_empty, cache_dir, device, checkpoint, metric, scheduler, workers, mode, quiet
+    k, fraction, method, embedder, seed, start, schema, text_field, skip_empty, cache_dir, device, checkpoint, metric, scheduler, workers, mode, tokens, tokenizer, length_buckets, quiet
         As for `select_file`.
     order : {"input", "selection"}
         Order of the rows in ``subset``.
@@ -710,6 +819,9 @@ def select_dataset(
         scheduler=scheduler,
         workers=workers,
         mode=mode,
+        tokens=tokens,
+        tokenizer=tokenizer,
+        length_buckets=length_buckets,
         quiet=quiet,
         timer=timer,
     )

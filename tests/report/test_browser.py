@@ -86,7 +86,7 @@ def test_page_renders_images_load_numbers_match(built, browser, tmp_path):
     images = browser.execute_script(
         "return Array.from(document.images).map(i => [i.complete, i.naturalWidth, i.dataset.file]);"
     )
-    assert len(images) == 4
+    assert len(images) == 5  # pca, nn_histogram, coverage, bars, lengths
     for complete, width, name in images:
         assert complete and width > 0, name
 

@@ -21,6 +21,7 @@ def test_folder_contents_and_no_network_references(built):
         "bars.png",
         "coverage.png",
         "index.html",
+        "lengths.png",
         "nn_histogram.png",
         "pca.png",
         "report.json",
@@ -29,7 +30,7 @@ def test_folder_contents_and_no_network_references(built):
     # Self-contained: no remote or even local file references, figures inlined.
     assert not re.search(r'(src|href)\s*=\s*"(?!data:)', html)
     assert "http://" not in html and "https://" not in html
-    assert html.count('src="data:image/png;base64,') == 4
+    assert html.count('src="data:image/png;base64,') == 5
     assert rep["summary"]["best"] == "maxmin"
     assert [s["name"] for s in rep["sets"]] == ["full", "maxmin", "random", "first"]
     assert rep["sample_size"] == 300 and rep["seed"] == 3

@@ -102,3 +102,17 @@ def test_offline_byte_tokenizer_round_trips_and_masks():
     examples, _ = tokenize_rows(SHAREGPT[:1], "sharegpt", tok, max_length=512)
     text = tok.decode([t for t in examples[0].labels if t != IGNORE])
     assert text == "Answer number 0.<|im_end|>\nYou are welcome.<|im_end|>\n"
+
+
+def test_target_counts_are_the_trained_tokens_per_row_with_zero_for_dropped_rows():
+    from unisel.train.data import target_counts, tokenize_rows
+    from unisel.train.models import load_tokenizer
+
+    tok = load_tokenizer("tiny-llama")
+    rows = [dict(r) for r in ALPACA[:4]]
+    rows[1] = {**rows[1], "instruction": "long " * 200}  # prompt fills max_length: dropped
+    counts = target_counts(rows, "alpaca", tok, max_length=64)
+    examples, skipped = tokenize_rows(rows, "alpaca", tok, max_length=64)
+    assert skipped == [1] and counts[1] == 0
+    assert [c for i, c in enumerate(counts) if i != 1] == [e.n_targets for e in examples]
+    assert all(c > 0 for i, c in enumerate(counts) if i != 1)

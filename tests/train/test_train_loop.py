@@ -130,3 +130,19 @@ def test_lora_heldout_and_saved_model(tmp_path, sharegpt_file):
 
     model = load_model(str(tmp_path / "run"))  # a run folder resolves to run/model
     assert not any("lora" in name for name, _ in model.named_parameters())
+
+
+def test_one_epoch_trains_on_every_example_once(tmp_path):
+    from unisel.train.data import load_rows, tokenize_rows
+    from unisel.train.models import load_tokenizer
+
+    data = write_json(tmp_path / "a.json", ALPACA[:5])
+    res = train(_cfg(data, tmp_path / "run", batch_size=2, grad_accum=1, epochs=1.0))
+    log = read_log(tmp_path / "run" / "log.jsonl")
+    assert res.steps == len(log) == 3  # 2 + 2 + 1: the last step is not padded from epoch 2
+    loaded = load_rows(str(data))
+    examples, _ = tokenize_rows(
+        loaded.rows, loaded.schema, load_tokenizer("tiny-llama"), max_length=64
+    )
+    assert res.tokens == sum(r["tokens"] for r in log) == sum(e.n_targets for e in examples)
+    assert log[-1]["epoch"] == 1.0

@@ -79,9 +79,12 @@ def add_size(
     p: argparse.ArgumentParser,
     k_help: str | None = None,
     fraction_help: str | None = None,
+    *,
+    required: bool = True,
 ) -> None:
-    """``-k`` or ``--fraction``, exactly one."""
-    size = p.add_mutually_exclusive_group(required=True)
+    """``-k`` or ``--fraction``, exactly one (at most one with ``required=False``: the API then
+    checks the size, e.g. against ``--tokens``)."""
+    size = p.add_mutually_exclusive_group(required=required)
     size.add_argument("-k", type=int, help=k_help)
     size.add_argument("--fraction", type=float, help=fraction_help)
 

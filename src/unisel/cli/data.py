@@ -32,6 +32,27 @@ def _add_select(sub: argparse._SubParsersAction) -> Handler:
         p,
         "number of records to select (to add, with --extend)",
         "fraction of the records to select, in (0, 1]",
+        required=False,  # or --tokens: exactly one of the three, checked by select_file
+    )
+    p.add_argument(
+        "--tokens",
+        type=int,
+        metavar="N",
+        help="select records until their tokens reach N (instead of -k/--fraction); the record "
+        "that would cross N is left out",
+    )
+    p.add_argument(
+        "--tokenizer",
+        metavar="NAME",
+        help="what counts a record's tokens: smollm2-135m, a tokenizer folder or hub name "
+        "(default: whitespace-separated words); recorded in the manifest",
+    )
+    p.add_argument(
+        "--length-buckets",
+        type=int,
+        metavar="B",
+        help="maxmin inside B length buckets (quantiles of the --tokenizer counts), interleaved "
+        "in proportion to their sizes, so the subset keeps the input's length distribution",
     )
     p.add_argument(
         "--method", default="maxmin", choices=SELECTORS.names(), help="selector (default maxmin)"
@@ -115,6 +136,9 @@ def _run_select(args: argparse.Namespace) -> int:
         scheduler=args.scheduler,
         workers=args.workers,
         mode=args.mode,
+        tokens=args.tokens,
+        tokenizer=args.tokenizer,
+        length_buckets=args.length_buckets,
         quiet=args.quiet,
     )
     m = result.manifest
@@ -123,6 +147,9 @@ def _run_select(args: argparse.Namespace) -> int:
         f"selected {m.k:,} of {m.input['n_records']:,} records with {m.selector['method']} "
         f"({m.embedder['method']}) -> {result.output}"
     )
+    if m.tokens is not None:
+        of = f" of a budget of {m.tokens['budget']:,}" if m.tokens["budget"] else ""
+        print(f"tokens ({m.tokens['tokenizer']}): {m.tokens['total']:,}{of}")
     print(f"h_min of the subset: cosine {h['cosine']}, Euclidean {h['euclidean']}")
     print(f"manifest: {result.manifest_path}")
     if not args.quiet:
@@ -236,6 +263,13 @@ def _add_report(sub: argparse._SubParsersAction) -> Handler | None:
         metavar="N",
         help="most points per scatter panel (metrics use all; default 20000)",
     )
+    p.add_argument(
+        "--lengths",
+        default="auto",
+        metavar="HOW",
+        help="record lengths per set: auto (the manifests' tokenizer, else words; skipped when "
+        "the records cannot be read), words, none, or a tokenizer name (default auto)",
+    )
     add_seed(p, "seed of the scatter samples (default 0)")
     add_quiet(p, "no progress bar")
     return _run_report
@@ -254,6 +288,7 @@ def _run_report(args: argparse.Namespace) -> int:
         embeddings=args.embeddings,
         sample_size=args.sample_size,
         seed=args.seed,
+        lengths=None if args.lengths == "none" else args.lengths,
         quiet=args.quiet,
     )
     summary = json.loads((index.parent / "report.json").read_text(encoding="utf-8"))["summary"]

@@ -20,6 +20,15 @@ Example::
     thresholds: null             # null: picked from the curves
     eval_tasks: null             # e.g. [arc_challenge:25, truthfulqa_mc1] or a local task YAML
 
+Token-matched arms (every arm trains on the same number of tokens, within one record)::
+
+    budget: tokens
+    token_budget: 200000         # training tokens of every arm (instead of k / fraction)
+    train:
+      epochs: 1                  # passes over each arm's subset (max_steps is not allowed)
+      eval_every: 20             # held-out loss every 20 steps, and at the end
+    heldout_thresholds: null     # held-out loss thresholds; null: picked from the runs
+
 Relative paths (``data``, local task YAMLs) are taken relative to the config file.
 """
 
@@ -34,6 +43,7 @@ from typing import Any
 from unisel.errors import InputError, ParameterError
 
 FULL = "full"
+RECORDS, TOKENS = "records", "tokens"
 ARM_LABELS = {"maxmin": "uniform (maxmin)", "random": "random", "first": "first", FULL: "full"}
 # TrainConfig fields the experiment sets itself.
 _RESERVED_TRAIN = {
@@ -96,6 +106,19 @@ class ExperimentConfig:
     eval_batch_size : int
     keep_models : bool
         Keep every run's ``model/`` (they are removed after evaluation otherwise).
+    budget : {"records", "tokens"}
+        ``records``: every selected arm has ``k`` records and trains ``train.max_steps`` (or
+        ``train.epochs``). ``tokens``: every arm's subset holds at most ``token_budget``
+        training tokens (response tokens after the template and ``max_length`` truncation,
+        with the model's tokenizer) and falls short by less than one record; each run makes
+        ``train.epochs`` passes over it, so every arm trains on the same number of tokens
+        within one record. ``full`` is then a random sample of the pool to the budget, drawn
+        anew with each training seed (a permutation of its own random stream, cut at the budget).
+    token_budget : int or None
+        Training tokens per arm with ``budget: tokens``.
+    heldout_thresholds : list of float or None
+        Held-out loss thresholds for the time / tokens to threshold on the held-out
+        evaluations (``train.eval_every``); None picks two from the runs.
     """
 
     data: str
@@ -122,6 +145,13 @@ class ExperimentConfig:
     eval_limit: int | None = None
     eval_batch_size: int = 8
     keep_models: bool = False
+    budget: str = RECORDS
+    token_budget: int | None = None
+    heldout_thresholds: list[float] | None = None
+
+    @property
+    def by_tokens(self) -> bool:
+        return self.budget == TOKENS
 
     def check(self) -> None:
         """Raise ParameterError on inconsistent settings."""
@@ -129,8 +159,27 @@ class ExperimentConfig:
             raise ParameterError("arms: give at least one arm")
         if len(set(self.arms)) != len(self.arms):
             raise ParameterError(f"arms: {self.arms} lists an arm twice")
-        if any(a != FULL for a in self.arms) and (self.k is None) == (self.fraction is None):
-            raise ParameterError("give exactly one of k and fraction for the selected arms")
+        if self.budget not in (RECORDS, TOKENS):
+            raise ParameterError(f"budget must be 'records' or 'tokens', got {self.budget!r}")
+        if self.by_tokens:
+            if self.k is not None or self.fraction is not None:
+                raise ParameterError(
+                    "budget: tokens sizes the arms with token_budget; remove k/fraction"
+                )
+            tb = self.token_budget
+            if isinstance(tb, bool) or not isinstance(tb, int) or tb < 1:
+                raise ParameterError(
+                    f"budget: tokens needs token_budget, a positive integer; got {tb!r}"
+                )
+            if self.train.get("max_steps") is not None:
+                raise ParameterError(
+                    "budget: tokens trains train.epochs passes over each arm; remove train.max_steps"
+                )
+        else:
+            if self.token_budget is not None:
+                raise ParameterError("token_budget needs budget: tokens")
+            if any(a != FULL for a in self.arms) and (self.k is None) == (self.fraction is None):
+                raise ParameterError("give exactly one of k and fraction for the selected arms")
         if not self.seeds or len(set(self.seeds)) != len(self.seeds):
             raise ParameterError(f"seeds: need distinct seeds, got {self.seeds}")
         if self.holdout <= 0:
@@ -174,8 +223,11 @@ class ExperimentConfig:
             "smoothing_window",
             "smoothing",
             "thresholds",
+            "heldout_thresholds",
         ):
             d.pop(key)
+        if d["budget"] == RECORDS and d["token_budget"] is None:
+            del d["budget"], d["token_budget"]  # experiments made before these settings resume
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
 
 

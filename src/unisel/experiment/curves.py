@@ -7,7 +7,9 @@ Smoothing (both stated with their window ``w`` on every figure and table):
   the start so that the first value equals the first raw value.
 
 Time to threshold: the first logged step at which the *smoothed* training loss is at or below the
-threshold, with its cumulative training wall-clock; ``None`` ("not reached") when it never is.
+threshold, with its cumulative training wall-clock (and training tokens seen, when given);
+``None`` ("not reached") when it never is. The same function reads held-out evaluations (every
+``eval_every`` steps), unsmoothed: the first evaluation at or below the threshold.
 """
 
 from __future__ import annotations
@@ -67,6 +69,7 @@ class Crossing:
 
     step: int
     seconds: float
+    tokens: int | None = None
 
 
 def time_to_threshold(
@@ -74,21 +77,25 @@ def time_to_threshold(
     seconds: Sequence[float] | np.ndarray,
     smoothed: Sequence[float] | np.ndarray,
     threshold: float,
+    tokens: Sequence[int] | np.ndarray | None = None,
 ) -> Crossing | None:
-    """First ``(step, seconds)`` with ``smoothed <= threshold``; None when never reached.
+    """First ``(step, seconds, tokens)`` with ``smoothed <= threshold``; None when never reached.
 
     Parameters
     ----------
     steps, seconds, smoothed : arrays of shape (n,)
-        One entry per logged step; ``seconds`` is cumulative training wall-clock.
+        One entry per logged step (or evaluation); ``seconds`` is cumulative training
+        wall-clock.
     threshold : float
+    tokens : array of shape (n,), optional
+        Cumulative training tokens seen at each entry.
     """
     s = np.asarray(smoothed, dtype=np.float64)
     hit = np.flatnonzero(s <= threshold)
     if hit.size == 0:
         return None
     i = int(hit[0])
-    return Crossing(int(steps[i]), float(seconds[i]))
+    return Crossing(int(steps[i]), float(seconds[i]), None if tokens is None else int(tokens[i]))
 
 
 def pick_thresholds(final_by_arm: dict[str, float], *, digits: int = 3) -> list[float]:

@@ -51,15 +51,16 @@ def plot_curves(
 ) -> Path:
     """Raw (faint) and smoothed (solid) loss of every run, coloured by arm.
 
-    ``curves`` items have ``arm``, ``seed``, ``step``, ``seconds``, ``loss`` and ``smoothed``
-    arrays; ``x`` is ``"step"`` or ``"minutes"``.
+    ``curves`` items have ``arm``, ``seed``, ``step``, ``seconds``, ``tokens_seen``, ``loss``
+    and ``smoothed`` arrays; ``x`` is ``"step"``, ``"minutes"`` or ``"tokens"`` (training
+    tokens seen).
     """
     plt = _plt()
     colors = arm_colors(arms)
     fig, ax = plt.subplots(figsize=(7.5, 4.5), dpi=110)
     seen: set[str] = set()
     for c in curves:
-        xs = np.asarray(c["step"]) if x == "step" else np.asarray(c["seconds"]) / 60.0
+        xs = _xs(c, x)
         col = colors[c["arm"]]
         ax.plot(xs, c["loss"], color=col, alpha=0.2, linewidth=0.8)
         label = None if c["arm"] in seen else arm_label(c["arm"])
@@ -71,11 +72,120 @@ def plot_curves(
             f"{t:g}", xy=(1.0, t), xycoords=("axes fraction", "data"), fontsize=8, color="grey"
         )
     name = "moving average" if smoothing == "ma" else "EMA"
-    ax.set_xlabel("optimiser step" if x == "step" else "training wall-clock (minutes)")
+    ax.set_xlabel(_XLABELS[x])
     ax.set_ylabel(ylabel)
     ax.set_title(f"{ylabel}: raw (faint) and {name}, window {window}")
     ax.grid(alpha=0.3)
     ax.legend()
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+_XLABELS = {
+    "step": "optimiser step",
+    "minutes": "training wall-clock (minutes)",
+    "tokens": "training tokens seen",
+}
+
+
+def _xs(c: dict[str, Any], x: str) -> np.ndarray:
+    if x == "step":
+        return np.asarray(c["step"])
+    if x == "minutes":
+        return np.asarray(c["seconds"]) / 60.0
+    return np.asarray(c["tokens_seen"])
+
+
+def plot_heldout_curves(
+    curves: list[dict[str, Any]],
+    arms: Sequence[str],
+    *,
+    thresholds: Sequence[float],
+    path: Path,
+) -> Path:
+    """Held-out loss at each evaluation of every run, against tokens seen and minutes.
+
+    ``curves`` items have a ``heldout`` dict of arrays ``step``, ``seconds``, ``tokens_seen``
+    and ``loss``; one line per run, coloured by arm.
+    """
+    plt = _plt()
+    colors = arm_colors(arms)
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), dpi=110, sharey=True)
+    seen: set[str] = set()
+    for c in curves:
+        h = c["heldout"]
+        if not h["loss"].size:
+            continue
+        label = None if c["arm"] in seen else arm_label(c["arm"])
+        seen.add(c["arm"])
+        col = colors[c["arm"]]
+        axes[0].plot(h["tokens_seen"], h["loss"], marker="o", ms=3, color=col, label=label)
+        axes[1].plot(h["seconds"] / 60.0, h["loss"], marker="o", ms=3, color=col)
+    for ax, x in zip(axes, ("tokens", "minutes"), strict=True):
+        for t in thresholds:
+            ax.axhline(t, color="grey", linestyle="--", linewidth=0.8)
+        ax.set_xlabel(_XLABELS[x])
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("held-out loss")
+    axes[0].set_title("held-out loss at each evaluation")
+    if seen:
+        axes[0].legend(fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def plot_lengths(
+    lengths: dict[str, np.ndarray],
+    arms: Sequence[str],
+    *,
+    pool: np.ndarray | None = None,
+    path: Path,
+    xlabel: str = "training tokens per record",
+) -> Path:
+    """Step histograms (share of records per bin, log-spaced bins) of each arm's lengths.
+
+    ``lengths[arm]`` is a (k,) array of counts; ``pool`` (grey, filled) the whole pool's.
+    """
+    plt = _plt()
+    colors = arm_colors(arms)
+    fig, ax = plt.subplots(figsize=(7.5, 4.0), dpi=110)
+    everything = [np.asarray(v) for v in lengths.values() if len(v)]
+    if pool is not None and len(pool):
+        everything.append(np.asarray(pool))
+    if everything:
+        allv = np.concatenate(everything).astype(np.float64)
+        hi = max(2.0, float(allv.max()) + 1)
+        log_x = hi > 64  # short records: one bin per count reads better
+        bins = (
+            np.unique(np.concatenate([[0.0], np.round(np.geomspace(1.0, hi, 30))]))
+            if log_x
+            else np.arange(0.0, hi + 1.0) - 0.5
+        )
+        if pool is not None and len(pool):
+            w = np.full(len(pool), 1.0 / len(pool))
+            ax.hist(pool, bins=bins, weights=w, color="#bbbbbb", alpha=0.6, label="pool")
+        for a in arms:
+            v = np.asarray(lengths.get(a, []))
+            if not v.size:
+                continue
+            w = np.full(v.size, 1.0 / v.size)
+            ax.hist(
+                v, bins=bins, weights=w, histtype="step", linewidth=1.6, color=colors[a],
+                label=f"{arm_label(a)} (median {np.median(v):.0f})",
+            )  # fmt: skip
+        if log_x:
+            ax.set_xscale("symlog", linthresh=1.0)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("share of records")
+    ax.set_title("length distribution per arm")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)

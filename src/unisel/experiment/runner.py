@@ -44,6 +44,7 @@ from unisel.experiment.curves import (
     smooth,
     time_to_threshold,
 )
+from unisel.tokens import length_summary
 
 
 @dataclass
@@ -96,14 +97,57 @@ def _holdout_size(n: int, holdout: float) -> int:
     return h
 
 
+def _per_seed(cfg: ExperimentConfig, arm: str) -> bool:
+    """Whether ``arm`` has one subset per training seed (else one, with ``selection_seed``)."""
+    if arm == FULL:
+        return cfg.by_tokens  # the full-pool sample is drawn anew with every training seed
+    return cfg.reselect_per_seed
+
+
 def _arm_keys(cfg: ExperimentConfig) -> list[tuple[str, int]]:
     """(arm, selection seed) pairs that need a subset."""
-    seeds = cfg.seeds if cfg.reselect_per_seed else [cfg.selection_seed]
-    return [(a, s) for a in cfg.arms for s in seeds]
+    return [
+        (a, s) for a in cfg.arms for s in (cfg.seeds if _per_seed(cfg, a) else [cfg.selection_seed])
+    ]
+
+
+def _selection_seed(cfg: ExperimentConfig, arm: str, train_seed: int) -> int:
+    return train_seed if _per_seed(cfg, arm) else cfg.selection_seed
 
 
 def _subset_name(cfg: ExperimentConfig, arm: str, seed: int) -> str:
-    return f"{arm}-s{seed}" if cfg.reselect_per_seed and arm != FULL else arm
+    return f"{arm}-s{seed}" if _per_seed(cfg, arm) else arm
+
+
+def _subset_names(cfg: ExperimentConfig, arm: str) -> list[str]:
+    return [_subset_name(cfg, a, s) for a, s in _arm_keys(cfg) if a == arm]
+
+
+FULL_STREAM = 0x46554C4C  # "FULL": the full-pool sample's random stream, beside the seed
+
+
+def _full_pool_sample(counts: np.ndarray, budget: int, seed: int) -> np.ndarray:
+    """The full-pool arm under a token budget: pool rows in a permutation drawn from
+    ``default_rng([seed, FULL_STREAM])``, cut at the budget. Its own stream: ``default_rng(s)``
+    and ``default_rng([s, 0])`` are the same generator, so the random selector's and the
+    trainer's streams would make ``full`` repeat ``random`` for equal seeds."""
+    from unisel.tokens import TokenBudget
+
+    order = np.random.default_rng([seed, FULL_STREAM]).permutation(counts.size)
+    return order[: TokenBudget(budget, counts).prefix_length(order)]
+
+
+def _training_token_counts(
+    cfg: ExperimentConfig, rows: list[dict[str, Any]], schema: str, text_field: str | None
+) -> np.ndarray:
+    """Tokens each row would train on (the run's template, tokenizer and max_length)."""
+    from unisel.train.data import target_counts
+    from unisel.train.models import load_tokenizer
+
+    tcfg = cfg.train_config("x", "y", 0)
+    return target_counts(
+        rows, schema, load_tokenizer(cfg.model), max_length=tcfg.max_length, text_field=text_field
+    )
 
 
 def _prepare_data(cfg: ExperimentConfig, out: Path, quiet: bool) -> dict[str, Any]:
@@ -143,17 +187,44 @@ def _prepare_data(cfg: ExperimentConfig, out: Path, quiet: bool) -> dict[str, An
         **cfg.embedder_params,
     )
     X = np.asarray(emb.vectors)
-    k = resolve_k(len(pool), cfg.k, cfg.fraction) if any(a != FULL for a in cfg.arms) else len(pool)
+    counts = _training_token_counts(
+        cfg, [rows[i] for i in pool], records.schema, records.text_field
+    )
+    if cfg.by_tokens:
+        k = 0
+    else:
+        k = (
+            resolve_k(len(pool), cfg.k, cfg.fraction)
+            if any(a != FULL for a in cfg.arms)
+            else len(pool)
+        )
     arms: dict[str, Any] = {}
     for arm, seed in _arm_keys(cfg):
         name = _subset_name(cfg, arm, seed)
         if name in arms:
             continue
         ts = time.perf_counter()
-        if arm == FULL:
+        if cfg.by_tokens and arm == FULL:
+            local = _full_pool_sample(counts, cfg.token_budget or 0, seed)
+        elif cfg.by_tokens:
+            params = dict(cfg.selector_params.get(arm, {}))
+            local = np.asarray(
+                select(
+                    X,
+                    method=arm,
+                    random_state=seed,
+                    token_budget=cfg.token_budget,
+                    token_counts=counts,
+                    **params,
+                ).indices,
+                dtype=np.int64,
+            )
+        elif arm == FULL:
             local = np.arange(len(pool))
         else:
             params = dict(cfg.selector_params.get(arm, {}))
+            if params.get("length_buckets") is not None:  # buckets of the training lengths
+                params["token_counts"] = counts
             local = np.asarray(
                 select(X, k, arm, random_state=seed, **params).indices, dtype=np.int64
             )
@@ -165,8 +236,12 @@ def _prepare_data(cfg: ExperimentConfig, out: Path, quiet: bool) -> dict[str, An
             "selection_seed": seed,
             "size": int(local.size),
             "indices": [int(i) for i in chosen],
+            "tokens": int(counts[local].sum()),
+            "token_counts": [int(c) for c in counts[local]],
             "h_min_cosine": h_min(X[local]),
-            "covering_radius_cosine": covering_radius(X, X[local]) if arm != FULL else 0.0,
+            "covering_radius_cosine": covering_radius(X, X[local])
+            if local.size < len(pool)
+            else 0.0,
             "select_seconds": sel_seconds,
             "data": str(data_dir / f"{name}.jsonl"),
         }
@@ -176,6 +251,10 @@ def _prepare_data(cfg: ExperimentConfig, out: Path, quiet: bool) -> dict[str, An
         "holdout": [int(i) for i in held],
         "pool_size": int(pool.size),
         "k": int(k),
+        "budget": cfg.budget,
+        "token_budget": cfg.token_budget,
+        "pool_tokens": length_summary(counts),
+        "pool_token_counts": [int(c) for c in counts],
         "embedder": {"method": emb.method, "params": emb.params, "dim": int(X.shape[1])},
         "arms": arms,
         "seconds": time.perf_counter() - t0,
@@ -244,9 +323,7 @@ def run_experiment(
     runs: list[dict[str, Any]] = []
     for seed in config.seeds:
         for arm in config.arms:
-            name = _subset_name(
-                config, arm, seed if config.reselect_per_seed else config.selection_seed
-            )
+            name = _subset_name(config, arm, _selection_seed(config, arm, seed))
             run_dir = out / "runs" / f"{arm}-s{seed}"
             entry = {
                 "arm": arm,
@@ -300,6 +377,83 @@ def _mean_std(values: list[float]) -> tuple[float, float]:
     return float(np.mean(v)), float(np.std(v, ddof=1)) if len(v) > 1 else float("nan")
 
 
+def _spread(values: list[float]) -> dict[str, float]:
+    """Mean, sample std, min and max over seeds (NaN when no finite value; std needs two)."""
+    v = [float(x) for x in values if x is not None and math.isfinite(x)]
+    if not v:
+        nan = float("nan")
+        return {"mean": nan, "std": nan, "min": nan, "max": nan, "n": 0}
+    return {
+        "mean": float(np.mean(v)),
+        "std": float(np.std(v, ddof=1)) if len(v) > 1 else float("nan"),
+        "min": float(min(v)),
+        "max": float(max(v)),
+        "n": len(v),
+    }
+
+
+def _heldout_points(run: Path, tokens_seen: np.ndarray) -> dict[str, np.ndarray]:
+    """The run's held-out evaluations (``eval.jsonl``) with the training tokens seen at each."""
+    from unisel.train.trainer import EVAL_FILE, read_log
+
+    rows = read_log(run / EVAL_FILE)
+    steps = np.array([r["step"] for r in rows], dtype=np.int64)
+    seen = np.array(
+        [int(tokens_seen[s - 1]) if 0 < s <= tokens_seen.size else 0 for s in steps],
+        dtype=np.int64,
+    )
+    return {
+        "step": steps,
+        "seconds": np.array([r["seconds"] for r in rows], dtype=np.float64),
+        "tokens_seen": seen,
+        "loss": np.array([r["loss"] for r in rows], dtype=np.float64),
+        "ce": np.array([r.get("ce", math.nan) for r in rows], dtype=np.float64),
+        "accuracy": np.array([r.get("accuracy", math.nan) for r in rows], dtype=np.float64),
+    }
+
+
+def _crossings(
+    curves: list[dict[str, Any]],
+    arms: list[str],
+    thresholds: list[float],
+    values: Callable[[dict[str, Any]], tuple[Any, Any, Any, Any]],
+) -> tuple[list[list[Any]], dict[str, dict[str, Any]]]:
+    """Per run and threshold the first crossing, and per arm its spread over seeds.
+
+    ``values(curve)`` gives ``(steps, seconds, tokens_seen, loss)`` arrays of one run.
+    """
+    rows: list[list[Any]] = []
+    out: dict[str, dict[str, Any]] = {a: {} for a in arms}
+    for t in thresholds:
+        for a in arms:
+            hits = []
+            for c in [c for c in curves if c["arm"] == a]:
+                steps, secs, toks, loss = values(c)
+                cr = time_to_threshold(steps, secs, loss, t, tokens=toks)
+                hits.append(cr)
+                rows.append(
+                    [
+                        a,
+                        c["seed"],
+                        t,
+                        cr.step if cr else NOT_REACHED,
+                        round(cr.seconds, 3) if cr else NOT_REACHED,
+                        cr.tokens if cr else NOT_REACHED,
+                    ]
+                )
+            reached = [h for h in hits if h is not None]
+            out[a][f"{t:g}"] = {
+                "reached": len(reached),
+                "runs": len(hits),
+                "seconds_mean": float(np.mean([h.seconds for h in reached])) if reached else None,
+                "step_mean": float(np.mean([h.step for h in reached])) if reached else None,
+                "seconds": _spread([h.seconds for h in reached]),
+                "tokens": _spread([float(h.tokens or 0) for h in reached]),
+                "step": _spread([float(h.step) for h in reached]),
+            }
+    return rows, out
+
+
 def build_report(
     config: ExperimentConfig, out: Path, runs: list[dict[str, Any]], info: dict[str, Any]
 ) -> ExperimentResult:
@@ -310,6 +464,7 @@ def build_report(
     w = config.smoothing_window
     curves: list[dict[str, Any]] = []
     curve_rows: list[list[Any]] = []
+    held_curve_rows: list[list[Any]] = []
     for r in runs:
         log = read_log(Path(r["run"]) / "log.jsonl")
         if not log or not (Path(r["run"]) / RESULT_FILE).is_file():
@@ -317,18 +472,22 @@ def build_report(
         steps = np.array([x["step"] for x in log])
         secs = np.array([x["seconds"] for x in log], dtype=np.float64)
         loss = np.array([x["loss"] for x in log], dtype=np.float64)
+        seen = np.cumsum([int(x["tokens"]) for x in log]).astype(np.int64)
         ma, ex = moving_average(loss, w), ema(loss, w)
+        held = _heldout_points(Path(r["run"]), seen)
         curves.append(
             {
                 **r,
                 "step": steps,
                 "seconds": secs,
+                "tokens_seen": seen,
                 "loss": loss,
                 "smoothed": smooth(loss, w, config.smoothing),
+                "heldout": held,
                 "log": log,
             }
         )
-        for x, a, b in zip(log, ma, ex, strict=True):
+        for x, a, b, s_ in zip(log, ma, ex, seen, strict=True):
             curve_rows.append(
                 [
                     r["arm"],
@@ -339,8 +498,22 @@ def build_report(
                     x.get("ce"),
                     x.get("accuracy"),
                     x["tokens"],
+                    int(s_),
                     a,
                     b,
+                ]
+            )
+        for i in range(held["step"].size):
+            held_curve_rows.append(
+                [
+                    r["arm"],
+                    r["seed"],
+                    int(held["step"][i]),
+                    float(held["seconds"][i]),
+                    int(held["tokens_seen"][i]),
+                    float(held["loss"][i]),
+                    float(held["ce"][i]),
+                    float(held["accuracy"][i]),
                 ]
             )
     _write_csv(
@@ -354,10 +527,16 @@ def build_report(
             "ce",
             "accuracy",
             "tokens",
+            "tokens_seen",
             f"loss_ma{w}",
             f"loss_ema{w}",
         ],
         curve_rows,
+    )
+    _write_csv(
+        out / "heldout_curves.csv",
+        ["arm", "seed", "step", "seconds", "tokens_seen", "loss", "ce", "accuracy"],
+        held_curve_rows,
     )
 
     arms = list(config.arms)
@@ -366,33 +545,49 @@ def build_report(
     }
     picked = config.thresholds is None
     thresholds = list(config.thresholds) if config.thresholds else pick_thresholds(final)
-
-    ttt_rows: list[list[Any]] = []
-    ttt: dict[str, dict[str, Any]] = {a: {} for a in arms}
-    for t in thresholds:
-        for a in arms:
-            hits = []
-            for c in [c for c in curves if c["arm"] == a]:
-                cr = time_to_threshold(c["step"], c["seconds"], c["smoothed"], t)
-                hits.append(cr)
-                ttt_rows.append(
-                    [
-                        a,
-                        c["seed"],
-                        t,
-                        cr.step if cr else NOT_REACHED,
-                        round(cr.seconds, 3) if cr else NOT_REACHED,
-                    ]
-                )
-            reached = [h for h in hits if h is not None]
-            ttt[a][f"{t:g}"] = {
-                "reached": len(reached),
-                "runs": len(hits),
-                "seconds_mean": float(np.mean([h.seconds for h in reached])) if reached else None,
-                "step_mean": float(np.mean([h.step for h in reached])) if reached else None,
-            }
+    ttt_rows, ttt = _crossings(
+        curves,
+        arms,
+        thresholds,
+        lambda c: (c["step"], c["seconds"], c["tokens_seen"], c["smoothed"]),
+    )
     _write_csv(
-        out / "time_to_threshold.csv", ["arm", "seed", "threshold", "step", "seconds"], ttt_rows
+        out / "time_to_threshold.csv",
+        ["arm", "seed", "threshold", "step", "seconds", "tokens_seen"],
+        ttt_rows,
+    )
+    # held-out thresholds: read on the evaluations themselves (no smoothing)
+    final_held = {
+        a: _mean_std(
+            [
+                float(c["heldout"]["loss"][-1])
+                for c in curves
+                if c["arm"] == a and c["heldout"]["loss"].size
+            ]
+        )[0]
+        for a in arms
+    }
+    held_picked = config.heldout_thresholds is None
+    held_thresholds = (
+        list(config.heldout_thresholds)
+        if config.heldout_thresholds
+        else pick_thresholds(final_held, digits=4)
+    )
+    httt_rows, httt = _crossings(
+        curves,
+        arms,
+        held_thresholds,
+        lambda c: (
+            c["heldout"]["step"],
+            c["heldout"]["seconds"],
+            c["heldout"]["tokens_seen"],
+            c["heldout"]["loss"],
+        ),
+    )
+    _write_csv(
+        out / "heldout_time_to_threshold.csv",
+        ["arm", "seed", "threshold", "step", "seconds", "tokens_seen"],
+        httt_rows,
     )
 
     held_rows, evals_rows = [], []
@@ -404,40 +599,55 @@ def build_report(
         for c, res in zip(mine, results, strict=True):
             ho = res.get("heldout") or {}
             held_rows.append(
-                [a, c["seed"], ho.get("loss"), ho.get("ce"), ho.get("accuracy"), ho.get("tokens")]
+                [
+                    a,
+                    c["seed"],
+                    ho.get("loss"),
+                    ho.get("ce"),
+                    ho.get("accuracy"),
+                    ho.get("tokens"),
+                    res.get("tokens"),
+                ]
             )
             ev = load_eval(c["run"])
             if ev is not None:
                 for task, (metric, value) in ev.headline.items():
                     evals_rows.append([a, c["seed"], task, metric, value])
                     eval_vals.setdefault(f"{task} ({metric})", {}).setdefault(a, []).append(value)
-        sub = info["arms"][
-            _subset_name(
-                config,
-                a,
-                config.selection_seed if not config.reselect_per_seed else config.seeds[0],
-            )
-        ]
+        subs = [info["arms"][name] for name in _subset_names(config, a)]
+        sub = subs[0]
+        lengths = [c for s_ in subs for c in s_.get("token_counts", [])]
+        heldout_loss = [float((r.get("heldout") or {}).get("loss", math.nan)) for r in results]
         per_arm[a] = {
             "runs": len(mine),
             "size": sub["size"],
+            "size_spread": _spread([float(s_["size"]) for s_ in subs]),
+            "subset_tokens": _spread([float(s_.get("tokens", math.nan)) for s_ in subs]),
+            "lengths": length_summary(np.asarray(lengths)),
             "h_min_cosine": sub["h_min_cosine"],
             "covering_radius_cosine": sub["covering_radius_cosine"],
             "steps": int(mine[0]["step"][-1]) if mine else 0,
+            "steps_spread": _spread([float(c["step"][-1]) for c in mine]),
+            "tokens_seen": _spread([float(r.get("tokens", math.nan)) for r in results]),
             "train_seconds": _mean_std([float(c["seconds"][-1]) for c in mine]),
             "final_smoothed_loss": _mean_std([float(c["smoothed"][-1]) for c in mine]),
-            "heldout_loss": _mean_std(
-                [float((r.get("heldout") or {}).get("loss", math.nan)) for r in results]
-            ),
+            "heldout_loss": _mean_std(heldout_loss),
+            "heldout_loss_spread": _spread(heldout_loss),
             "heldout_ce": _mean_std(
                 [float((r.get("heldout") or {}).get("ce", math.nan)) for r in results]
             ),
             "heldout_accuracy": _mean_std(
                 [float((r.get("heldout") or {}).get("accuracy", math.nan)) for r in results]
             ),
+            "heldout_evaluations": _spread([float(c["heldout"]["step"].size) for c in mine]),
             "time_to_threshold": ttt[a],
+            "heldout_time_to_threshold": httt[a],
         }
-    _write_csv(out / "heldout.csv", ["arm", "seed", "loss", "ce", "accuracy", "tokens"], held_rows)
+    _write_csv(
+        out / "heldout.csv",
+        ["arm", "seed", "loss", "ce", "accuracy", "tokens", "tokens_seen"],
+        held_rows,
+    )
     if evals_rows:
         _write_csv(out / "lm_eval.csv", ["arm", "seed", "task", "metric", "value"], evals_rows)
 
@@ -449,16 +659,21 @@ def build_report(
         "holdout": len(info["holdout"]),
         "pool_size": info["pool_size"],
         "k": info["k"],
+        "budget": info.get("budget", "records"),
+        "token_budget": info.get("token_budget"),
+        "pool_lengths": info.get("pool_tokens"),
         "embedder": info["embedder"],
         "smoothing": {"method": config.smoothing, "window": w, "ema_alpha": 2.0 / (w + 1)},
         "thresholds": thresholds,
         "thresholds_picked": picked,
+        "heldout_thresholds": held_thresholds,
+        "heldout_thresholds_picked": held_picked,
         "arms": per_arm,
         "lm_eval": {g: {a: _mean_std(v) for a, v in d.items()} for g, d in eval_vals.items()},
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=_json_default))
 
-    page_path = _write_html(config, out, curves, summary, eval_vals)
+    page_path = _write_html(config, out, curves, summary, eval_vals, info)
     return ExperimentResult(str(out), runs, thresholds, picked, summary, str(page_path))
 
 
@@ -470,10 +685,27 @@ def _json_default(o: Any) -> Any:
     raise TypeError(type(o).__name__)
 
 
-def _fmt_ttt(cell: dict[str, Any]) -> str:
+def _fmt_range(sp: dict[str, float], scale: float = 1.0, digits: int = 3, unit: str = "") -> str:
+    """``mean [min–max]`` of a spread (``mean`` alone for one value)."""
+    if not sp or not sp.get("n"):
+        return "–"
+    m, lo, hi = sp["mean"] / scale, sp["min"] / scale, sp["max"] / scale
+    text = f"{m:.{digits}g}{unit}"
+    if sp["n"] > 1:
+        text += f" [{lo:.{digits}g}–{hi:.{digits}g}]"
+    return text
+
+
+def _fmt_ttt(cell: dict[str, Any], tokens: bool = False) -> str:
     if cell["reached"] == 0:
         return NOT_REACHED
     text = f"{cell['seconds_mean'] / 60:.2f} min (step {cell['step_mean']:.0f})"
+    if tokens and "tokens" in cell:
+        text = (
+            f"{_fmt_range(cell['seconds'], 60.0, 3, ' min')}, "
+            f"{_fmt_range(cell['tokens'], 1e3, 3, 'k tok')}, "
+            f"step {_fmt_range(cell['step'], 1.0, 3)}"
+        )
     if cell["reached"] < cell["runs"]:
         text += f", {cell['reached']}/{cell['runs']} runs"
     return text
@@ -486,12 +718,23 @@ def _fmt_ms(ms: tuple[float, float], digits: int = 4) -> str:
     return f"{m:.{digits}g}" + (f" ± {s:.2g}" if math.isfinite(s) else "")
 
 
+def _fmt_spread(sp: dict[str, float], digits: int = 4) -> str:
+    """``mean ± std [min–max]``."""
+    if not sp or not sp.get("n"):
+        return "–"
+    text = f"{sp['mean']:.{digits}g}"
+    if sp["n"] > 1:
+        text += f" ± {sp['std']:.2g} [{sp['min']:.{digits}g}–{sp['max']:.{digits}g}]"
+    return text
+
+
 def _write_html(
     config: ExperimentConfig,
     out: Path,
     curves: list[dict[str, Any]],
     summary: dict[str, Any],
     eval_vals: dict[str, dict[str, list[float]]],
+    info: dict[str, Any],
 ) -> Path:
     import yaml
 
@@ -501,23 +744,20 @@ def _write_html(
     arms = list(config.arms)
     w, sm = config.smoothing_window, config.smoothing
     thr = summary["thresholds"]
-    f_steps = page.plot_curves(
-        curves,
-        arms,
-        x="step",
-        window=w,
-        smoothing=sm,
-        thresholds=thr,
-        path=figs / "loss_vs_steps.png",
-    )
-    f_time = page.plot_curves(
-        curves,
-        arms,
-        x="minutes",
-        window=w,
-        smoothing=sm,
-        thresholds=thr,
-        path=figs / "loss_vs_time.png",
+    hthr = summary["heldout_thresholds"]
+    fig = {}
+    for x, name in (("step", "steps"), ("minutes", "time"), ("tokens", "tokens")):
+        fig[x] = page.plot_curves(
+            curves,
+            arms,
+            x=x,
+            window=w,
+            smoothing=sm,
+            thresholds=thr,
+            path=figs / f"loss_vs_{name}.png",
+        )
+    f_held_curves = page.plot_heldout_curves(
+        curves, arms, thresholds=hthr, path=figs / "heldout_curves.png"
     )
     per_arm = summary["arms"]
     held = {
@@ -530,22 +770,46 @@ def _write_html(
         ylabel="loss",
         path=figs / "heldout.png",
     )
+    lengths = {
+        a: np.asarray(
+            [
+                c
+                for name in _subset_names(config, a)
+                for c in info["arms"][name].get("token_counts", [])
+            ]
+        )
+        for a in arms
+    }
+    pool_counts = np.asarray(info.get("pool_token_counts", []))
+    f_len = page.plot_lengths(lengths, arms, pool=pool_counts, path=figs / "lengths.png")
     sections = []
     smooth_name = "moving average" if sm == "ma" else "EMA"
+    if summary.get("budget") == "tokens":
+        size_text = (
+            f"every arm is selected to a budget of {summary['token_budget']:,} training tokens "
+            "(the longest prefix of its selector's order within the budget; <code>full</code> is "
+            "a random pool sample to the budget, drawn with each training seed) and trains "
+            f"{config.train.get('epochs', 1.0):g} pass(es) over it"
+        )
+    else:
+        size_text = f"selected arms have k = {summary['k']}"
     intro = (
         f"<p>Data: <code>{config.data}</code>, {summary['n_records']} records; "
         f"{summary['holdout']} held out, {summary['pool_size']} in the training pool; "
-        f"selected arms have k = {summary['k']}. Model <code>{config.model}</code>, objective "
+        f"{size_text}. Model <code>{config.model}</code>, objective "
         f"<code>{summary['objective']}</code>, seeds {config.seeds}. Embedder "
         f"<code>{summary['embedder']['method']}</code> (dim {summary['embedder']['dim']}).</p>"
         f"<p class='note'>Smoothing: moving average over the last {w} steps and EMA with span {w} "
         f"(alpha = {2 / (w + 1):.3g}, bias-corrected); thresholds are read on the {smooth_name}. "
-        f"Wall-clock is training time only (no checkpointing or held-out evaluation).</p>"
+        f"Wall-clock is training time only (no checkpointing or held-out evaluation). Tokens are "
+        f"training tokens (response tokens the loss is taken on, after truncation at max_length). "
+        f"Spread: mean ± sample std [min–max] over seeds.</p>"
     )
     sections.append(("Set-up", intro))
     header = [
         "arm",
-        "size",
+        "records",
+        "tokens trained on",
         "h_min (cos)",
         "covering radius (cos)",
         "steps",
@@ -561,13 +825,14 @@ def _write_html(
         rows.append(
             [
                 page.arm_label(a),
-                p["size"],
+                _fmt_range(p["size_spread"], 1.0, 4),
+                _fmt_range(p["tokens_seen"], 1.0, 6),
                 p["h_min_cosine"],
                 p["covering_radius_cosine"],
-                p["steps"],
+                _fmt_range(p["steps_spread"], 1.0, 4),
                 _fmt_ms((p["train_seconds"][0] / 60, p["train_seconds"][1] / 60), 3),
                 _fmt_ms(tuple(p["final_smoothed_loss"])),
-                _fmt_ms(tuple(p["heldout_loss"])),
+                _fmt_spread(p["heldout_loss_spread"]),
                 _fmt_ms(tuple(p["heldout_ce"])),
                 _fmt_ms(tuple(p["heldout_accuracy"]), 3),
             ]
@@ -579,20 +844,76 @@ def _write_html(
         else "given in the config"
     )
     t_rows = [
-        [page.arm_label(a)] + [_fmt_ttt(per_arm[a]["time_to_threshold"][f"{t:g}"]) for t in thr]
+        [page.arm_label(a)]
+        + [_fmt_ttt(per_arm[a]["time_to_threshold"][f"{t:g}"], tokens=True) for t in thr]
         for a in arms
     ]
     sections.append(
         (
-            "Time to threshold",
-            f"<p class='note'>First step at which the smoothed training loss is at or below the threshold; "
-            f"mean over the runs that reach it. Thresholds {how}.</p>"
+            "Time to threshold (training loss)",
+            f"<p class='note'>First step at which the smoothed training loss is at or below the threshold: "
+            f"minutes, training tokens seen and step, mean [min–max] over the runs that reach it. "
+            f"Thresholds {how}. Each arm's training loss is on its own data.</p>"
             + page.html_table(["arm"] + [f"loss ≤ {t:g}" for t in thr], t_rows),
         )
     )
-    sections.append(("Loss against steps", page.figure_html(f_steps, "loss against steps")))
-    sections.append(("Loss against wall-clock", page.figure_html(f_time, "loss against time")))
+    hhow = (
+        "picked from the runs (highest final held-out loss of the arms, and the midpoint to the lowest)"
+        if summary["heldout_thresholds_picked"]
+        else "given in the config"
+    )
+    h_rows = [
+        [page.arm_label(a), _fmt_range(per_arm[a]["heldout_evaluations"], 1.0, 3)]
+        + [_fmt_ttt(per_arm[a]["heldout_time_to_threshold"][f"{t:g}"], tokens=True) for t in hthr]
+        for a in arms
+    ]
+    sections.append(
+        (
+            "Time to threshold (held-out loss)",
+            "<p class='note'>First held-out evaluation (every <code>train.eval_every</code> steps "
+            "and at the end; the same held-out records for every arm) at which the held-out loss "
+            f"is at or below the threshold, unsmoothed. Thresholds {hhow}.</p>"
+            + page.html_table(
+                ["arm", "evaluations per run"] + [f"held-out ≤ {t:g}" for t in hthr], h_rows
+            ),
+        )
+    )
+    sections.append(("Loss against steps", page.figure_html(fig["step"], "loss against steps")))
+    sections.append(
+        ("Loss against wall-clock", page.figure_html(fig["minutes"], "loss against time"))
+    )
+    sections.append(
+        ("Loss against training tokens", page.figure_html(fig["tokens"], "loss against tokens"))
+    )
+    sections.append(
+        (
+            "Held-out loss during training",
+            page.figure_html(f_held_curves, "held-out loss against tokens and time"),
+        )
+    )
     sections.append(("Held-out loss", page.figure_html(f_held, "held-out loss")))
+    l_rows = []
+    pool_sum = summary.get("pool_lengths") or {}
+    for label, ls in [("pool", pool_sum)] + [
+        (page.arm_label(a), per_arm[a]["lengths"]) for a in arms
+    ]:
+        if not ls or not ls.get("n"):
+            continue
+        l_rows.append(
+            [label, ls["n"], ls["total"], ls["mean"], ls["q10"], ls["median"], ls["q90"], ls["max"]]
+        )
+    sections.append(
+        (
+            "Length of the records (training tokens per record)",
+            "<p class='note'>Response tokens per record as training sees them (0: dropped, no "
+            "response token within max_length). A selection that shifts this distribution "
+            "changes what each step trains on.</p>"
+            + page.html_table(
+                ["", "records", "tokens", "mean", "10%", "median", "90%", "max"], l_rows
+            )
+            + page.figure_html(f_len, "length distribution"),
+        )
+    )
     if eval_vals:
         bars = {g: {a: _mean_std(v) for a, v in d.items()} for g, d in eval_vals.items()}
         f_eval = page.plot_bars(

@@ -22,6 +22,7 @@ from unisel.report import figures as F
 from unisel.report.inputs import FULL_NAME, ReportInputs, SubsetSpec, resolve_inputs
 from unisel.report.page import num_span, render_page
 from unisel.report.summary import summarize
+from unisel.tokens import length_summary
 
 DEFAULT_SAMPLE_SIZE = 20_000
 # A set larger than this also gets the hexbin density view: its scatter saturates.
@@ -170,6 +171,18 @@ def build_report(
         colors,
         folder / "bars.png",
     )
+    lengths: dict[str, Any] = {}
+    if inputs.lengths is not None:
+        per_set = {
+            n: inputs.lengths if indices[n] is None else inputs.lengths[indices[n]] for n in names
+        }
+        lengths = {n: length_summary(v) for n, v in per_set.items()}
+        figs["lengths"] = F.plot_lengths(
+            per_set, colors, folder / "lengths.png", unit=inputs.length_unit or "words"
+        )
+        for n in names:
+            by_name[n]["length_mean"] = lengths[n].get("mean")
+            by_name[n]["length_median"] = lengths[n].get("median")
     steps.update()
 
     steps.set_postfix_str("page")
@@ -184,6 +197,7 @@ def build_report(
                 "manifest": str(spec.manifest_path) if spec and spec.manifest_path else None,
                 "color": colors[name],
                 "metrics": by_name[name],
+                "lengths": lengths.get(name),
             }
         )
     summary = summarize([s["metrics"] for s in sets_json], full_name=FULL_NAME)
@@ -197,6 +211,8 @@ def build_report(
         "sample_size": int(sample_size),
         "seed": int(seed),
         "sets": sets_json,
+        "length_unit": inputs.length_unit,
+        "length_note": inputs.length_note,
         "summary": {"text": summary.text, "best": summary.best, "comparisons": summary.comparisons},
         "figures": figs,
     }
@@ -308,6 +324,23 @@ def _figure_entries(report: dict[str, Any], folder: Path) -> list[dict[str, Any]
             ),
         }
     )
+    if "lengths" in figs:
+        unit = figs["lengths"]["unit"]
+        out.append(
+            {
+                "id": "lengths",
+                "title": "Length of the records",
+                "key": "lengths",
+                "alt": "histogram of record lengths per set",
+                "caption": Markup(
+                    "For every record of each set, its length in {} (the text unisel renders "
+                    "and embeds), as a share of the set per logarithmic bin; the table gives "
+                    "each set's mean and median. A subset whose curve sits left or right of the "
+                    "full set's has shifted the length distribution: a subset of the same size "
+                    "then holds fewer or more tokens to train on."
+                ).format(unit),
+            }
+        )
     for entry in out:
         entry["file"] = figs[entry["key"]]["file"]
         entry["png"] = (folder / entry["file"]).read_bytes()
@@ -323,6 +356,7 @@ def write_report(
     embeddings: np.ndarray | str | Path | None = None,
     sample_size: int = DEFAULT_SAMPLE_SIZE,
     seed: int = 0,
+    lengths: str | np.ndarray | None = "auto",
     quiet: bool = False,
 ) -> Path:
     """Write a uniformity report comparing subsets of one data set.
@@ -345,6 +379,12 @@ def write_report(
         Most points drawn per scatter panel; metrics, histograms and density views use all.
     seed : int
         Seed of the scatter samples and the PCA solver.
+    lengths : str, ndarray of shape (n,) or None
+        Record lengths for the length distribution of each set (figure and table columns):
+        ``"auto"`` (default: the tokenizer of a manifest's token budget, else whitespace
+        words; skipped with a note when the full set's records cannot be read), ``"words"``,
+        a tokenizer name, an array of counts, or None for none. See
+        :func:`unisel.report.inputs.resolve_inputs`.
     quiet : bool
         No progress bar.
 
@@ -360,7 +400,7 @@ def write_report(
     """
     if sample_size < 1:
         raise ParameterError(f"sample size must be positive, got {sample_size}")
-    inputs = resolve_inputs(full, subsets, names=names, embeddings=embeddings)
+    inputs = resolve_inputs(full, subsets, names=names, embeddings=embeddings, lengths=lengths)
     with atomic_directory(output_dir) as folder:
         build_report(inputs, folder, sample_size=sample_size, seed=seed, quiet=quiet)
     return Path(output_dir) / INDEX_HTML

@@ -448,3 +448,43 @@ def plot_bars(
         "h_min_cosine": [float(x) if np.isfinite(x) else None for x in h_min],
         "covering_radius": [float(x) if np.isfinite(x) else None for x in cover],
     }
+
+
+def plot_lengths(
+    lengths: dict[str, np.ndarray],
+    colors: dict[str, str],
+    path: Path,
+    *,
+    unit: str = "words",
+    bins: int = 40,
+) -> dict[str, Any]:
+    """Histogram of each set's record lengths on one shared, logarithmic axis.
+
+    The share of the set's records per bin (integer edges, log-spaced), so sets of different
+    size compare; a first bin ``[0, 1)`` holds empty records. Counts go to the JSON.
+    """
+    values = [v for v in lengths.values() if v.size]
+    top = max(float(v.max()) for v in values) if values else 1.0
+    # integer edges: counts are integers, so no bin between two of them stays empty
+    edges = np.unique(
+        np.concatenate([[0.0], np.round(np.geomspace(1.0, max(2.0, top + 1.0), bins))])
+    )
+    fig, ax = plt.subplots(figsize=(9.5, 3.5), layout="constrained")
+    out = []
+    for name, v in lengths.items():
+        counts, _ = np.histogram(v, bins=edges)
+        if v.size:
+            share = counts / v.size
+            med = float(np.median(v))
+            ax.stairs(
+                share, edges, color=colors[name], linewidth=1.6, label=f"{name} (median {med:.0f})"
+            )
+        out.append({"name": name, "n": int(v.size), "counts": counts.astype(int).tolist()})
+    ax.set_xscale("symlog", linthresh=1.0)
+    ax.set_xlim(edges[0], edges[-1])
+    ax.set_xlabel(f"{unit} per record (logarithmic bins)")
+    ax.set_ylabel("share of the set's records")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=9, frameon=False)
+    _save(fig, path)
+    return {"file": path.name, "unit": unit, "bin_edges": [float(e) for e in edges], "sets": out}

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from unisel.errors import InputError, ParameterError
+from unisel.errors import InputError, ParameterError, UniselError
 from unisel.io import resolve_source
 from unisel.manifest import Manifest, load_manifest
 
@@ -63,12 +63,21 @@ class ReportInputs:
     embedder : dict
         ``{"method", "params", "dim", "cache_path"}`` where known, else empty.
     sets : list of ReportSet
+    lengths : ndarray of shape (n,), int64, or None
+        Length of every record of the full set (words or tokens, see ``length_unit``).
+    length_unit : str or None
+        ``"words"`` or ``"tokens (NAME)"``.
+    length_note : str or None
+        Why there are no lengths (``lengths="auto"`` and the records could not be read).
     """
 
     source: str | None
     X: np.ndarray
     embedder: dict[str, Any] = field(default_factory=dict)
     sets: list[ReportSet] = field(default_factory=list)
+    lengths: np.ndarray | None = None
+    length_unit: str | None = None
+    length_note: str | None = None
 
     @property
     def n(self) -> int:
@@ -179,6 +188,7 @@ def resolve_inputs(
     *,
     names: Sequence[str] | None = None,
     embeddings: np.ndarray | str | Path | None = None,
+    lengths: str | np.ndarray | None = None,
 ) -> ReportInputs:
     """Load the manifests, check they belong together and to ``full``, and map the embeddings.
 
@@ -192,6 +202,12 @@ def resolve_inputs(
         Labels for the subsets, in order (default: the selector of each manifest).
     embeddings : ndarray of shape (n, d), or path to a ``.npy``, optional
         The full set's embeddings; default: the cache file named by the manifests.
+    lengths : str, ndarray of shape (n,) or None
+        Length of each record, for the length distribution of every set: ``None`` (none),
+        an array, ``"words"`` (whitespace words), a tokenizer name (see :mod:`unisel.tokens`),
+        or ``"auto"``: the tokenizer a manifest's token budget used, else words, and nothing
+        (with a note) when the records cannot be read. Counting reads the full set's records
+        again (``full`` or the manifests' source, with their schema and text field).
 
     Raises
     ------
@@ -308,4 +324,66 @@ def resolve_inputs(
         )
     else:
         source = None
-    return ReportInputs(source=source, X=X, embedder=embedder, sets=sets)
+    inputs = ReportInputs(source=source, X=X, embedder=embedder, sets=sets)
+    if lengths is not None:
+        _attach_lengths(inputs, full, [m for _, m in manifests], lengths)
+    return inputs
+
+
+def _attach_lengths(
+    inputs: ReportInputs,
+    full: str | Path | None,
+    manifests: list[Manifest],
+    lengths: str | np.ndarray,
+) -> None:
+    """Set ``inputs.lengths`` (one count per embedding row) from an array or the records."""
+    from unisel.io import read_records
+    from unisel.tokens import WHITESPACE, count_tokens
+
+    n = inputs.n
+    if not isinstance(lengths, str):
+        arr = np.asarray(lengths)
+        if arr.shape != (n,) or not np.issubdtype(arr.dtype, np.integer):
+            raise ParameterError(f"lengths must be {n} integers, one per record of the full set")
+        inputs.lengths, inputs.length_unit = arr.astype(np.int64), "given"
+        return
+    auto = lengths == "auto"
+    tokenizer: str | None = None if lengths in ("auto", "words") else lengths
+    if auto:
+        for m in manifests:
+            name = (getattr(m, "tokens", None) or {}).get("tokenizer")
+            if name and name not in ("given", WHITESPACE):
+                tokenizer = str(name)
+                break
+    first = manifests[0] if manifests else None
+    source = full if full is not None else (first.input.get("source") if first else None)
+    if not source:
+        if auto:
+            inputs.length_note = "no data set to read the records from"
+            return
+        raise ParameterError("record lengths need the full data set (FULL or a manifest)")
+    info = first.input if first else {}
+    try:
+        records = read_records(
+            source,
+            schema=info.get("schema"),
+            text_field=info.get("text_field"),
+            skip_empty=bool(info.get("n_skipped")) or None,
+            quiet=True,
+        )
+    except UniselError as exc:
+        if auto:
+            inputs.length_note = f"the records could not be read ({exc})"
+            return
+        raise
+    if len(records) != n:
+        msg = f"{source}: {len(records)} records but the embeddings have {n} rows"
+        if auto:
+            inputs.length_note = msg
+            return
+        raise InputError(msg)
+    counted = count_tokens(records.texts, tokenizer)
+    inputs.lengths = counted.counts
+    inputs.length_unit = (
+        "words" if counted.tokenizer == WHITESPACE else f"tokens ({counted.tokenizer})"
+    )

@@ -140,10 +140,17 @@ def render_page(
     env.globals["render_parts"] = render_parts
     env.globals["data_uri"] = data_uri
     full_name = report["full_name"]
+    columns = COLUMNS
+    if report.get("length_unit"):
+        unit = str(report["length_unit"]).split(" ")[0]
+        columns = COLUMNS + (
+            ("length_mean", f"mean {unit}", "ratio", None, f"mean {unit} per record"),
+            ("length_median", f"median {unit}", "ratio", None, f"median {unit} per record"),
+        )
     return env.get_template("page.html").render(
         report=report,
         sets=report["sets"],
-        columns=COLUMNS,
+        columns=columns,
         best=_best_rows(report["sets"], full_name),
         summary=summary_sentences,
         figures=figures,

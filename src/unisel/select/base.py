@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from unisel._registry import Registry
 from unisel.errors import ParameterError
+
+if TYPE_CHECKING:
+    from unisel.tokens import TokenBudget
 
 
 @dataclass
@@ -30,6 +33,9 @@ class Selection:
         For ``maxmin``: the distance (cosine, or Euclidean with ``metric="euclidean"``) from
         each record to the nearest record chosen before it, at the moment it was chosen (``inf`` for the first record). Non-increasing.
         ``None`` for selectors that have no such value.
+    tokens : dict or None
+        With a token budget: ``{"tokenizer", "budget", "total", "per_record"}`` (the count of
+        each selected record, in selection order); else ``None``.
     """
 
     indices: np.ndarray
@@ -37,6 +43,7 @@ class Selection:
     params: dict[str, Any] = field(default_factory=dict)
     n_total: int = 0
     distances: np.ndarray | None = None
+    tokens: dict[str, Any] | None = None
 
     @property
     def k(self) -> int:
@@ -83,10 +90,32 @@ class Selector(ABC):
     def _fit(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         """Return (ranking, gains) for X of shape (n, d)."""
 
-    def fit(self, X: np.ndarray) -> Selector:
-        """Select rows of ``X`` (shape (n, d)); sets ``ranking_`` and ``gains_``."""
-        self._check(X)
+    def _fit_budget(
+        self, X: np.ndarray, budget: TokenBudget
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """(ranking, gains) under a token budget: the longest prefix of the selector's order.
+
+        The order is the one :meth:`_fit` gives for ``n_samples`` records (set by the caller to
+        :meth:`TokenBudget.max_records`, the most that could fit). Selectors whose order does
+        not depend on ``n_samples``, or that can stop early, override this.
+        """
         ranking, gains = self._fit(X)
+        m = budget.prefix_length(ranking)
+        return ranking[:m], None if gains is None else gains[:m]
+
+    def fit(self, X: np.ndarray, *, budget: TokenBudget | None = None) -> Selector:
+        """Select rows of ``X`` (shape (n, d)); sets ``ranking_`` and ``gains_``.
+
+        With ``budget`` (a :class:`unisel.tokens.TokenBudget` over the n rows), ``n_samples``
+        is an upper bound and the ranking is the longest prefix of the selector's order whose
+        token counts fit in the budget.
+        """
+        self._check(X)
+        if budget is None:
+            ranking, gains = self._fit(X)
+        else:
+            budget.check_counts(int(X.shape[0]))
+            ranking, gains = self._fit_budget(X, budget)
         self.ranking_ = np.asarray(ranking, dtype=np.int64)
         self.gains_ = None if gains is None else np.asarray(gains, dtype=np.float64)
         return self

@@ -2,21 +2,33 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from unisel.select.base import SELECTORS, Selector
 from unisel.select.engine.reference import cosine_normalize
 
+if TYPE_CHECKING:
+    from unisel.tokens import TokenBudget
+
 
 @SELECTORS.register("random")
 class RandomSelector(Selector):
-    """A uniformly random subset without replacement (``numpy.random.default_rng(random_state)``)."""
+    """A uniformly random subset without replacement (``numpy.random.default_rng(random_state)``).
+
+    With k records: ``rng.choice(n, size=k, replace=False)``. With a token budget: the longest
+    prefix of ``rng.permutation(n)`` within the budget (records drawn one by one until the next
+    would cross it), so the same seed can give another subset than with k.
+    """
 
     def _fit(self, X: np.ndarray) -> tuple[np.ndarray, None]:
         rng = np.random.default_rng(self.random_state)
         return rng.choice(X.shape[0], size=self.n_samples, replace=False), None
+
+    def _fit_budget(self, X: np.ndarray, budget: TokenBudget) -> tuple[np.ndarray, None]:
+        order = np.random.default_rng(self.random_state).permutation(X.shape[0])
+        return order[: budget.prefix_length(order)], None
 
 
 @SELECTORS.register("first")
@@ -35,20 +47,37 @@ class ClusteredSelector(Selector):
     drawn at random, the anchor included, which keeps their pairwise distances small (they lie
     in one ball around the anchor). The other half is drawn uniformly from the remaining records.
     The ranking lists the clustered half first, nearest to the anchor first.
+
+    With a token budget B the halves are halves of the tokens: the records nearest the anchor
+    while they fit in ``B // 2`` tokens, then the other records in the order of
+    ``rng.permutation`` (same generator, after the anchor), and the selection is the longest
+    prefix of that order within B.
     """
+
+    def _nearest_first(self, X: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        anchor = int(rng.integers(X.shape[0]))
+        U = cosine_normalize(X)
+        dist = 1.0 - U @ U[anchor]
+        dist[anchor] = -np.inf  # the anchor first, even next to exact duplicates
+        return np.argsort(dist, kind="stable")
 
     def _fit(self, X: np.ndarray) -> tuple[np.ndarray, None]:
         rng = np.random.default_rng(self.random_state)
         n, k = X.shape[0], self.n_samples
         n_clustered = (k + 1) // 2
-        anchor = int(rng.integers(n))
-        U = cosine_normalize(X)
-        dist = 1.0 - U @ U[anchor]
-        dist[anchor] = -np.inf  # the anchor first, even next to exact duplicates
-        clustered = np.argsort(dist, kind="stable")[:n_clustered]
+        clustered = self._nearest_first(X, rng)[:n_clustered]
         rest = np.setdiff1d(np.arange(n), clustered, assume_unique=True)
         random_half = rng.choice(rest, size=k - n_clustered, replace=False)
         return np.concatenate([clustered, random_half]), None
+
+    def _fit_budget(self, X: np.ndarray, budget: TokenBudget) -> tuple[np.ndarray, None]:
+        rng = np.random.default_rng(self.random_state)
+        near = self._nearest_first(X, rng)
+        total = np.cumsum(budget.counts[near])
+        m = max(1, int(np.searchsorted(total, budget.budget // 2, side="right")))
+        rest = np.setdiff1d(np.arange(X.shape[0]), near[:m], assume_unique=True)
+        order = np.concatenate([near[:m], rest[rng.permutation(rest.size)]])
+        return order[: budget.prefix_length(order)], None
 
 
 @SELECTORS.register("kmeans")

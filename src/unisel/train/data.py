@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from unisel.errors import InputError, ParameterError
 
@@ -332,6 +334,32 @@ def tokenize_rows(
         else:
             examples.append(ex)
     return examples, skipped
+
+
+def target_counts(
+    rows: Sequence[dict[str, Any]],
+    schema: str,
+    tokenizer: Any,
+    *,
+    max_length: int,
+    text_field: str | None = None,
+) -> np.ndarray:
+    """Tokens the loss is taken on, per row, as training sees them (0 for a dropped row).
+
+    The same rendering and truncation as :func:`tokenize_rows`, so a run over these rows
+    trains on ``counts.sum()`` tokens per epoch.
+
+    Returns
+    -------
+    ndarray of shape (len(rows),), int64
+    """
+    examples, skipped = tokenize_rows(
+        rows, schema, tokenizer, max_length=max_length, text_field=text_field
+    )
+    counts = np.zeros(len(rows), dtype=np.int64)
+    kept = np.setdiff1d(np.arange(len(rows)), np.asarray(skipped, dtype=np.int64))
+    counts[kept] = [e.n_targets for e in examples]
+    return counts
 
 
 def collate(examples: list[Example], pad_id: int) -> dict[str, Any]:

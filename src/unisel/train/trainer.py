@@ -24,7 +24,9 @@ Run folder
 Data order: example ``i`` of the step stream is ``perm_e[i mod n]`` with ``e = i // n`` and
 ``perm_e`` a permutation drawn from ``(seed, e)``; step ``s`` takes stream positions
 ``[s G, (s + 1) G)`` with ``G = batch_size * grad_accum * processes``. So a resumed run sees the
-same batches as an uninterrupted one.
+same batches as an uninterrupted one. With ``epochs`` (no ``max_steps``) the stream ends after
+``round(epochs * n)`` examples, so the last step may be smaller than ``G``: one epoch trains on
+every example exactly once (the tokens trained on are the data's response tokens).
 
 Gradient accumulation is token-weighted: every micro-batch loss is a sum over its response tokens
 divided by the response tokens of the whole optimiser step (all processes), so accumulation of
@@ -455,6 +457,8 @@ def train(
     per_proc = cfg.batch_size * cfg.grad_accum
     global_batch = per_proc * accelerator.num_processes
     total = cfg.max_steps or max(1, math.ceil(cfg.epochs * n / global_batch))
+    # epochs: the stream stops after round(epochs * n) examples (a smaller last step)
+    stream_end = total * global_batch if cfg.max_steps else max(1, round(cfg.epochs * n))
     pad_id = tokenizer.pad_token_id
 
     log_path, eval_path, ckpt = out / LOG_FILE, out / EVAL_FILE, out / CHECKPOINT_DIR
@@ -510,12 +514,17 @@ def train(
     last_loss = float("nan")
     for step in range(start, total):
         pos = step * global_batch + rank * per_proc
-        idx = stream_indices(n, cfg.seed, pos, pos + per_proc)
+        idx = stream_indices(n, cfg.seed, pos, max(pos, min(pos + per_proc, stream_end)))
+        # A process with nothing left in the last step still runs one example, weighted 0, so
+        # that every process takes part in the gradient synchronisation.
+        weight = 1.0 if idx.size else 0.0
+        if not idx.size:
+            idx = np.zeros(1, dtype=np.int64)
         micro = [
             collate([examples[i] for i in idx[lo : lo + cfg.batch_size]], pad_id)
-            for lo in range(0, per_proc, cfg.batch_size)
+            for lo in range(0, idx.size, cfg.batch_size)
         ]
-        local_tokens = sum(int((m["labels"][:, 1:] != -100).sum()) for m in micro)
+        local_tokens = int(weight) * sum(int((m["labels"][:, 1:] != -100).sum()) for m in micro)
         step_tokens = int(
             accelerator.reduce(
                 torch.tensor(local_tokens, device=accelerator.device), reduction="sum"
@@ -538,9 +547,9 @@ def train(
                     ).logits
                 st = token_stats(logits, mb["labels"], cfg.objective, l2_reduction=cfg.l2_reduction)
                 # DDP averages gradients over processes; scale back to a sum over the step's tokens.
-                loss = st.loss_sum * (accelerator.num_processes / step_tokens)
+                loss = st.loss_sum * (weight * accelerator.num_processes / step_tokens)
                 accelerator.backward(loss)
-            sums += torch.tensor(
+            sums += weight * torch.tensor(
                 [float(st.loss_sum.detach()), st.ce_sum, st.n_correct],
                 dtype=torch.float64,
                 device=accelerator.device,
@@ -563,7 +572,7 @@ def train(
             "tokens": step_tokens,
             "lr": step_lr,
             "seconds": round(seconds, 4),
-            "epoch": round((step + 1) * global_batch / n, 4),
+            "epoch": round(min((step + 1) * global_batch, stream_end) / n, 4),
         }
         if accelerator.is_main_process:
             _append(log_path, row)

@@ -391,6 +391,8 @@ def maxmin(
     prune: bool | int | None = None,
     metric: str = "cosine",
     loop: str | None = None,
+    weights: np.ndarray | None = None,
+    budget: float | None = None,
     quiet: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Exact greedy max-min selection, identical to `maxmin_reference`, fast.
@@ -448,13 +450,19 @@ def maxmin(
         block length, >= 1, and ``prune`` must stay None/False; cosine only). None: "device"
         when ``device`` is, or "auto" resolves to, a CUDA device and the metric is cosine,
         else "cpu". Same result.
+    weights, budget : ndarray of shape (n,) and float, optional
+        A budget on the selection (token counts and a token budget): the result is the
+        longest prefix of the greedy sequence whose weights sum to at most ``budget``, and
+        ``k`` only an upper bound. The greedy stops at the end of the first block of steps
+        (at most a few thousand) that crosses the budget, so the work is that of the prefix
+        plus one block; without a budget nothing changes.
     quiet : bool
         No progress bar when True.
 
     Returns
     -------
     indices : ndarray of shape (k,), int64
-        Selected rows in selection order.
+        Selected rows in selection order (shorter than ``k`` under a budget).
     distances : ndarray of shape (k,), float64
         Canonical minimum distance (cosine, or Euclidean: the square root of the canonical
         squared key) of each row to the rows before it when chosen; ``inf`` for the first
@@ -470,11 +478,17 @@ def maxmin(
     from unisel.select.engine import _torch_loop  # imports this module: not at the top
 
     if _torch_loop.uses_device_loop(loop, device, n, d, metric):
-        return _torch_loop.maxmin_device(
+        # The device loop has no early stop: it runs to k and the budget keeps the prefix.
+        stop_device = None if budget is None else _BudgetStop(weights, budget, n)
+        idx, dist = _torch_loop.maxmin_device(
             X, k, start=start, initial=initial, device=device, checkpoint=checkpoint,
             checkpoint_every=checkpoint_every, block_size=block_size, n_jobs=n_jobs,
             refresh_every=refresh_every, prune=prune, metric=metric, quiet=quiet,
         )  # fmt: skip
+        if stop_device is None:
+            return idx, dist
+        m = stop_device.prefix(idx, idx.shape[0])
+        return idx[:m], dist[:m]
     prefix = _check_prefix(n, k, start, initial)
     k = int(k)
     if (
@@ -494,6 +508,7 @@ def maxmin(
         matmul = _with_threads(matmul, int(n_jobs))
     tol = tolerance(d)
     n_clusters = 0 if euclid else _prune_clusters(prune, n, d)
+    stop = None if budget is None else _BudgetStop(weights, budget, n)
     nrm = row_norms(X, block)
     M = geometry(X, nrm, metric, block)
 
@@ -507,9 +522,10 @@ def maxmin(
 
     if state is not None:
         t = int(state["t"])
-        if t >= k:
-            done = state["distances"][:k].copy()
-            return state["indices"][:k].copy(), np.sqrt(done) if euclid else done
+        if t >= k or (stop is not None and stop.crossed(state["indices"], t)):
+            m = min(t, k) if stop is None else stop.prefix(state["indices"], min(t, k))
+            done = state["distances"][:m].copy()
+            return state["indices"][:m].copy(), np.sqrt(done) if euclid else done
         indices[:t] = state["indices"]
         distances[:t] = state["distances"]
         md = np.ascontiguousarray(state["md"], dtype=np.float64)
@@ -547,11 +563,11 @@ def maxmin(
         if n_clusters and t < k:
             t, last_saved, prune_stats = _pruned_phase(
                 X, nrm, C32, indices, distances, md, stamp, t, k, n_clusters, tol, block, n_jobs,
-                ckpt, checkpoint_every, last_saved, progress,
+                ckpt, checkpoint_every, last_saved, progress, stop,
             )  # fmt: skip
         last_refresh = t
         heap, hsize = K.build_heap(md)
-        while t < k:
+        while t < k and (stop is None or not stop.crossed(indices, t)):
             if refresh_every and t - last_refresh >= refresh_every and t - refresh_every >= p:
                 _block_refresh(
                     M,
@@ -586,8 +602,38 @@ def maxmin(
     global LAST_STATS, LAST_PRUNE_STATS
     LAST_STATS = stats.tolist()
     LAST_PRUNE_STATS = prune_stats.tolist()
+    if stop is not None:
+        t = stop.prefix(indices, t)
     # Euclidean keys are squared distances (checkpoints keep them so); report the distances
-    return indices, (np.sqrt(distances) if euclid else distances)
+    out = distances[:t] if t < k else distances
+    return (indices[:t].copy() if t < k else indices), (np.sqrt(out) if euclid else out)
+
+
+class _BudgetStop:
+    """Running weight of the selected rows, for a budget-bounded run."""
+
+    def __init__(self, weights: np.ndarray | None, budget: float, n: int) -> None:
+        if weights is None:
+            raise ParameterError("a budget needs weights (one per row)")
+        w = np.asarray(weights)
+        if w.shape != (n,):
+            raise ParameterError(f"weights must have shape ({n},), got {w.shape}")
+        self.weights = w
+        self.budget = budget
+        self.total = 0.0
+        self.seen = 0
+
+    def crossed(self, indices: np.ndarray, t: int) -> bool:
+        """Whether the first ``t`` selected rows weigh more than the budget."""
+        if t > self.seen:
+            self.total += float(self.weights[indices[self.seen : t]].sum())
+            self.seen = t
+        return self.total > self.budget
+
+    def prefix(self, indices: np.ndarray, t: int) -> int:
+        """Length of the longest prefix of ``indices[:t]`` within the budget."""
+        cum = np.cumsum(self.weights[indices[:t]], dtype=np.float64)
+        return int(np.searchsorted(cum, self.budget, side="right"))
 
 
 def _pruned_phase(
@@ -608,6 +654,7 @@ def _pruned_phase(
     checkpoint_every: int,
     last_saved: int,
     progress: Any,
+    stop: _BudgetStop | None = None,
 ) -> tuple[int, int, np.ndarray]:
     """Greedy steps in the cluster-pruned phase, from ``t`` to ``k`` or to a hand-over.
 
@@ -625,13 +672,17 @@ def _pruned_phase(
             if progress is not None:
                 progress.update(t_new - t)
             t = t_new
+            if stop is not None and stop.crossed(indices, t):
+                break
             if t - state.t_start >= _pruned.CHECK_AFTER and not state.worthwhile():
                 break
             if ckpt is not None and t - last_saved >= checkpoint_every and t < k:
                 state.write_back(md, stamp, t)  # every group is up to date after a block
                 ckpt.save(t, indices, distances, md, stamp)
                 last_saved = t
-    if t < k or ckpt is not None:  # someone reads the keys: decide the pending ones
+    stopped = stop is not None and stop.crossed(indices, t)
+    # someone reads the keys (the lazy loop, a checkpoint): decide the pending ones
+    if (t < k and not stopped) or ckpt is not None:
         state.write_back(md, stamp, t)
     return t, last_saved, state.stats
 
