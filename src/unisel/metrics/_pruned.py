@@ -1,0 +1,528 @@
+r"""Cluster-pruned exact nearest-neighbour search (behind :mod:`unisel.metrics.neighbors`).
+
+Why
+---
+The plain kernel compares every query with every reference row: ``m * r`` distances, hours
+at a million rows. Most of them are between rows of different regions of the space, which
+cannot be each other's nearest neighbour. This module proves that for whole clusters of
+reference rows at once and skips them; the values are the plain kernel's, bit for bit.
+
+Bound
+-----
+The reference rows (unit rows for cosine, raw rows for Euclidean) are cut into ``P``
+clusters around k-means centres :math:`\mu_B` (a few Lloyd steps on a sample; the clusters
+only decide how much is skipped, never the result). With :math:`\rho_B` the largest
+float64 distance of a member to :math:`\mu_B` (the float32 centre as stored, so the radius
+is exact for the vector used), every member :math:`x` of cluster :math:`B` satisfies, by
+the triangle inequality,
+
+.. math::
+    \lVert q - x\rVert \ge \lVert q - \mu_B\rVert - \rho_B .
+
+For cosine on unit rows :math:`\delta(q, x) = 1 - \langle q, x\rangle = \lVert q - x
+\rVert^2 / 2` (up to float64 rounding), and also :math:`\delta \ge 1 - \langle q,
+\mu_B\rangle - \rho_B` (Cauchy-Schwarz); the larger of the two bounds is used.
+:math:`\lVert q - \mu_B\rVert` comes from one float32 product per (query, cluster) pair; its
+rounding is covered by :math:`\gamma = 2(d + 8) 2^{-24}\lVert q\rVert\lVert\mu_B\rVert`,
+the radius carries a relative allowance of :math:`10^{-10}` and the bound a final
+:math:`10^{-12}`, so the bound :math:`L(q, B)` is below every float64 distance it bounds.
+
+Search
+------
+Queries are processed in blocks of nearby rows (a reference cluster for a self search, the
+queries whose nearest centre is the same otherwise). Phase 1 searches the clusters with the
+smallest block bound (about :data:`PHASE1_ROWS` rows) and decides each query's nearest row
+among them exactly: a float32 screen of the block product, then float64 for the pairs within
+:math:`2\tau` of the row's float32 minimum (the contract of the plain kernel), giving an
+exact distance :math:`u_q` to a real row. Phase 2 searches, for each query, only the clusters
+with :math:`L(q, B) \le u_q` (ties included, so the lowest index still wins) and keeps the
+smaller exact distance. A cluster with :math:`L(q, B) > u_q` holds no row as near as the one
+already found.
+
+Three modes share this: ``"each"`` (every query's nearest distance and index), ``"min"``
+(only the smallest of them: phase 2 uses the global best found so far, so at most the pairs
+that could beat it are computed; an exact 0 stops the search) and ``"max"`` (only the
+largest, the covering radius: a query whose phase-1 distance is at most the largest final
+distance found so far cannot raise it and is skipped; the queries are visited from the
+largest phase-1 distance down).
+
+Backends
+--------
+The block products are numpy float32 matrix products (BLAS) or, with ``backend="faiss"``,
+``faiss.knn`` (BLAS with a fused top-k in C++) asking for :data:`FAISS_CANDIDATES`
+candidates; a query whose candidate list cannot prove it holds every row within
+:math:`2\tau` of the best is redone with numpy, so both return the same values.
+
+Memory
+------
+The float32 reference rows in cluster order (``4 r d`` bytes; twice for Euclidean, with an
+extra column), float64 norms, one float32 block product of at most
+``block_rows * MAX_COLUMNS`` entries (32 MB) and the per-query state (24 bytes per query).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import numba as nb
+import numpy as np
+from scipy.sparse import csr_matrix
+from tqdm.auto import tqdm
+
+if TYPE_CHECKING:
+    from unisel.metrics.neighbors import _Rows
+
+MODES = ("each", "min", "max")
+PHASE1_ROWS = 4096  # reference rows searched first for each block of queries
+MAX_COLUMNS = 16384  # reference rows per block product
+BLOCK_ROWS = 512  # most queries per block
+CLUSTER_ROWS = 192  # P ~ r / CLUSTER_ROWS clusters ...
+MAX_CLUSTERS = 8192  # ... at most
+LLOYD_STEPS = 4
+SAMPLE_PER_CLUSTER = 24  # k-means sample: this many rows per cluster
+FAISS_CANDIDATES = 8
+SCREEN_SLOTS = 16  # candidate list per query of the numpy screen
+_EPS32 = 2.0**-24
+
+
+def n_clusters(r: int) -> int:
+    """Default number of reference clusters for ``r`` rows."""
+    return int(np.clip(round(r / CLUSTER_ROWS), 1, MAX_CLUSTERS))
+
+
+# ----------------------------------------------------------------------------- geometry
+
+
+class _Space:
+    """Float32 vectors whose inner product ``S`` gives the float32 distance ``c_q - S``.
+
+    cosine: query and reference vectors are the unit rows, ``c_q = 1``;
+    Euclidean (squared): queries ``[2x, -1]``, reference rows ``[x, |x|^2]``, ``c_q = |q|^2``.
+    ``geo`` holds the rows the clusters and bounds live in (unit rows or raw rows).
+    """
+
+    def __init__(
+        self, rows: _Rows, metric: str, side: str, geo: np.ndarray | None = None
+    ) -> None:
+        self.metric = metric
+        n, d = rows.shape
+        if geo is None:
+            geo = np.empty((n, d), dtype=np.float32)
+            step = 16384
+            for lo in range(0, n, step):
+                geo[lo : lo + step] = rows.f32(slice(lo, lo + step))
+        self.geo = geo
+        self.sq = rows.sq  # float64 squared norms of the canonical rows
+        if metric == "cosine":
+            self.vec = self.geo
+        elif side == "query":
+            self.vec = np.empty((n, d + 1), dtype=np.float32)
+            self.vec[:, :d] = 2.0 * self.geo
+            self.vec[:, d] = -1.0
+        else:
+            self.vec = np.empty((n, d + 1), dtype=np.float32)
+            self.vec[:, :d] = self.geo
+            self.vec[:, d] = self.sq
+
+
+def _tolerance(Q: _Rows, R: _Rows, metric: str) -> np.ndarray:
+    """tau per query: float32 distances are within tau of the float64 ones."""
+    d = Q.shape[1]
+    if metric == "cosine":
+        return np.full(Q.shape[0], 1.001 * (d + 6) * _EPS32 + 1e-12)
+    # the extra column adds one rounded term (|x|^2) to the float32 product
+    return 2.002 * (d + 10) * _EPS32 * (Q.sq + 2.0 * R.sq.max()) + 1e-300
+
+
+# ----------------------------------------------------------------------------- clusters
+
+
+class _Clusters:
+    """Reference rows in cluster order with the centres and radii of the bound."""
+
+    def __init__(self, space: _Space, R: _Rows, P: int, seed: int) -> None:
+        r = space.geo.shape[0]
+        P = int(min(P, r))
+        centres = _kmeans(space.geo, P, seed)
+        labels = _assign(space.geo, centres)
+        order = np.argsort(labels, kind="stable")
+        counts = np.bincount(labels, minlength=centres.shape[0])
+        keep = counts > 0
+        self.order = order.astype(np.int64)  # row index at each sorted position
+        self.counts = counts[keep].astype(np.int64)
+        self.start = np.concatenate([[0], np.cumsum(self.counts)]).astype(np.int64)
+        self.P = int(self.counts.shape[0])
+        self.vec = np.ascontiguousarray(space.vec[order])  # reference vectors, sorted
+        sorted_geo = self.vec if space.vec is space.geo else space.geo[order]
+        mu = np.add.reduceat(sorted_geo, self.start[:-1], axis=0, dtype=np.float64)
+        del sorted_geo
+        self.mu32 = (mu / self.counts[:, None]).astype(np.float32)
+        mu64 = self.mu32.astype(np.float64)
+        self.mu_sq = np.einsum("ij,ij->i", mu64, mu64)
+        self.mu_norm = np.sqrt(self.mu_sq)
+        label_sorted = np.repeat(np.arange(self.P), self.counts)
+        dist = np.empty(r)
+        step = 16384
+        for lo in range(0, r, step):
+            pos = slice(lo, lo + step)
+            diff = R.f64(order[pos]) - mu64[label_sorted[pos]]
+            dist[pos] = np.sqrt(np.einsum("ij,ij->i", diff, diff))
+        rad = np.maximum.reduceat(dist, self.start[:-1])
+        self.radius = rad * (1.0 + 1e-10) + 1e-300
+
+    def rows_of(self, clusters: np.ndarray) -> np.ndarray:
+        """Sorted positions of the members of ``clusters`` (ascending cluster order)."""
+        clusters = np.sort(clusters)
+        lens = self.counts[clusters]
+        starts = self.start[clusters]
+        total = int(lens.sum())
+        if total == 0:
+            return np.empty(0, dtype=np.int64)
+        offs = np.repeat(starts - np.concatenate([[0], np.cumsum(lens)[:-1]]), lens)
+        return np.arange(total, dtype=np.int64) + offs
+
+
+def _kmeans(geo: np.ndarray, P: int, seed: int) -> np.ndarray:
+    """``P`` centres from a few Lloyd steps on a sample (float32, shape (P, d))."""
+    r = geo.shape[0]
+    rng = np.random.default_rng(seed)
+    m = int(min(r, max(P * SAMPLE_PER_CLUSTER, 2048)))
+    sample = geo[np.sort(rng.choice(r, size=m, replace=False))] if m < r else geo
+    centres = sample[np.sort(rng.choice(sample.shape[0], size=P, replace=False))].copy()
+    for _ in range(LLOYD_STEPS):
+        lab = _assign(sample, centres)
+        counts = np.bincount(lab, minlength=P)
+        member = csr_matrix(
+            (np.ones(lab.shape[0], dtype=np.float32), (lab, np.arange(lab.shape[0]))),
+            shape=(P, lab.shape[0]),
+        )
+        sums = np.asarray(member @ sample, dtype=np.float64)
+        full = counts > 0
+        centres[full] = (sums[full] / counts[full, None]).astype(np.float32)
+    return centres
+
+
+def _assign(geo: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """Nearest centre (Euclidean) of each row, in blocks."""
+    half_sq = 0.5 * np.einsum("ij,ij->i", centres, centres)
+    out = np.empty(geo.shape[0], dtype=np.int64)
+    step = max(1, (1 << 24) // max(1, centres.shape[0]))
+    for lo in range(0, geo.shape[0], step):
+        S = geo[lo : lo + step] @ centres.T
+        S -= half_sq[None, :]
+        out[lo : lo + step] = np.argmax(S, axis=1)
+    return out
+
+
+def _lower_bounds(C: _Clusters, qgeo: np.ndarray, q_sq: np.ndarray, metric: str) -> np.ndarray:
+    """L(q, B) for each query of the block and each cluster, shape (a, P), float64."""
+    d = qgeo.shape[1]
+    ip = (qgeo @ C.mu32.T).astype(np.float64)
+    qn = np.sqrt(q_sq)
+    slack = 2.0 * (d + 8) * _EPS32 * qn[:, None] * C.mu_norm[None, :] + 1e-30
+    hi = ip + slack
+    both = q_sq[:, None] + C.mu_sq[None, :]
+    dist_sq = both * (1.0 - 1e-15) - 2.0 * hi  # float64 cancellation near q = mu
+    ball = np.maximum(np.sqrt(np.maximum(dist_sq, 0.0)) - C.radius[None, :], 0.0)
+    if metric == "cosine":
+        # 2e-12 covers |u|^2 != 1 in float64 and the snapping of keys below 1e-12 to 0
+        lb = np.maximum(0.5 * ball * ball, 1.0 - hi - C.radius[None, :])
+        return lb - 2e-12
+    return ball * (1.0 - 1e-12)
+
+
+# ----------------------------------------------------------------------------- screen kernel
+
+
+@nb.njit(cache=True, nogil=True, parallel=True, fastmath={"nnan", "nsz", "reassoc"})
+def _screen_block(S, cols, tol2, run, cand_i, cand_v, count):  # pragma: no cover (numba)
+    """Fold one float32 block product ``S`` (a, s) into each row's candidate list.
+
+    Per row: ``run`` is the largest product seen so far; the list keeps every product
+    within ``tol2`` of it (at most ``K`` entries, ``count`` > K marks an overflow: the row is
+    redone by the caller). ``S`` is read once (the row stays in cache for its second scan).
+    """
+    a, s = S.shape
+    K = cand_i.shape[1]
+    for i in nb.prange(a):
+        row = S[i]
+        mx = -np.inf
+        for j in range(s):
+            mx = max(mx, row[j])
+        m = max(run[i], np.float64(mx))
+        thr = m - tol2[i]
+        over = count[i] > K
+        c = 0
+        for t in range(min(count[i], K)):
+            if cand_v[i, t] >= thr:
+                cand_v[i, c] = cand_v[i, t]
+                cand_i[i, c] = cand_i[i, t]
+                c += 1
+        if mx >= thr:
+            for j in range(s):
+                v = np.float64(row[j])
+                if v >= thr:
+                    if c < K:
+                        cand_v[i, c] = v
+                        cand_i[i, c] = cols[j]
+                    c += 1
+        run[i] = m
+        count[i] = K + 1 if (over or c > K) else c
+
+
+# ----------------------------------------------------------------------------- block search
+
+
+def _combine(d0, i0, d1, i1):
+    """Elementwise the smaller distance, ties to the lower index."""
+    take = (d1 < d0) | ((d1 == d0) & (i1 < i0))
+    return np.where(take, d1, d0), np.where(take, i1, i0)
+
+
+class _Search:
+    """One exact search: queries against the clustered reference rows."""
+
+    def __init__(
+        self,
+        Q: _Rows,
+        R: _Rows,
+        metric: str,
+        exclude_self: bool,
+        backend: str,
+        P: int | None,
+        seed: int,
+        exact_pairs: Callable[..., np.ndarray],
+        pick: Callable[..., Any],
+    ) -> None:
+        self.Q, self.R, self.metric, self.exclude_self = Q, R, metric, exclude_self
+        self.backend = backend
+        self._exact_pairs, self._pick = exact_pairs, pick
+        self.rspace = _Space(R, metric, "reference")
+        if exclude_self and metric == "cosine":
+            self.qspace = self.rspace
+        else:
+            self.qspace = _Space(Q, metric, "query", self.rspace.geo if exclude_self else None)
+        self.C = _Clusters(self.rspace, R, P or n_clusters(R.shape[0]), seed)
+        self.tol = _tolerance(Q, R, metric)
+        self.const = np.ones(Q.shape[0]) if metric == "cosine" else Q.sq
+        self.inv = np.empty_like(self.C.order)
+        self.inv[self.C.order] = np.arange(self.C.order.shape[0])
+        self.computed = 0  # distances computed (the plain kernel: m * r)
+
+    # --- blocks of queries
+    def blocks(self) -> list[np.ndarray]:
+        C = self.C
+        if self.exclude_self:
+            groups = [C.order[C.start[p] : C.start[p + 1]] for p in range(C.P)]
+        else:
+            lab = _assign(self.qspace.geo, C.mu32)
+            order = np.argsort(lab, kind="stable")
+            cuts = np.flatnonzero(np.diff(lab[order])) + 1
+            groups = np.split(order.astype(np.int64), cuts)
+        out = []
+        for g in groups:
+            for lo in range(0, g.shape[0], BLOCK_ROWS):
+                out.append(np.sort(g[lo : lo + BLOCK_ROWS]))
+        return out
+
+    def bounds(self, qi: np.ndarray) -> np.ndarray:
+        return _lower_bounds(self.C, self.qspace.geo[qi], self.Q.sq[qi], self.metric)
+
+    def phase1_clusters(self, L: np.ndarray) -> np.ndarray:
+        """Clusters with the smallest block bound, about PHASE1_ROWS rows (at least one)."""
+        order = np.argsort(L.min(axis=0), kind="stable")
+        size = np.cumsum(self.C.counts[order])
+        take = int(np.searchsorted(size, PHASE1_ROWS)) + 1
+        return order[:take]
+
+    # --- exact nearest row of queries ``qi`` among the members of ``clusters``
+    def search(self, qi: np.ndarray, clusters: np.ndarray):
+        pos = self.C.rows_of(clusters)
+        a = qi.shape[0]
+        best_d = np.full(a, np.inf)
+        best_i = np.full(a, -1, dtype=np.int64)
+        if pos.size == 0 or a == 0:
+            return best_d, best_i
+        self.computed += a * pos.size
+        if self.backend == "faiss":
+            pa, pb, redo = self._screen_faiss(qi, pos)
+        else:
+            pa, pb, redo = self._screen_numpy(qi, pos)
+        if redo.size:
+            ra, rb, _ = self._screen_numpy(qi[redo], pos)
+            pa, pb = np.concatenate([pa, redo[ra]]), np.concatenate([pb, rb])
+        if pa.size:
+            exact = self._exact_pairs(self.Q, self.R, qi[pa], pb, self.metric)
+            best_d, best_i = self._pick(a, pa, pb, exact)
+        return best_d, best_i
+
+    def _screen_numpy(self, qi: np.ndarray, pos: np.ndarray):
+        """Pairs (query row, reference index) within 2 tau of each row's float32 minimum.
+
+        Works on the float32 products S (distance ``c_q - S``): each row's largest S and
+        every S within ``2 tau`` of it, folded block by block (`_screen_block`). Rows with
+        more than :data:`SCREEN_SLOTS` such pairs are screened again, all at once.
+        """
+        A = self.qspace.vec[qi]
+        a = qi.shape[0]
+        tol2 = 2.0 * self.tol[qi]
+        run = np.full(a, -np.inf)  # largest product so far
+        cand_i = np.empty((a, SCREEN_SLOTS), dtype=np.int64)
+        cand_v = np.empty((a, SCREEN_SLOTS))
+        count = np.zeros(a, dtype=np.int64)
+        own = self.inv[qi] if self.exclude_self else None
+        for lo in range(0, pos.shape[0], MAX_COLUMNS):
+            ppos = pos[lo : lo + MAX_COLUMNS]
+            S = A @ self.C.vec[ppos].T
+            if own is not None:  # the pair (i, i): ppos is ascending
+                at = np.minimum(np.searchsorted(ppos, own), ppos.shape[0] - 1)
+                hit = np.flatnonzero(ppos[at] == own)
+                S[hit, at[hit]] = -np.inf
+            _screen_block(S, self.C.order[ppos], tol2, run, cand_i, cand_v, count)
+        over = np.flatnonzero(count > SCREEN_SLOTS)
+        ok = np.flatnonzero(count <= SCREEN_SLOTS)
+        take = np.arange(SCREEN_SLOTS)[None, :] < count[ok, None]
+        rows = np.repeat(ok, count[ok])
+        pairs_b = cand_i[ok][take]
+        finite = np.isfinite(cand_v[ok][take])
+        rows, pairs_b = rows[finite], pairs_b[finite]
+        if over.size:
+            ra, rb = self._screen_all(qi[over], pos)
+            rows = np.concatenate([rows, over[ra]])
+            pairs_b = np.concatenate([pairs_b, rb])
+        return rows.astype(np.int64), pairs_b.astype(np.int64), np.empty(0, dtype=np.int64)
+
+    def _screen_all(self, qi: np.ndarray, pos: np.ndarray):
+        """`_screen_numpy` without a cap on the pairs per row (rows with many near ties)."""
+        A = self.qspace.vec[qi]
+        tol2 = 2.0 * self.tol[qi]
+        run = np.full(qi.shape[0], -np.inf)
+        own = self.inv[qi] if self.exclude_self else None
+        keep_a, keep_b, keep_v = [], [], []
+        for lo in range(0, pos.shape[0], MAX_COLUMNS):
+            ppos = pos[lo : lo + MAX_COLUMNS]
+            S = A @ self.C.vec[ppos].T
+            if own is not None:
+                at = np.minimum(np.searchsorted(ppos, own), ppos.shape[0] - 1)
+                hit = np.flatnonzero(ppos[at] == own)
+                S[hit, at[hit]] = -np.inf
+            run = np.maximum(run, S.max(axis=1))
+            a, b = np.nonzero(S >= (run - tol2)[:, None])
+            keep_a.append(a)
+            keep_b.append(self.C.order[ppos[b]])
+            keep_v.append(S[a, b])
+        a = np.concatenate(keep_a).astype(np.int64)
+        b = np.concatenate(keep_b).astype(np.int64)
+        v = np.concatenate(keep_v).astype(np.float64)
+        ok = (v >= (run - tol2)[a]) & np.isfinite(v)
+        return a[ok], b[ok]
+
+    def _screen_faiss(self, qi: np.ndarray, pos: np.ndarray):
+        """As `_screen_numpy` with ``faiss.knn``; rows it cannot prove complete come back
+        in the third array (to be redone with numpy)."""
+        import faiss
+
+        A = np.ascontiguousarray(self.qspace.vec[qi])
+        B = self.C.vec[pos]
+        cols = self.C.order[pos]
+        s = pos.shape[0]
+        kk = min(s, FAISS_CANDIDATES + int(self.exclude_self))
+        S, J = faiss.knn(A, B, kk, metric=faiss.METRIC_INNER_PRODUCT)
+        S = S.astype(np.float64)
+        J = J.astype(np.int64)
+        valid = J >= 0
+        idx = np.where(valid, cols[np.maximum(J, 0)], -1)
+        # rows beyond the list have products at most the last listed one (self included)
+        last = S[:, -1].copy()
+        S[~valid] = -np.inf
+        if self.exclude_self:
+            S[idx == qi[:, None]] = -np.inf
+        cut = S.max(axis=1) - 2.0 * self.tol[qi]
+        complete = np.full(qi.shape[0], kk == s) | (last < cut)
+        a, b = np.nonzero((S >= cut[:, None]) & complete[:, None] & np.isfinite(S))
+        return a.astype(np.int64), idx[a, b], np.flatnonzero(~complete)
+
+
+# ----------------------------------------------------------------------------- driver
+
+
+def pruned_search(
+    Q: _Rows,
+    R: _Rows,
+    metric: str,
+    exclude_self: bool,
+    mode: str,
+    *,
+    backend: str,
+    exact_pairs: Callable[..., np.ndarray],
+    pick: Callable[..., Any],
+    n_clusters: int | None = None,
+    seed: int = 0,
+    progress: bool = False,
+    stats: dict[str, Any] | None = None,
+):
+    """Exact nearest distances with cluster pruning; see the module docstring.
+
+    ``Q`` and ``R`` hold no zero rows for cosine (the caller handles them). Returns
+    ``(distances, index)`` for ``mode="each"``, else the smallest / largest distance.
+    """
+    s = _Search(Q, R, metric, exclude_self, backend, n_clusters, seed, exact_pairs, pick)
+    m = Q.shape[0]
+    blocks = s.blocks()
+    d1 = np.full(m, np.inf)
+    i1 = np.full(m, -1, dtype=np.int64)
+    rest = np.full(m, np.inf)  # smallest bound over the clusters phase 1 left out
+    first: list[np.ndarray] = []
+    bar = tqdm(total=2 * len(blocks), desc=f"nearest ({mode})", unit="block", disable=not progress)
+    for qi in blocks:
+        L = s.bounds(qi)
+        p1 = s.phase1_clusters(L)
+        first.append(p1)
+        d1[qi], i1[qi] = s.search(qi, p1)
+        L[:, p1] = np.inf
+        rest[qi] = L.min(axis=1)
+        bar.update()
+    G = float(d1.min()) if m else np.inf
+    R_lo = -np.inf
+    if mode == "max":
+        final = rest > d1
+        R_lo = float(d1[final].max()) if final.any() else -np.inf
+    order = range(len(blocks))
+    if mode == "max":  # largest phase-1 distance first: R_lo rises fast
+        order = np.argsort([-float(d1[qi].max()) for qi in blocks], kind="stable")
+    for b in order:
+        qi = blocks[b]
+        bar.update()
+        if mode == "min":
+            if G <= 0.0:
+                break
+            act = rest[qi] <= G
+        elif mode == "max":
+            act = (rest[qi] <= d1[qi]) & (d1[qi] > R_lo)
+        else:
+            act = rest[qi] <= d1[qi]
+        if not act.any():
+            continue
+        qa = qi[act]
+        L = s.bounds(qa)
+        L[:, first[b]] = np.inf
+        bound = np.full(qa.shape[0], G) if mode == "min" else d1[qa]
+        need = L <= bound[:, None]
+        clusters = np.flatnonzero(need.any(axis=0))
+        rows = need[:, clusters].any(axis=1)
+        qa = qa[rows]
+        d2, i2 = s.search(qa, clusters)
+        d1[qa], i1[qa] = _combine(d1[qa], i1[qa], d2, i2)
+        if mode == "min":
+            G = min(G, float(d1[qa].min()))
+        elif mode == "max":
+            R_lo = max(R_lo, float(d1[qi].max()))
+    bar.close()
+    if stats is not None:
+        stats.update(computed=s.computed, plain=m * R.shape[0], clusters=s.C.P)
+    if mode == "each":
+        return d1, i1
+    if mode == "min":
+        return float(d1.min()) if m else float("nan")
+    return float(d1.max()) if m else float("nan")
