@@ -62,12 +62,15 @@ extra column), float64 norms, one float32 block product of at most
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 import numba as nb
 import numpy as np
 from scipy.sparse import csr_matrix
+from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
 if TYPE_CHECKING:
@@ -235,7 +238,7 @@ def _lower_bounds(C: _Clusters, qgeo: np.ndarray, q_sq: np.ndarray, metric: str)
 # ----------------------------------------------------------------------------- screen kernel
 
 
-@nb.njit(cache=True, nogil=True, parallel=True, fastmath={"nnan", "nsz", "reassoc"})
+@nb.njit(cache=True, nogil=True, fastmath={"nnan", "nsz", "reassoc"})
 def _screen_block(S, cols, tol2, run, cand_i, cand_v, count):  # pragma: no cover (numba)
     """Fold one float32 block product ``S`` (a, s) into each row's candidate list.
 
@@ -245,7 +248,7 @@ def _screen_block(S, cols, tol2, run, cand_i, cand_v, count):  # pragma: no cove
     """
     a, s = S.shape
     K = cand_i.shape[1]
-    for i in nb.prange(a):
+    for i in range(a):
         row = S[i]
         mx = -np.inf
         for j in range(s):
@@ -294,8 +297,11 @@ class _Search:
         seed: int,
         exact_pairs: Callable[..., np.ndarray],
         pick: Callable[..., Any],
+        self_index: np.ndarray | None = None,
     ) -> None:
         self.Q, self.R, self.metric, self.exclude_self = Q, R, metric, exclude_self
+        # reference row each query must skip (itself), or None
+        self.self_row = np.arange(Q.shape[0]) if exclude_self else self_index
         self.backend = backend
         self._exact_pairs, self._pick = exact_pairs, pick
         self.rspace = _Space(R, metric, "reference")
@@ -308,7 +314,6 @@ class _Search:
         self.const = np.ones(Q.shape[0]) if metric == "cosine" else Q.sq
         self.inv = np.empty_like(self.C.order)
         self.inv[self.C.order] = np.arange(self.C.order.shape[0])
-        self.computed = 0  # distances computed (the plain kernel: m * r)
 
     # --- blocks of queries
     def blocks(self) -> list[np.ndarray]:
@@ -343,8 +348,7 @@ class _Search:
         best_d = np.full(a, np.inf)
         best_i = np.full(a, -1, dtype=np.int64)
         if pos.size == 0 or a == 0:
-            return best_d, best_i
-        self.computed += a * pos.size
+            return best_d, best_i, 0
         if self.backend == "faiss":
             pa, pb, redo = self._screen_faiss(qi, pos)
         else:
@@ -355,7 +359,7 @@ class _Search:
         if pa.size:
             exact = self._exact_pairs(self.Q, self.R, qi[pa], pb, self.metric)
             best_d, best_i = self._pick(a, pa, pb, exact)
-        return best_d, best_i
+        return best_d, best_i, a * pos.size
 
     def _screen_numpy(self, qi: np.ndarray, pos: np.ndarray):
         """Pairs (query row, reference index) within 2 tau of each row's float32 minimum.
@@ -371,7 +375,7 @@ class _Search:
         cand_i = np.empty((a, SCREEN_SLOTS), dtype=np.int64)
         cand_v = np.empty((a, SCREEN_SLOTS))
         count = np.zeros(a, dtype=np.int64)
-        own = self.inv[qi] if self.exclude_self else None
+        own = None if self.self_row is None else self.inv[self.self_row[qi]]
         for lo in range(0, pos.shape[0], MAX_COLUMNS):
             ppos = pos[lo : lo + MAX_COLUMNS]
             S = A @ self.C.vec[ppos].T
@@ -398,7 +402,7 @@ class _Search:
         A = self.qspace.vec[qi]
         tol2 = 2.0 * self.tol[qi]
         run = np.full(qi.shape[0], -np.inf)
-        own = self.inv[qi] if self.exclude_self else None
+        own = None if self.self_row is None else self.inv[self.self_row[qi]]
         keep_a, keep_b, keep_v = [], [], []
         for lo in range(0, pos.shape[0], MAX_COLUMNS):
             ppos = pos[lo : lo + MAX_COLUMNS]
@@ -427,8 +431,13 @@ class _Search:
         B = self.C.vec[pos]
         cols = self.C.order[pos]
         s = pos.shape[0]
-        kk = min(s, FAISS_CANDIDATES + int(self.exclude_self))
-        S, J = faiss.knn(A, B, kk, metric=faiss.METRIC_INNER_PRODUCT)
+        kk = min(s, FAISS_CANDIDATES + int(self.self_row is not None))
+        before = faiss.omp_get_max_threads()
+        faiss.omp_set_num_threads(1)  # this thread only: the blocks run in parallel threads
+        try:
+            S, J = faiss.knn(A, B, kk, metric=faiss.METRIC_INNER_PRODUCT)
+        finally:
+            faiss.omp_set_num_threads(before)
         S = S.astype(np.float64)
         J = J.astype(np.int64)
         valid = J >= 0
@@ -436,8 +445,8 @@ class _Search:
         # rows beyond the list have products at most the last listed one (self included)
         last = S[:, -1].copy()
         S[~valid] = -np.inf
-        if self.exclude_self:
-            S[idx == qi[:, None]] = -np.inf
+        if self.self_row is not None:
+            S[idx == self.self_row[qi][:, None]] = -np.inf
         cut = S.max(axis=1) - 2.0 * self.tol[qi]
         complete = np.full(qi.shape[0], kk == s) | (last < cut)
         a, b = np.nonzero((S >= cut[:, None]) & complete[:, None] & np.isfinite(S))
@@ -459,68 +468,99 @@ def pruned_search(
     pick: Callable[..., Any],
     n_clusters: int | None = None,
     seed: int = 0,
+    n_jobs: int | None = None,
+    self_index: np.ndarray | None = None,
     progress: bool = False,
     stats: dict[str, Any] | None = None,
 ):
     """Exact nearest distances with cluster pruning; see the module docstring.
 
-    ``Q`` and ``R`` hold no zero rows for cosine (the caller handles them). Returns
+    ``Q`` and ``R`` hold no zero rows for cosine (the caller handles them). ``self_index``:
+    the queries are these rows of ``R`` (each skips itself; ``exclude_self`` False). Returns
     ``(distances, index)`` for ``mode="each"``, else the smallest / largest distance.
+    Blocks of queries run in ``n_jobs`` threads (default: all cores), each with one BLAS
+    (and faiss) thread.
     """
-    s = _Search(Q, R, metric, exclude_self, backend, n_clusters, seed, exact_pairs, pick)
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    s = _Search(
+        Q, R, metric, exclude_self, backend, n_clusters, seed, exact_pairs, pick, self_index
+    )
     m = Q.shape[0]
     blocks = s.blocks()
     d1 = np.full(m, np.inf)
     i1 = np.full(m, -1, dtype=np.int64)
     rest = np.full(m, np.inf)  # smallest bound over the clusters phase 1 left out
-    first: list[np.ndarray] = []
+    first: list[np.ndarray] = [np.empty(0, dtype=np.int64)] * len(blocks)
+    workers = max(1, int(n_jobs or os.cpu_count() or 1))
     bar = tqdm(total=2 * len(blocks), desc=f"nearest ({mode})", unit="block", disable=not progress)
-    for qi in blocks:
+    work = 0
+
+    def phase1(b: int):
+        qi = blocks[b]
         L = s.bounds(qi)
         p1 = s.phase1_clusters(L)
-        first.append(p1)
-        d1[qi], i1[qi] = s.search(qi, p1)
+        d, i, w = s.search(qi, p1)
         L[:, p1] = np.inf
-        rest[qi] = L.min(axis=1)
-        bar.update()
-    G = float(d1.min()) if m else np.inf
-    R_lo = -np.inf
-    if mode == "max":
-        final = rest > d1
-        R_lo = float(d1[final].max()) if final.any() else -np.inf
-    order = range(len(blocks))
-    if mode == "max":  # largest phase-1 distance first: R_lo rises fast
-        order = np.argsort([-float(d1[qi].max()) for qi in blocks], kind="stable")
-    for b in order:
+        return b, p1, d, i, L.min(axis=1), w
+
+    state = {"G": np.inf, "R_lo": -np.inf}
+
+    def phase2(b: int):
         qi = blocks[b]
-        bar.update()
         if mode == "min":
-            if G <= 0.0:
-                break
-            act = rest[qi] <= G
+            if state["G"] <= 0.0:
+                return b, None, None, None, 0
+            act = rest[qi] <= state["G"]
         elif mode == "max":
-            act = (rest[qi] <= d1[qi]) & (d1[qi] > R_lo)
+            act = (rest[qi] <= d1[qi]) & (d1[qi] > state["R_lo"])
         else:
             act = rest[qi] <= d1[qi]
         if not act.any():
-            continue
+            return b, None, None, None, 0
         qa = qi[act]
         L = s.bounds(qa)
         L[:, first[b]] = np.inf
-        bound = np.full(qa.shape[0], G) if mode == "min" else d1[qa]
+        bound = np.full(qa.shape[0], state["G"]) if mode == "min" else d1[qa]
         need = L <= bound[:, None]
         clusters = np.flatnonzero(need.any(axis=0))
-        rows = need[:, clusters].any(axis=1)
-        qa = qa[rows]
-        d2, i2 = s.search(qa, clusters)
-        d1[qa], i1[qa] = _combine(d1[qa], i1[qa], d2, i2)
-        if mode == "min":
-            G = min(G, float(d1[qa].min()))
-        elif mode == "max":
-            R_lo = max(R_lo, float(d1[qi].max()))
-    bar.close()
+        qa = qa[need[:, clusters].any(axis=1)]
+        d2, i2, w = s.search(qa, clusters)
+        return b, qa, d2, i2, w
+
+    pool = ThreadPoolExecutor(workers) if workers > 1 else None
+    run = pool.map if pool is not None else map
+    try:
+        # one BLAS/OpenMP thread per block: the small products (bounds) lose more to thread
+        # hand-offs than they gain, and the blocks themselves run in `workers` threads
+        with threadpool_limits(limits=1):
+            for b, p1, d, i, lb, w in run(phase1, range(len(blocks))):
+                qi = blocks[b]
+                first[b], d1[qi], i1[qi], rest[qi] = p1, d, i, lb
+                work += w
+                bar.update()
+            state["G"] = float(d1.min()) if m else np.inf
+            order: Any = range(len(blocks))
+            if mode == "max":  # largest phase-1 distance first: R_lo rises fast
+                final = rest > d1
+                state["R_lo"] = float(d1[final].max()) if final.any() else -np.inf
+                order = np.argsort([-float(d1[qi].max()) for qi in blocks], kind="stable")
+            for b, qa, d2, i2, w in run(phase2, order):
+                bar.update()
+                work += w
+                if qa is None or qa.size == 0:
+                    continue
+                d1[qa], i1[qa] = _combine(d1[qa], i1[qa], d2, i2)
+                if mode == "min":
+                    state["G"] = min(state["G"], float(d1[qa].min()))
+                elif mode == "max":
+                    state["R_lo"] = max(state["R_lo"], float(d1[blocks[b]].max()))
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+        bar.close()
     if stats is not None:
-        stats.update(computed=s.computed, plain=m * R.shape[0], clusters=s.C.P)
+        stats.update(computed=work, plain=m * R.shape[0], clusters=s.C.P)
     if mode == "each":
         return d1, i1
     if mode == "min":
