@@ -218,7 +218,9 @@ def _options(
     ):
         raise ParameterError(f"exact_limit must be an integer or None, got {exact_limit!r}")
     if exact_limit is not None and exact_limit < 2:
-        raise ParameterError(f"exact_limit must be at least 2 (or None: always exact), got {exact_limit}")
+        raise ParameterError(
+            f"exact_limit must be at least 2 (or None: always exact), got {exact_limit}"
+        )
     if approximate not in APPROXIMATE_METHODS:
         raise ParameterError(
             f"approximate must be one of {', '.join(APPROXIMATE_METHODS)}, got {approximate!r}"

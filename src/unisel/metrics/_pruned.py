@@ -77,7 +77,7 @@ if TYPE_CHECKING:
     from unisel.metrics.neighbors import _Rows
 
 MODES = ("each", "min", "max")
-PHASE1_ROWS = 4096  # reference rows searched first for each block of queries
+PHASE1_ROWS = 4096  # reference rows searched first for each block of queries (at most r/16)
 MAX_COLUMNS = 16384  # reference rows per block product
 BLOCK_ROWS = 512  # most queries per block
 CLUSTER_ROWS = 192  # P ~ r / CLUSTER_ROWS clusters ...
@@ -105,9 +105,7 @@ class _Space:
     ``geo`` holds the rows the clusters and bounds live in (unit rows or raw rows).
     """
 
-    def __init__(
-        self, rows: _Rows, metric: str, side: str, geo: np.ndarray | None = None
-    ) -> None:
+    def __init__(self, rows: _Rows, metric: str, side: str, geo: np.ndarray | None = None) -> None:
         self.metric = metric
         n, d = rows.shape
         if geo is None:
@@ -338,7 +336,8 @@ class _Search:
         """Clusters with the smallest block bound, about PHASE1_ROWS rows (at least one)."""
         order = np.argsort(L.min(axis=0), kind="stable")
         size = np.cumsum(self.C.counts[order])
-        take = int(np.searchsorted(size, PHASE1_ROWS)) + 1
+        target = min(PHASE1_ROWS, max(2 * CLUSTER_ROWS, size[-1] // 16))
+        take = int(np.searchsorted(size, target)) + 1
         return order[:take]
 
     # --- exact nearest row of queries ``qi`` among the members of ``clusters``

@@ -219,7 +219,12 @@ def nearest_distances(
     if exclude_self and r == 1:
         return np.full(1, np.inf), np.full(1, -1, dtype=np.int64)
     if _use_prune(prune, precision, r):
-        opts = {"backend": backend, "n_clusters": n_clusters, "seed": random_state, "n_jobs": n_jobs}
+        opts = {
+            "backend": backend,
+            "n_clusters": n_clusters,
+            "seed": random_state,
+            "n_jobs": n_jobs,
+        }
         return _pruned(Q, R, metric, exclude_self, "each", opts, quiet)  # type: ignore[return-value]
     block = int(block_size or auto_block_size(r))
     if precision == "float64":
