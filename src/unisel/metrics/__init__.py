@@ -330,7 +330,8 @@ def _set_metrics(
         if n_dup:
             h_cos = h_euc = 0.0
         else:
-            h_exact = False
+            # a "sample" of every row is the exact search
+            h_exact = method == "sample" and n_sample == k
             h_cos = float(nn_cos.min())
             h_euc = float(sampled_nearest_distances(X_set, sample, metric="euclidean", **kw).min())
     if k >= 2:
