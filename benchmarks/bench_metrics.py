@@ -54,7 +54,6 @@ sys.path[:0] = [str(Path(__file__).resolve().parents[1] / "src"), str(Path(__fil
 from bench_maxmin import (  # noqa: E402
     SYNTHETIC,
     PeakSampler,
-    _current_rss_mb,
     sharegpt_embeddings,
 )
 
