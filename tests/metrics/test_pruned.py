@@ -27,6 +27,7 @@ def tiny_blocks(mp: pytest.MonkeyPatch) -> None:
     mp.setattr(_pruned, "MAX_COLUMNS", 9)
     mp.setattr(_pruned, "BLOCK_ROWS", 5)
     mp.setattr(_pruned, "SCREEN_SLOTS", 2)
+    mp.setattr(_pruned, "SYMMETRIC_SLOTS", 2)
     mp.setattr(_pruned, "FAISS_CANDIDATES", 2)
     mp.setattr(_pruned, "SAMPLE_PER_CLUSTER", 2)
 
@@ -60,17 +61,19 @@ def point_sets(draw, n_max: int = 90):
     return X.astype(dtype)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(
     point_sets(),
     st.sampled_from(["cosine", "euclidean"]),
     st.sampled_from(BACKENDS),
     st.integers(0, 3),
+    st.booleans(),
 )
-def test_pruned_self_search_equals_plain(X, metric, backend, seed):
+def test_pruned_self_search_equals_plain(X, metric, backend, seed, symmetric):
     want_d, want_i = nearest_distances(X, X, metric=metric, exclude_self=True, prune=False)
     with pytest.MonkeyPatch.context() as mp:
         tiny_blocks(mp)
+        mp.setattr(_pruned, "SYMMETRIC", symmetric)  # cosine + numpy: pairs computed once
         got_d, got_i = nearest_distances(
             X, X, metric=metric, exclude_self=True, prune=True, backend=backend, random_state=seed
         )

@@ -86,6 +86,8 @@ LLOYD_STEPS = 4
 SAMPLE_PER_CLUSTER = 24  # k-means sample: this many rows per cluster
 FAISS_CANDIDATES = 8
 SCREEN_SLOTS = 16  # candidate list per query of the numpy screen
+SYMMETRIC = True  # cosine self search, numpy: each block pair once, into rows and columns
+SYMMETRIC_SLOTS = 8  # candidate list per query and thread of the symmetric search
 _EPS32 = 2.0**-24
 
 
@@ -272,6 +274,79 @@ def _screen_block(S, cols, tol2, run, cand_i, cand_v, count):  # pragma: no cove
         count[i] = K + 1 if (over or c > K) else c
 
 
+@nb.njit(cache=True, nogil=True, fastmath={"nnan", "nsz", "reassoc"})
+def _screen_into(S, cols, qidx, tol2, run, cand_i, cand_v, count):  # pragma: no cover (numba)
+    """`_screen_block` for rows that are queries ``qidx`` of per-query state arrays (the
+    symmetric search folds a product into its rows' and, transposed, its columns' states)."""
+    a, s = S.shape
+    K = cand_i.shape[1]
+    for i in range(a):
+        q = qidx[i]
+        row = S[i]
+        mx = -np.inf
+        for j in range(s):
+            mx = max(mx, row[j])
+        m = max(run[q], np.float64(mx))
+        thr = m - tol2[q]
+        over = count[q] > K
+        c = 0
+        for t in range(min(count[q], K)):
+            if cand_v[q, t] >= thr:
+                cand_v[q, c] = cand_v[q, t]
+                cand_i[q, c] = cand_i[q, t]
+                c += 1
+        if mx >= thr:
+            for j in range(s):
+                v = np.float64(row[j])
+                if v >= thr:
+                    if c < K:
+                        cand_v[q, c] = v
+                        cand_i[q, c] = cols[j]
+                    c += 1
+        run[q] = m
+        count[q] = K + 1 if (over or c > K) else c
+
+
+@nb.njit(cache=True, nogil=True, fastmath={"nnan", "nsz", "reassoc"})
+def _screen_cols(S, rows, qcol, tol2, run, cand_i, cand_v, count):  # pragma: no cover (numba)
+    """`_screen_into` for the columns of ``S`` (queries ``qcol``, candidates ``rows``),
+    reading ``S`` row by row (no transposed copy): column maxima, then one scan."""
+    a, s = S.shape
+    K = cand_i.shape[1]
+    colmax = np.full(s, -np.inf, dtype=np.float32)
+    for i in range(a):
+        row = S[i]
+        for j in range(s):
+            colmax[j] = max(colmax[j], row[j])
+    thr = np.empty(s)
+    for j in range(s):
+        q = qcol[j]
+        m = max(run[q], np.float64(colmax[j]))
+        run[q] = m
+        thr[j] = m - tol2[q]
+        if count[q] <= K:
+            c = 0
+            for t in range(count[q]):
+                if cand_v[q, t] >= thr[j]:
+                    cand_v[q, c] = cand_v[q, t]
+                    cand_i[q, c] = cand_i[q, t]
+                    c += 1
+            count[q] = c
+    for i in range(a):
+        row = S[i]
+        for j in range(s):
+            v = np.float64(row[j])
+            if v >= thr[j]:
+                q = qcol[j]
+                c = count[q]
+                if c < K:
+                    cand_v[q, c] = v
+                    cand_i[q, c] = rows[i]
+                    count[q] = c + 1
+                else:
+                    count[q] = K + 1
+
+
 # ----------------------------------------------------------------------------- block search
 
 
@@ -315,9 +390,15 @@ class _Search:
 
     # --- blocks of queries
     def blocks(self) -> list[np.ndarray]:
+        """Query rows of each block (self search: ``self.ranges`` holds each block's sorted
+        positions ``(lo, hi, cluster)``)."""
         C = self.C
+        self.ranges: list[tuple[int, int, int]] = []
         if self.exclude_self:
             groups = [C.order[C.start[p] : C.start[p + 1]] for p in range(C.P)]
+            for p in range(C.P):
+                for lo in range(int(C.start[p]), int(C.start[p + 1]), BLOCK_ROWS):
+                    self.ranges.append((lo, min(lo + BLOCK_ROWS, int(C.start[p + 1])), p))
         else:
             lab = _assign(self.qspace.geo, C.mu32)
             order = np.argsort(lab, kind="stable")
@@ -452,6 +533,121 @@ class _Search:
         return a.astype(np.int64), idx[a, b], np.flatnonzero(~complete)
 
 
+# ----------------------------------------------------------------------------- symmetric
+
+
+def _symmetric_phase2(s: _Search, blocks, first, d1, i1, rest, run, bar) -> int:
+    """Phase 2 of a self search with each needed block pair computed once.
+
+    Block ``b`` needs block ``c`` when one of its queries has ``L(q, cluster(c)) <= d1[q]``
+    (cluster not in its phase 1); a pair needed either way is computed once, as ``b``'s
+    rows against ``c``'s (``c >= b``), and folded into the candidate lists of ``b``'s
+    queries (rows) and ``c``'s (columns, transposed). Each thread keeps its own lists, seeded
+    with the phase-1 distance (``run = c_q - d1 - tau``: every row at least as near as the
+    phase-1 one passes); they are merged, the candidates decided in float64 and combined with
+    phase 1. Returns the distances computed.
+    """
+    import threading
+
+    C = s.C
+    nb_ = len(blocks)
+    block_cluster = np.array([r[2] for r in s.ranges], dtype=np.int64)
+    need = np.zeros((nb_, nb_), dtype=bool)
+
+    def needs(b: int):
+        qi = blocks[b]
+        act = rest[qi] <= d1[qi]
+        if not act.any():
+            return b, None
+        qa = qi[act]
+        L = s.bounds(qa)
+        L[:, first[b]] = np.inf
+        return b, (L <= d1[qa][:, None]).any(axis=0)
+
+    for b, cl in run(needs, range(nb_)):
+        bar.update()
+        if cl is not None:
+            need[b] = cl[block_cluster]
+    need |= need.T
+    n = s.Q.shape[0]
+    tol2 = 2.0 * s.tol
+    seed = 1.0 - d1 - s.tol  # cosine: at most the float32 product of the phase-1 row
+    K = SYMMETRIC_SLOTS
+    local = threading.local()
+    states: list[tuple[np.ndarray, ...]] = []
+    lock = threading.Lock()
+
+    def mine():
+        if not hasattr(local, "st"):
+            local.st = (
+                seed.copy(),
+                np.empty((n, K), dtype=np.int64),
+                np.empty((n, K)),
+                np.zeros(n, dtype=np.int64),
+            )
+            with lock:
+                states.append(local.st)
+        return local.st
+
+    def pairs(b: int) -> int:
+        partners = np.flatnonzero(need[b, b:]) + b
+        if partners.size == 0:
+            return 0
+        st = mine()
+        lo, hi, _ = s.ranges[b]
+        A = C.vec[lo:hi]
+        qrow = C.order[lo:hi]
+        pos = np.concatenate([np.arange(s.ranges[c][0], s.ranges[c][1]) for c in partners])
+        done = 0
+        for c0 in range(0, pos.shape[0], MAX_COLUMNS):
+            ppos = pos[c0 : c0 + MAX_COLUMNS]
+            S = A @ C.vec[ppos].T
+            diag = (ppos >= lo) & (ppos < hi)
+            if diag.any():  # the block against itself: skip (i, i), rows only
+                at = np.flatnonzero(diag)
+                S[ppos[at] - lo, at] = -np.inf
+            cols = C.order[ppos]
+            _screen_into(S, cols, qrow, tol2, *st)
+            # the block's own columns come first (partners ascending, b among them)
+            j0 = int(diag.sum())
+            if j0 < ppos.shape[0]:
+                _screen_cols(S[:, j0:], qrow, cols[j0:], tol2, *st)
+            done += S.size
+        return done
+
+    work = 0
+    for w in run(pairs, range(nb_)):
+        work += w
+        bar.update()
+    if not states:
+        return work
+    runs = np.max([st[0] for st in states], axis=0)
+    over = np.zeros(n, dtype=bool)
+    qa, qb = [], []
+    for r_, ci, cv, cnt in states:
+        over |= cnt > K
+        ok = (np.arange(K)[None, :] < np.minimum(cnt, K)[:, None]) & (
+            cv >= (runs - tol2)[:, None]
+        )
+        a, t = np.nonzero(ok)
+        qa.append(a)
+        qb.append(ci[a, t])
+    a = np.concatenate(qa).astype(np.int64)
+    b_ = np.concatenate(qb).astype(np.int64)
+    keep = ~over[a]
+    a, b_ = a[keep], b_[keep]
+    redo = np.flatnonzero(over)
+    if redo.size:  # many near ties: screen those queries against every row
+        ra, rb = s._screen_all(redo, np.arange(n))
+        a, b_ = np.concatenate([a, redo[ra]]), np.concatenate([b_, rb])
+        work += redo.size * n
+    if a.size:
+        exact = s._exact_pairs(s.Q, s.R, a, b_, s.metric)
+        d2, i2 = s._pick(n, a, b_, exact)
+        d1[:], i1[:] = _combine(d1, i1, d2, i2)
+    return work
+
+
 # ----------------------------------------------------------------------------- driver
 
 
@@ -527,6 +723,11 @@ def pruned_search(
         d2, i2, w = s.search(qa, clusters)
         return b, qa, d2, i2, w
 
+    # cosine only: there the query and reference vectors coincide, so a product block
+    # transposed is the block of the other side (Euclidean's [2x, -1] . [x, |x|^2] is not)
+    symmetric = (
+        mode == "each" and exclude_self and backend == "numpy" and metric == "cosine" and SYMMETRIC
+    )
     pool = ThreadPoolExecutor(workers) if workers > 1 else None
     run = pool.map if pool is not None else map
     try:
@@ -539,6 +740,9 @@ def pruned_search(
                 work += w
                 bar.update()
             state["G"] = float(d1.min()) if m else np.inf
+            if symmetric:
+                work += _symmetric_phase2(s, blocks, first, d1, i1, rest, run, bar)
+                blocks = []  # done
             order: Any = range(len(blocks))
             if mode == "max":  # largest phase-1 distance first: R_lo rises fast
                 final = rest > d1
