@@ -624,11 +624,9 @@ def _symmetric_phase2(s: _Search, blocks, first, d1, i1, rest, run, bar) -> int:
     runs = np.max([st[0] for st in states], axis=0)
     over = np.zeros(n, dtype=bool)
     qa, qb = [], []
-    for r_, ci, cv, cnt in states:
+    for _, ci, cv, cnt in states:
         over |= cnt > K
-        ok = (np.arange(K)[None, :] < np.minimum(cnt, K)[:, None]) & (
-            cv >= (runs - tol2)[:, None]
-        )
+        ok = (np.arange(K)[None, :] < np.minimum(cnt, K)[:, None]) & (cv >= (runs - tol2)[:, None])
         a, t = np.nonzero(ok)
         qa.append(a)
         qb.append(ci[a, t])
