@@ -326,7 +326,9 @@ def _set_metrics(
                 method=_hnsw_method(),
                 sample_size=opts.sample_size,
                 random_state=opts.random_state,
-                **HNSW_PARAMS,
+                M=HNSW_PARAMS["M"],
+                ef_construction=HNSW_PARAMS["ef_construction"],
+                ef_search=HNSW_PARAMS["ef_search"],
             )
             nn_cos, recall = res.distances, res.recall
             method, n_sample = "hnsw", res.sample_size
