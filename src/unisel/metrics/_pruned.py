@@ -39,6 +39,15 @@ with :math:`L(q, B) \le u_q` (ties included, so the lowest index still wins) and
 smaller exact distance. A cluster with :math:`L(q, B) > u_q` holds no row as near as the one
 already found.
 
+For a cosine self search (numpy backend) phase 2 computes each needed pair of blocks once:
+block ``b`` needs block ``c`` when one of its queries has :math:`L(q, \text{cluster}(c)) \le
+u_q`; a pair needed either way is one product of ``b``'s rows with ``c``'s, folded into the
+candidate lists of ``b``'s queries (its rows) and of ``c``'s (its columns, read without a
+transposed copy), since the unit-row products are symmetric. Each thread keeps its own lists,
+seeded with the phase-1 distance (every row at least as near passes the screen); they are
+merged and decided in float64 at the end. On text embeddings, where the bound skips little,
+this halves the products.
+
 Three modes share this: ``"each"`` (every query's nearest distance and index), ``"min"``
 (only the smallest of them: phase 2 uses the global best found so far, so at most the pairs
 that could beat it are computed; an exact 0 stops the search) and ``"max"`` (only the
@@ -53,11 +62,19 @@ The block products are numpy float32 matrix products (BLAS) or, with ``backend="
 candidates; a query whose candidate list cannot prove it holds every row within
 :math:`2\tau` of the best is redone with numpy, so both return the same values.
 
+Threads
+-------
+Blocks of queries run in ``n_jobs`` Python threads (numpy products and the numba screens
+release the GIL), each with one BLAS/OpenMP thread: BLAS threads spinning between the small
+products fought the screens for the same cores.
+
 Memory
 ------
 The float32 reference rows in cluster order (``4 r d`` bytes; twice for Euclidean, with an
 extra column), float64 norms, one float32 block product of at most
-``block_rows * MAX_COLUMNS`` entries (32 MB) and the per-query state (24 bytes per query).
+``BLOCK_ROWS * MAX_COLUMNS`` entries (32 MB) per thread, the per-query state (24 bytes per
+query) and, for the symmetric pass, ``16 * SYMMETRIC_SLOTS + 16`` bytes per query and thread
+(144 MB per thread at 1M rows) plus a blocks x blocks boolean matrix.
 """
 
 from __future__ import annotations
