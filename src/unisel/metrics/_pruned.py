@@ -88,7 +88,8 @@ import numba as nb
 import numpy as np
 from scipy.sparse import csr_matrix
 from threadpoolctl import threadpool_limits
-from tqdm.auto import tqdm
+
+from unisel._progress import progress_bar
 
 if TYPE_CHECKING:
     from unisel.metrics.neighbors import _Rows
@@ -703,7 +704,9 @@ def pruned_search(
     rest = np.full(m, np.inf)  # smallest bound over the clusters phase 1 left out
     first: list[np.ndarray] = [np.empty(0, dtype=np.int64)] * len(blocks)
     workers = max(1, int(n_jobs or os.cpu_count() or 1))
-    bar = tqdm(total=2 * len(blocks), desc=f"nearest ({mode})", unit="block", disable=not progress)
+    bar = progress_bar(
+        total=2 * len(blocks), desc=f"nearest ({mode})", unit="block", quiet=not progress
+    )
     work = 0
 
     def phase1(b: int):
