@@ -38,7 +38,13 @@ from unisel.manifest import (
     load_manifest,
     manifest_path_for,
 )
-from unisel.metrics import NEAR_DUPLICATE_THRESHOLD, UniformityReport, uniformity_report
+from unisel.metrics import (
+    DEFAULT_EXACT_LIMIT,
+    DEFAULT_SAMPLE_SIZE,
+    NEAR_DUPLICATE_THRESHOLD,
+    UniformityReport,
+    uniformity_report,
+)
 from unisel.metrics.neighbors import h_min
 from unisel.select import Selection, resolve_k, select
 from unisel.select.engine import check_metric
@@ -1051,6 +1057,9 @@ def metrics_file(
     cache_dir: str | Path | None | bool = None,
     near_duplicate_threshold: float = NEAR_DUPLICATE_THRESHOLD,
     embedder_params: dict[str, Any] | None = None,
+    exact_limit: int | None = DEFAULT_EXACT_LIMIT,
+    approximate: str = "sample",
+    sample_size: int = DEFAULT_SAMPLE_SIZE,
     quiet: bool = False,
 ) -> UniformityReport:
     """Uniformity metrics of a data set and of subsets of it, side by side.
@@ -1066,6 +1075,9 @@ def metrics_file(
         Manifests, or subset files (with or without a manifest beside them).
     embedder : str or None
         Embedder spec; by default the one recorded in the first subset's manifest, else word2vec.
+    exact_limit, approximate, sample_size
+        Sets above ``exact_limit`` rows get estimated nearest-neighbour numbers, marked as
+        such (see `unisel.metrics.uniformity_report`; the sample's seed is ``seed``).
 
     Returns
     -------
@@ -1095,7 +1107,14 @@ def metrics_file(
     named = named_subsets(subsets, records, schema=schema, text_field=text_field)
     with timer("metrics"):
         report = uniformity_report(
-            emb.vectors, named, near_duplicate_threshold=near_duplicate_threshold
+            emb.vectors,
+            named,
+            near_duplicate_threshold=near_duplicate_threshold,
+            exact_limit=exact_limit,
+            approximate=approximate,
+            sample_size=sample_size,
+            random_state=seed,
+            quiet=quiet,
         )
     report.extra["timings"] = timer.rounded()
     report.extra["embedder"] = {"method": emb.method, "params": emb.params}

@@ -164,6 +164,8 @@ def _run_select(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------- metrics (issue 2)
 def _add_metrics(sub: argparse._SubParsersAction) -> Handler:
+    from unisel.metrics import APPROXIMATE_METHODS, DEFAULT_EXACT_LIMIT, DEFAULT_SAMPLE_SIZE
+
     p = sub.add_parser(
         "metrics", help="uniformity metrics of a data set and its subsets, side by side"
     )
@@ -185,8 +187,55 @@ def _add_metrics(sub: argparse._SubParsersAction) -> Handler:
         default=0.01,
         help="cosine distance counted as a near duplicate (default 0.01)",
     )
+    p.add_argument(
+        "--exact-limit",
+        type=_exact_limit,
+        default=DEFAULT_EXACT_LIMIT,
+        metavar="N",
+        help="sets above N rows get estimated nearest-neighbour numbers, marked in the table "
+        f"('none': always exact; default {DEFAULT_EXACT_LIMIT:,})",
+    )
+    p.add_argument(
+        "--approximate",
+        choices=APPROXIMATE_METHODS,
+        default="sample",
+        help="estimate above --exact-limit: exact distances of a random sample of rows, or "
+        "HNSW with its measured recall (default sample)",
+    )
+    p.add_argument(
+        "--sample-size",
+        type=_positive,
+        default=DEFAULT_SAMPLE_SIZE,
+        metavar="N",
+        help=f"rows of the sample / HNSW recall queries (default {DEFAULT_SAMPLE_SIZE:,}; "
+        "seed: --seed)",
+    )
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     return _run_metrics
+
+
+def _positive(text: str) -> int:
+    """A positive integer option."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be positive, got {value}")
+    return value
+
+
+def _exact_limit(text: str) -> int | None:
+    """``--exact-limit``: an integer of at least 2, or 'none'."""
+    if text.strip().lower() == "none":
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer or 'none', got {text!r}") from None
+    if value < 2:
+        raise argparse.ArgumentTypeError(f"must be at least 2 (or 'none'), got {value}")
+    return value
 
 
 def _run_metrics(args: argparse.Namespace) -> int:
@@ -206,6 +255,9 @@ def _run_metrics(args: argparse.Namespace) -> int:
         cache_dir=cache_arg(args),  # type: ignore[arg-type]
         near_duplicate_threshold=args.near_threshold,
         embedder_params=parse_options(args.embed_opt),
+        exact_limit=args.exact_limit,
+        approximate=args.approximate,
+        sample_size=args.sample_size,
         quiet=args.quiet,
     )
     if args.json:
@@ -258,7 +310,7 @@ def _add_report(sub: argparse._SubParsersAction) -> Handler | None:
     )
     p.add_argument(
         "--sample-size",
-        type=int,
+        type=_positive,
         default=20_000,
         metavar="N",
         help="most points per scatter panel (metrics use all; default 20000)",

@@ -8,6 +8,26 @@ All distances are cosine (``1 - cos``) unless the name says Euclidean. For each 
   record of the full set to its nearest record of the subset (0 for the full set itself);
 - exact duplicates (rows equal to an earlier row) and near duplicates (rows whose nearest
   other row is within ``near_duplicate_threshold``).
+
+Exact up to ``exact_limit`` rows, estimated (and said so) above
+----------------------------------------------------------------
+A set of at most ``exact_limit`` rows (default :data:`DEFAULT_EXACT_LIMIT`) gets exact
+values: the cluster-pruned search of :mod:`unisel.metrics.neighbors` (same values as the
+plain float64 computation; quadratic at worst, on rows spread evenly in many dimensions, as
+real text embeddings are). A larger set's nearest-neighbour distribution is *estimated*,
+and every number says how (``nn_method`` and the table's footnotes):
+
+- ``approximate="sample"`` (default): the exact nearest-neighbour distances of
+  ``sample_size`` random rows (``random_state``) against the whole set; mean, median and the
+  near-duplicate share come from the sample (the count is the share times the set size);
+- ``approximate="hnsw"``: every row's nearest neighbour from an HNSW graph
+  (:mod:`unisel.metrics.approximate`, hnswlib or faiss), with its recall measured against exact
+  search on ``sample_size`` random queries (``nn_recall``).
+
+h_min is then the smallest distance found, an *upper bound* of the exact value
+(``h_min_exact`` False), except when the set has exact duplicates (then 0, exact). The
+covering radius and the exact-duplicate count stay exact at every size (the pruned search
+only refines the rows that could be the farthest; duplicates are hashed).
 """
 
 from __future__ import annotations
@@ -18,9 +38,21 @@ from typing import Any
 
 import numpy as np
 
-from unisel.metrics.neighbors import covering_radius, nearest_neighbor_distances
+from unisel.errors import ParameterError
+from unisel.metrics.neighbors import (
+    covering_radius,
+    h_min,
+    nearest_neighbor_distances,
+    sampled_nearest_distances,
+)
 
 NEAR_DUPLICATE_THRESHOLD = 0.01
+DEFAULT_EXACT_LIMIT = 200_000  # sets above this many rows get estimated NN distributions
+DEFAULT_SAMPLE_SIZE = 10_000  # rows of the sample (or HNSW recall queries)
+APPROXIMATE_METHODS = ("sample", "hnsw")
+#: HNSW graph of ``approximate="hnsw"``: lighter than `approximate_nearest`'s defaults (a 1M-row
+#: graph builds in minutes on 2 cores); the recall it reaches is measured and reported.
+HNSW_PARAMS = {"M": 16, "ef_construction": 100, "ef_search": 96}
 
 
 @dataclass
@@ -36,6 +68,15 @@ class SetMetrics:
     covering_radius: float
     n_exact_duplicates: int
     n_near_duplicates: int
+    #: How the nearest-neighbour numbers were found: "exact", "sample" (exact for a random
+    #: sample of rows) or "hnsw" (approximate search, recall in ``nn_recall``).
+    nn_method: str = "exact"
+    #: Rows of the sample ("sample") or queries the HNSW recall was measured on ("hnsw").
+    nn_sample_size: int | None = None
+    #: HNSW only: share of the measured queries whose distance equals the exact one.
+    nn_recall: float | None = None
+    #: False: h_min is the smallest distance found, an upper bound of the exact value.
+    h_min_exact: bool = True
 
 
 @dataclass
@@ -47,7 +88,8 @@ class UniformityReport:
     n_full: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
     #: Cosine distance from each record of each set to its nearest other record, shape (size,)
-    #: (empty for a set of one record); kept for plots, not part of `to_dict`.
+    #: (empty for a set of one record; the sampled rows' or HNSW's distances for an estimated
+    #: set, see ``SetMetrics.nn_method``); kept for plots, not part of `to_dict`.
     nn_distances: dict[str, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
@@ -67,18 +109,30 @@ class UniformityReport:
         raise KeyError(name)
 
     def to_table(self) -> str:
-        """A plain-text table, one column per set."""
+        """A plain-text table, one column per set.
+
+        Estimated numbers are marked next to the value (``~`` an estimate from a sample or
+        HNSW, ``<=`` an upper bound) and explained in footnotes under the table.
+        """
+
+        def est(m: SetMetrics) -> str:
+            return "" if m.nn_method == "exact" else "~"
+
+        def bound(m: SetMetrics) -> str:
+            return "" if m.h_min_exact else "<="
+
         rows = [
             ("size", lambda m: f"{m.size:,}"),
-            ("h_min (cosine)", lambda m: _fmt(m.h_min_cosine)),
-            ("h_min (Euclidean)", lambda m: _fmt(m.h_min_euclidean)),
-            ("NN distance, mean", lambda m: _fmt(m.nn_mean)),
-            ("NN distance, median", lambda m: _fmt(m.nn_median)),
+            ("NN distances", _method_cell),
+            ("h_min (cosine)", lambda m: bound(m) + _fmt(m.h_min_cosine)),
+            ("h_min (Euclidean)", lambda m: bound(m) + _fmt(m.h_min_euclidean)),
+            ("NN distance, mean", lambda m: est(m) + _fmt(m.nn_mean)),
+            ("NN distance, median", lambda m: est(m) + _fmt(m.nn_median)),
             ("covering radius", lambda m: _fmt(m.covering_radius)),
             ("exact duplicates", lambda m: f"{m.n_exact_duplicates:,}"),
             (
                 f"near duplicates (<= {self.near_duplicate_threshold:g})",
-                lambda m: f"{m.n_near_duplicates:,}",
+                lambda m: est(m) + f"{m.n_near_duplicates:,}",
             ),
         ]
         header = ["metric", *[m.name for m in self.sets]]
@@ -92,11 +146,46 @@ class UniformityReport:
             for r in [header, *body]
         ]
         lines.insert(1, "  ".join("-" * w for w in widths))
+        lines.extend(self.footnotes())
         return "\n".join(lines)
+
+    def footnotes(self) -> list[str]:
+        """One line per set whose nearest-neighbour numbers are estimated (empty if none)."""
+        out = []
+        for m in self.sets:
+            if m.nn_method == "sample":
+                out.append(
+                    f"~ {m.name}: NN mean, median and near duplicates estimated from the exact "
+                    f"nearest-neighbour distances of a random sample of {m.nn_sample_size:,} "
+                    f"of {m.size:,} rows (seed {self.extra.get('random_state', 0)})"
+                )
+            elif m.nn_method == "hnsw":
+                out.append(
+                    f"~ {m.name}: NN distances from HNSW approximate search "
+                    f"({', '.join(f'{k}={v}' for k, v in HNSW_PARAMS.items())}), recall "
+                    f"{_fmt(m.nn_recall if m.nn_recall is not None else float('nan'))} "
+                    f"measured against exact search on {m.nn_sample_size:,} random rows; "
+                    "approximate distances are upper bounds"
+                )
+            if not m.h_min_exact:
+                out.append(
+                    f"<= {m.name}: h_min is the smallest distance found, an upper bound of the "
+                    "exact value"
+                )
+        return out
 
 
 def _fmt(x: float) -> str:
     return "n/a" if not np.isfinite(x) else f"{x:.4g}"
+
+
+def _method_cell(m: SetMetrics) -> str:
+    if m.nn_method == "sample":
+        return f"sample {m.nn_sample_size:,}"
+    if m.nn_method == "hnsw":
+        recall = m.nn_recall if m.nn_recall is not None else float("nan")
+        return f"HNSW recall {_fmt(recall)}"
+    return "exact"
 
 
 def count_exact_duplicates(X: np.ndarray) -> int:
@@ -107,12 +196,80 @@ def count_exact_duplicates(X: np.ndarray) -> int:
     return int(X.shape[0] - np.unique(rows).shape[0])
 
 
+@dataclass(frozen=True)
+class _Options:
+    exact_limit: int | None = DEFAULT_EXACT_LIMIT
+    approximate: str = "sample"
+    sample_size: int = DEFAULT_SAMPLE_SIZE
+    random_state: int = 0
+    backend: str = "numpy"
+    n_jobs: int | None = None
+    quiet: bool = True
+
+
+def _options(
+    exact_limit: int | None,
+    approximate: str,
+    sample_size: int,
+    random_state: int,
+    backend: str,
+    n_jobs: int | None,
+    quiet: bool,
+) -> _Options:
+    """Checked options; one-line ParameterError for a bad one."""
+    if exact_limit is not None and (
+        isinstance(exact_limit, bool) or not isinstance(exact_limit, (int, np.integer))
+    ):
+        raise ParameterError(f"exact_limit must be an integer or None, got {exact_limit!r}")
+    if exact_limit is not None and exact_limit < 2:
+        raise ParameterError(
+            f"exact_limit must be at least 2 (or None: always exact), got {exact_limit}"
+        )
+    if approximate not in APPROXIMATE_METHODS:
+        raise ParameterError(
+            f"approximate must be one of {', '.join(APPROXIMATE_METHODS)}, got {approximate!r}"
+        )
+    if isinstance(sample_size, bool) or not isinstance(sample_size, (int, np.integer)):
+        raise ParameterError(f"sample_size must be an integer, got {sample_size!r}")
+    if sample_size < 1:
+        raise ParameterError(f"sample_size must be positive, got {sample_size}")
+    if n_jobs is not None and n_jobs < 1:
+        raise ParameterError(f"n_jobs must be positive (or None: all cores), got {n_jobs}")
+    return _Options(
+        None if exact_limit is None else int(exact_limit),
+        approximate,
+        int(sample_size),
+        int(random_state),
+        backend,
+        n_jobs,
+        quiet,
+    )
+
+
+def _hnsw_method() -> str:
+    """hnswlib when it imports, else faiss' HNSW; one-line error without either."""
+    for module in ("hnswlib", "faiss"):
+        try:
+            __import__(module)
+        except ImportError:
+            continue
+        return module
+    raise ParameterError("approximate='hnsw' needs hnswlib or faiss: pip install 'unisel[fast]'")
+
+
 def set_metrics(
     name: str,
     X_set: np.ndarray,
     X_full: np.ndarray | None = None,
     *,
     near_duplicate_threshold: float = NEAR_DUPLICATE_THRESHOLD,
+    exact_limit: int | None = DEFAULT_EXACT_LIMIT,
+    approximate: str = "sample",
+    sample_size: int = DEFAULT_SAMPLE_SIZE,
+    random_state: int = 0,
+    backend: str = "numpy",
+    n_jobs: int | None = None,
+    quiet: bool = True,
 ) -> SetMetrics:
     """Metrics of one set.
 
@@ -125,26 +282,68 @@ def set_metrics(
         The full set, for the covering radius; None when ``X_set`` is the full set (radius 0).
     near_duplicate_threshold : float
         Cosine distance at or below which a record counts as a near duplicate of its neighbour.
+    exact_limit, approximate, sample_size, random_state, backend, n_jobs, quiet
+        As in :func:`uniformity_report`.
     """
-    return _set_metrics(name, X_set, X_full, near_duplicate_threshold)[0]
+    opts = _options(exact_limit, approximate, sample_size, random_state, backend, n_jobs, quiet)
+    return _set_metrics(name, X_set, X_full, near_duplicate_threshold, opts)[0]
 
 
 def _set_metrics(
-    name: str, X_set: np.ndarray, X_full: np.ndarray | None, near_duplicate_threshold: float
+    name: str,
+    X_set: np.ndarray,
+    X_full: np.ndarray | None,
+    near_duplicate_threshold: float,
+    opts: _Options = _Options(),
 ) -> tuple[SetMetrics, np.ndarray]:
-    """`set_metrics` and the set's nearest-neighbour cosine distances, shape (k,)."""
+    """`set_metrics` and the set's nearest-neighbour cosine distances (all rows, or the sample)."""
+    X_set = np.asarray(X_set)
     k = X_set.shape[0]
+    kw: dict[str, Any] = {"backend": opts.backend, "n_jobs": opts.n_jobs, "quiet": opts.quiet}
+    n_dup = count_exact_duplicates(X_set)
     nn_cos = np.empty(0)
-    if k >= 2:
-        nn_cos = nearest_neighbor_distances(X_set, metric="cosine")
-        nn_euc = nearest_neighbor_distances(X_set, metric="euclidean")
-        h_cos, h_euc = float(nn_cos.min()), float(nn_euc.min())
-        nn_mean, nn_median = float(nn_cos.mean()), float(np.median(nn_cos))
-        n_near = int((nn_cos <= near_duplicate_threshold).sum())
-    else:
+    method, n_sample, recall, h_exact = "exact", None, None, True
+    if k < 2:
         h_cos = h_euc = nn_mean = nn_median = float("nan")
         n_near = 0
-    radius = 0.0 if X_full is None else covering_radius(X_full, X_set, metric="cosine")
+    elif opts.exact_limit is None or k <= opts.exact_limit:
+        nn_cos = nearest_neighbor_distances(X_set, metric="cosine", **kw)
+        h_cos = float(nn_cos.min())
+        # a bitwise duplicate is Euclidean distance 0: nothing to search
+        h_euc = 0.0 if n_dup else h_min(X_set, metric="euclidean", **kw)
+        n_near = int((nn_cos <= near_duplicate_threshold).sum())
+    else:
+        rng = np.random.default_rng(opts.random_state)
+        sample = np.sort(rng.choice(k, size=min(opts.sample_size, k), replace=False))
+        if opts.approximate == "sample":
+            nn_cos = sampled_nearest_distances(X_set, sample, metric="cosine", **kw)
+            method, n_sample = "sample", int(sample.size)
+        else:
+            from unisel.metrics.approximate import approximate_nearest
+
+            res = approximate_nearest(
+                X_set,
+                method=_hnsw_method(),
+                sample_size=opts.sample_size,
+                random_state=opts.random_state,
+                M=HNSW_PARAMS["M"],
+                ef_construction=HNSW_PARAMS["ef_construction"],
+                ef_search=HNSW_PARAMS["ef_search"],
+            )
+            nn_cos, recall = res.distances, res.recall
+            method, n_sample = "hnsw", res.sample_size
+        share = float(np.mean(nn_cos <= near_duplicate_threshold))
+        n_near = int(round(share * k))
+        if n_dup:
+            h_cos = h_euc = 0.0
+        else:
+            # a "sample" of every row is the exact search
+            h_exact = method == "sample" and n_sample == k
+            h_cos = float(nn_cos.min())
+            h_euc = float(sampled_nearest_distances(X_set, sample, metric="euclidean", **kw).min())
+    if k >= 2:
+        nn_mean, nn_median = float(nn_cos.mean()), float(np.median(nn_cos))
+    radius = 0.0 if X_full is None else covering_radius(X_full, X_set, metric="cosine", **kw)
     metrics = SetMetrics(
         name=name,
         size=int(k),
@@ -153,8 +352,12 @@ def _set_metrics(
         nn_mean=nn_mean,
         nn_median=nn_median,
         covering_radius=radius,
-        n_exact_duplicates=count_exact_duplicates(np.asarray(X_set)),
+        n_exact_duplicates=n_dup,
         n_near_duplicates=n_near,
+        nn_method=method,
+        nn_sample_size=n_sample,
+        nn_recall=recall,
+        h_min_exact=h_exact,
     )
     return metrics, nn_cos
 
@@ -166,6 +369,13 @@ def uniformity_report(
     full_name: str = "full",
     include_full: bool = True,
     near_duplicate_threshold: float = NEAR_DUPLICATE_THRESHOLD,
+    exact_limit: int | None = DEFAULT_EXACT_LIMIT,
+    approximate: str = "sample",
+    sample_size: int = DEFAULT_SAMPLE_SIZE,
+    random_state: int = 0,
+    backend: str = "numpy",
+    n_jobs: int | None = None,
+    quiet: bool = True,
 ) -> UniformityReport:
     """Metrics of the full set and each subset.
 
@@ -181,11 +391,35 @@ def uniformity_report(
         Also report the full set (its covering radius is 0).
     near_duplicate_threshold : float
         Cosine distance at or below which a record counts as a near duplicate.
+    exact_limit : int or None
+        Largest set whose nearest-neighbour distribution is computed exactly (default
+        :data:`DEFAULT_EXACT_LIMIT`); larger sets are estimated with ``approximate`` and
+        marked as such. None: always exact (quadratic at worst).
+    approximate : {"sample", "hnsw"}
+        Estimate above ``exact_limit``: exact distances of a random sample of rows, or HNSW
+        search with its recall measured (see the module docstring).
+    sample_size : int
+        Rows of the sample, or queries of the HNSW recall measurement.
+    random_state : int
+        Seed of the sample (and of the pruned search's clustering, which changes no value).
+    backend : {"numpy", "faiss"}
+        Block products of the exact search (same values).
+    n_jobs : int, optional
+        Threads of the exact search (default: all cores).
+    quiet : bool
+        No progress bars.
 
     Returns
     -------
     UniformityReport
+        ``extra`` records ``exact_limit``, ``approximate``, ``sample_size``, ``random_state``.
+
+    Raises
+    ------
+    ParameterError
+        A bad option (one line naming it).
     """
+    opts = _options(exact_limit, approximate, sample_size, random_state, backend, n_jobs, quiet)
     members: dict[str, tuple[np.ndarray, np.ndarray | None]] = {}
     if include_full:
         members[full_name] = (X_full, None)
@@ -194,17 +428,29 @@ def uniformity_report(
         members[name] = (np.asarray(X_full[rows]), X_full)
     sets, nn = [], {}
     for name, (X_set, reference) in members.items():
-        metrics, nn[name] = _set_metrics(name, X_set, reference, near_duplicate_threshold)
+        metrics, nn[name] = _set_metrics(name, X_set, reference, near_duplicate_threshold, opts)
         sets.append(metrics)
+    extra: dict[str, Any] = {
+        "exact_limit": opts.exact_limit,
+        "approximate": opts.approximate,
+        "sample_size": opts.sample_size,
+        "random_state": opts.random_state,
+    }
+    if any(m.nn_method == "hnsw" for m in sets):
+        extra["hnsw"] = dict(HNSW_PARAMS)
     return UniformityReport(
         sets=sets,
         near_duplicate_threshold=near_duplicate_threshold,
         n_full=int(X_full.shape[0]),
+        extra=extra,
         nn_distances=nn,
     )
 
 
 __all__ = [
+    "APPROXIMATE_METHODS",
+    "DEFAULT_EXACT_LIMIT",
+    "DEFAULT_SAMPLE_SIZE",
     "NEAR_DUPLICATE_THRESHOLD",
     "SetMetrics",
     "UniformityReport",

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from unisel.errors import ParameterError
-from unisel.metrics.neighbors import _nearest32, _Rows, auto_block_size, nearest_distances
+from unisel.metrics.neighbors import _Rows, nearest_distances, sampled_nearest_distances
 
 RECALL_ATOL = 1e-6
 
@@ -186,4 +186,4 @@ def approximate_nearest(
 
 def _exact_for_sample(Q: _Rows, sample: np.ndarray, metric: str) -> np.ndarray:
     """Exact nearest-other-row distance of the sampled rows against the whole set."""
-    return _nearest32(Q, Q, metric, True, auto_block_size(Q.shape[0]), sample)[0]
+    return sampled_nearest_distances(Q.X, sample, metric=metric)

@@ -110,9 +110,11 @@ def build_report(
     sample_size: int = DEFAULT_SAMPLE_SIZE,
     seed: int = 0,
     quiet: bool = False,
+    exact_limit: int | None | str = "default",
 ) -> dict[str, Any]:
     """Write the figures, ``report.json`` and ``index.html`` of ``inputs`` into ``folder``.
 
+    ``exact_limit``: as in `unisel.metrics.uniformity_report` ("default": its default).
     Returns the content of ``report.json``.
     """
     from unisel import __version__
@@ -127,7 +129,15 @@ def build_report(
 
     steps = progress_bar(total=4, desc="report", unit="step", quiet=quiet)
     steps.set_postfix_str("metrics and nearest neighbours")
-    ureport = uniformity_report(X, {s.name: s.indices for s in inputs.sets}, full_name=FULL_NAME)
+    limit: dict[str, Any] = {} if exact_limit == "default" else {"exact_limit": exact_limit}
+    ureport = uniformity_report(
+        X,
+        {s.name: s.indices for s in inputs.sets},
+        full_name=FULL_NAME,
+        random_state=seed,
+        quiet=quiet,
+        **limit,
+    )
     by_name = {str(m["name"]): m for m in (_json_safe(_metrics_dict(s)) for s in ureport.sets)}
     nn = ureport.nn_distances
     steps.update()
@@ -278,6 +288,28 @@ def _figure_entries(report: dict[str, Any], folder: Path) -> list[dict[str, Any]
         "records; densities, so sets of different size compare). Mass near 0 means "
         "near-duplicates; no record of a set lies below that set's h_min."
     )
+    for i, entry in enumerate(report["sets"]):
+        m = entry["metrics"]
+        if m.get("nn_method", "exact") == "exact":
+            continue
+        how = (
+            "the exact distances of a random sample of {} of its records"
+            if m["nn_method"] == "sample"
+            else "HNSW approximate search (recall {} measured against exact search on {} records)"
+        )
+        parts = (
+            [num_span(f"/sets/{i}/metrics/nn_sample_size", m["nn_sample_size"], "int")]
+            if m["nn_method"] == "sample"
+            else [
+                num_span(f"/sets/{i}/metrics/nn_recall", m["nn_recall"]),
+                num_span(f"/sets/{i}/metrics/nn_sample_size", m["nn_sample_size"], "int"),
+            ]
+        )
+        hist_cap += Markup(
+            " {} is too large for exact search: its histogram, mean, median and "
+            "near duplicates come from " + how + "; its h_min is an upper bound "
+            "unless it has exact duplicates."
+        ).format(entry["name"], *parts)
     if hist["overflow_total"]:
         last = len(hist["bin_edges"]) - 1
         hist_cap += Markup(
@@ -358,6 +390,7 @@ def write_report(
     seed: int = 0,
     lengths: str | np.ndarray | None = "auto",
     quiet: bool = False,
+    exact_limit: int | None | str = "default",
 ) -> Path:
     """Write a uniformity report comparing subsets of one data set.
 
@@ -387,6 +420,9 @@ def write_report(
         :func:`unisel.report.inputs.resolve_inputs`.
     quiet : bool
         No progress bar.
+    exact_limit : int, None or "default"
+        Sets above this many rows get estimated nearest-neighbour numbers, said so on the
+        page (`unisel.metrics.uniformity_report`; "default": its default, None: always exact).
 
     Returns
     -------
@@ -402,7 +438,9 @@ def write_report(
         raise ParameterError(f"sample size must be positive, got {sample_size}")
     inputs = resolve_inputs(full, subsets, names=names, embeddings=embeddings, lengths=lengths)
     with atomic_directory(output_dir) as folder:
-        build_report(inputs, folder, sample_size=sample_size, seed=seed, quiet=quiet)
+        build_report(
+            inputs, folder, sample_size=sample_size, seed=seed, quiet=quiet, exact_limit=exact_limit
+        )
     return Path(output_dir) / INDEX_HTML
 
 
