@@ -90,6 +90,22 @@ def test_block_refreshes_run_and_agree():
         maxmin(X, 10, refresh_every=-1)
 
 
+@pytest.mark.parametrize("tile", [1, 7, 64])
+def test_block_refresh_tiles_agree(monkeypatch, tile):
+    # the parallel tiles of a block refresh (many tiles, uneven last one) change nothing
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(6, 20))[rng.integers(6, size=900)] + 0.4 * rng.normal(size=(900, 20))
+    X[400:410] = X[3]
+    want = maxmin_reference(X, 700, start=1)
+    monkeypatch.setattr(fast, "REFRESH_TILE", tile)
+    same(maxmin(X, 700, start=1, refresh_every=32), want)
+    assert fast.LAST_STATS[3] > tile  # rows of more than one tile were block-refreshed
+    head = maxmin(X, 300, start=1)[0]
+    got = maxmin(X, 700, initial=head.tolist(), refresh_every=32)
+    same(got, maxmin_reference(X, 700, initial=head.tolist()))
+    assert got[0].tolist() == want[0].tolist()
+
+
 @settings(max_examples=30, deadline=None)
 @given(clouds(max_n=120), st.data())
 def test_extended_equals_one_longer_run(case, data):

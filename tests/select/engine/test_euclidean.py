@@ -116,6 +116,15 @@ def test_block_refreshes_run_and_agree():
     assert fast.LAST_STATS[2] + fast.LAST_STATS[5] < 0.2 * (fast.LAST_STATS[1] + fast.LAST_STATS[4])
 
 
+def test_block_refresh_tiles_agree(monkeypatch):
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(6, 12))[rng.integers(6, size=800)] * 20 + rng.normal(size=(800, 12))
+    want = maxmin_reference(X, 600, start=3, **EUCLID)
+    monkeypatch.setattr(fast, "REFRESH_TILE", 5)
+    same(maxmin(X, 600, start=3, refresh_every=32, **EUCLID), want)
+    assert fast.LAST_STATS[3] > 5
+
+
 def test_float32_screen_bound_holds():
     # the stated tolerance bounds |float32 estimate - canonical key| on hostile data
     rng = np.random.default_rng(3)

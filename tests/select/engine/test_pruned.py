@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from unisel.errors import ParameterError
+from unisel.select.engine import _kernels as K
 from unisel.select.engine import _pruned, fast, maxmin, maxmin_reference
 from unisel.select.engine.reference import canonical_distances, cosine_normalize
 
@@ -66,6 +67,30 @@ def test_phase_hands_over_to_the_lazy_loop_when_it_cannot_prune():
     screened, skipped = fast.LAST_PRUNE_STATS[1], fast.LAST_PRUNE_STATS[4]
     assert skipped < _pruned.MIN_PRUNED_SHARE * screened
     assert fast.LAST_STATS[0] > 0  # the lazy loop took over
+
+
+def test_phase_hands_over_when_its_blocks_compute_too_many_distances(tmp_path, monkeypatch):
+    # the row-share test alone: every block computes some distances, so a zero limit hands
+    # over at the first check, mid-run, with pending centres to decide
+    X = mixture(3000, 24, parts=12, spread=0.5, seed=9)
+    k = _pruned.CHECK_AFTER + 600
+    want = maxmin_reference(X, k, start=1)
+    same(maxmin(X, k, start=1, prune=24), want)
+    assert fast.LAST_STATS[0] == 0  # with the default limit the phase ran to the end
+    monkeypatch.setattr(_pruned, "MAX_ROW_SHARE", 0.0)
+    same(maxmin(X, k, start=1, prune=24), want)
+    assert fast.LAST_PRUNE_STATS and fast.LAST_STATS[0] > 0  # the lazy loop took over
+    head = want[0][:40].tolist()
+    same(maxmin(X, k, initial=head, prune=24), maxmin_reference(X, k, initial=head))
+    # killed in the lazy loop after the hand-over, resumed from its checkpoint
+    ckpt = tmp_path / "state.npz"
+    real = K.lazy_steps
+    monkeypatch.setattr(K, "lazy_steps", dies_on_call(real, 2))
+    with pytest.raises(KeyboardInterrupt):
+        maxmin(X, k, start=1, prune=24, checkpoint=ckpt, checkpoint_every=50)
+    monkeypatch.setattr(K, "lazy_steps", real)
+    assert int(np.load(ckpt)["t"]) >= _pruned.CHECK_AFTER
+    same(maxmin(X, k, start=1, prune=24, checkpoint=ckpt), want)
 
 
 def test_auto_turns_the_phase_on_for_large_inputs():
@@ -138,6 +163,7 @@ def test_keys_leave_the_phase_exact():
 
 def test_resumed_pruned_run_equals_uninterrupted(tmp_path, monkeypatch):
     X = mixture(5000, 16, parts=8, spread=0.6, seed=6)
+    monkeypatch.setattr(_pruned, "MAX_ROW_SHARE", 1.0)  # stay in the phase (no hand-over)
     want = maxmin(X, 2500, start=3, prune=True)
     ckpt = tmp_path / "state.npz"
     real = _pruned.pruned_steps

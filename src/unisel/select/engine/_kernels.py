@@ -386,3 +386,36 @@ def eager_refresh(
         nact = keep
         c0 = c1
     stats[3] += m
+
+
+@nb.njit(cache=True, nogil=True, parallel=True)
+def eager_refresh_tiles(
+    M: Geometry,
+    C32: np.ndarray,
+    indices: np.ndarray,
+    md: np.ndarray,
+    stamp: np.ndarray,
+    rows: np.ndarray,
+    t: int,
+    theta: float,
+    centre_chunk: int,
+    tile: int,
+    stats: np.ndarray,
+) -> None:
+    """:func:`eager_refresh` of ``rows`` (sorted by ``stamp``, all stale) cut into tiles of
+    ``tile`` consecutive rows, in parallel numba threads.
+
+    Tiles hold disjoint rows, so each one reads and writes only its own keys and stamps; each
+    runs its block products on its own small buffers (call it with one BLAS thread: the
+    threads are numba's). The result does not depend on the tiling.
+    """
+    m = rows.shape[0]
+    n_tiles = (m + tile - 1) // tile
+    part = np.zeros((n_tiles, stats.shape[0]), dtype=np.int64)
+    for i in nb.prange(n_tiles):
+        lo = i * tile
+        hi = min(m, lo + tile)
+        eager_refresh(M, C32, indices, md, stamp, rows[lo:hi], t, theta, centre_chunk, part[i])
+    for i in range(n_tiles):
+        for c in range(stats.shape[0]):
+            stats[c] += part[i, c]
