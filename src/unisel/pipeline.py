@@ -17,6 +17,7 @@ functions that can be called (and tested) on their own:
 
 from __future__ import annotations
 
+import inspect
 import os
 import time
 from collections.abc import Iterator, Sequence
@@ -592,45 +593,15 @@ def select_file(
             "select_file reads a path and writes a file; for an in-memory datasets.Dataset or "
             "pandas.DataFrame use unisel.pipeline.select_dataset"
         )
+    arguments = dict(locals())
     timer = StageTimer()
     check_output(input, output, order)
-    with timer("read"):
-        records = read_records(
-            input,
-            schema=schema,
-            text_field=text_field,
-            split=split,
-            skip_empty=skip_empty,
-            quiet=quiet,
-        )
+    records = _read(input, arguments, timer)
     if len(records) == 0:
         raise InputError(f"{input}: no records")
     output = Path(output)
     selection, manifest = select_records(
-        records,
-        k=k,
-        fraction=fraction,
-        method=method,
-        embedder=embedder,
-        seed=seed,
-        start=start,
-        cache_dir=cache_dir,
-        output=output,
-        order=order,
-        device=device,
-        checkpoint=checkpoint,
-        extend=extend,
-        metric=metric,
-        embedder_params=embedder_params,
-        selector_params=selector_params,
-        scheduler=scheduler,
-        workers=workers,
-        mode=mode,
-        tokens=tokens,
-        tokenizer=tokenizer,
-        length_buckets=length_buckets,
-        quiet=quiet,
-        timer=timer,
+        records, output=output, timer=timer, **_select_records_arguments(arguments)
     )
     mpath = write_selection(
         records, selection, manifest, output, order=order, timer=timer, quiet=quiet
@@ -729,6 +700,27 @@ def select_records(
     return selection, manifest
 
 
+# select_file and select_dataset take select_records' parameters by name and pass them on.
+_SELECT_RECORDS_OWN = ("records", "output", "timer")
+_READ_PARAMETERS = ("schema", "text_field", "split", "skip_empty", "quiet")
+
+
+def _select_records_arguments(arguments: dict[str, Any]) -> dict[str, Any]:
+    """The entries of a caller's ``locals()`` that are parameters of `select_records`."""
+    names = inspect.signature(select_records).parameters
+    return {
+        name: value
+        for name, value in arguments.items()
+        if name in names and name not in _SELECT_RECORDS_OWN
+    }
+
+
+def _read(source: Any, arguments: dict[str, Any], timer: StageTimer) -> RecordSet:
+    """`unisel.io.read_records` with the reading parameters of a caller's ``locals()``."""
+    with timer("read"):
+        return read_records(source, **{name: arguments[name] for name in _READ_PARAMETERS})
+
+
 def select_dataset(
     data: Any,
     *,
@@ -794,42 +786,12 @@ def select_dataset(
             f"{type(data).__name__}"
             + ("; for a file use select_file" if isinstance(data, (str, os.PathLike)) else "")
         )
+    arguments = dict(locals())
     _check_order(order)
     timer = StageTimer()
-    with timer("read"):
-        records = read_records(
-            data,
-            schema=schema,
-            text_field=text_field,
-            split=split,
-            skip_empty=skip_empty,
-            quiet=quiet,
-        )
+    records = _read(data, arguments, timer)
     selection, manifest = select_records(
-        records,
-        k=k,
-        fraction=fraction,
-        method=method,
-        embedder=embedder,
-        seed=seed,
-        start=start,
-        cache_dir=cache_dir,
-        output=None,
-        order=order,
-        device=device,
-        checkpoint=checkpoint,
-        extend=extend,
-        metric=metric,
-        embedder_params=embedder_params,
-        selector_params=selector_params,
-        scheduler=scheduler,
-        workers=workers,
-        mode=mode,
-        tokens=tokens,
-        tokenizer=tokenizer,
-        length_buckets=length_buckets,
-        quiet=quiet,
-        timer=timer,
+        records, output=None, timer=timer, **_select_records_arguments(arguments)
     )
     with timer("subset"):
         rows = records.source_rows(selection.indices)

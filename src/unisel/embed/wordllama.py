@@ -26,7 +26,6 @@ from __future__ import annotations
 import importlib.util
 import re
 from collections.abc import Sequence
-from importlib import metadata
 from itertools import chain
 from pathlib import Path
 from typing import Any
@@ -36,7 +35,7 @@ import numpy as np
 from unisel._progress import progress_bar
 from unisel.embed._deps import require
 from unisel.embed._pooling import mean_pool
-from unisel.embed.base import EMBEDDERS, Embedder
+from unisel.embed.base import EMBEDDERS, Embedder, package_version
 from unisel.errors import InputError, ParameterError
 
 PACKAGE = "wordllama"
@@ -125,10 +124,7 @@ class WordLlamaEmbedder(Embedder):
         self.batch_size = int(batch_size)
 
     def config(self) -> dict[str, Any]:
-        try:
-            version: str | None = metadata.version(PACKAGE)
-        except metadata.PackageNotFoundError:
-            version = None
+        version = package_version(PACKAGE)
         return {
             "model": f"wordllama/{CONFIG}_{BUNDLED_DIM}",
             "package": f"{PACKAGE}=={version}",

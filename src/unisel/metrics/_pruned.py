@@ -257,42 +257,6 @@ def _lower_bounds(C: _Clusters, qgeo: np.ndarray, q_sq: np.ndarray, metric: str)
 
 
 @nb.njit(cache=True, nogil=True, fastmath={"nnan", "nsz", "reassoc"})
-def _screen_block(S, cols, tol2, run, cand_i, cand_v, count):  # pragma: no cover (numba)
-    """Fold one float32 block product ``S`` (a, s) into each row's candidate list.
-
-    Per row: ``run`` is the largest product seen so far; the list keeps every product
-    within ``tol2`` of it (at most ``K`` entries, ``count`` > K marks an overflow: the row is
-    redone by the caller). ``S`` is read once (the row stays in cache for its second scan).
-    """
-    a, s = S.shape
-    K = cand_i.shape[1]
-    for i in range(a):
-        row = S[i]
-        mx = -np.inf
-        for j in range(s):
-            mx = max(mx, row[j])
-        m = max(run[i], np.float64(mx))
-        thr = m - tol2[i]
-        over = count[i] > K
-        c = 0
-        for t in range(min(count[i], K)):
-            if cand_v[i, t] >= thr:
-                cand_v[i, c] = cand_v[i, t]
-                cand_i[i, c] = cand_i[i, t]
-                c += 1
-        if mx >= thr:
-            for j in range(s):
-                v = np.float64(row[j])
-                if v >= thr:
-                    if c < K:
-                        cand_v[i, c] = v
-                        cand_i[i, c] = cols[j]
-                    c += 1
-        run[i] = m
-        count[i] = K + 1 if (over or c > K) else c
-
-
-@nb.njit(cache=True, nogil=True, fastmath={"nnan", "nsz", "reassoc"})
 def _screen_into(S, cols, qidx, tol2, run, cand_i, cand_v, count):  # pragma: no cover (numba)
     """`_screen_block` for rows that are queries ``qidx`` of per-query state arrays (the
     symmetric search folds a product into its rows' and, transposed, its columns' states)."""
@@ -323,6 +287,18 @@ def _screen_into(S, cols, qidx, tol2, run, cand_i, cand_v, count):  # pragma: no
                     c += 1
         run[q] = m
         count[q] = K + 1 if (over or c > K) else c
+
+
+@nb.njit(cache=True, nogil=True)
+def _screen_block(S, cols, tol2, run, cand_i, cand_v, count):  # pragma: no cover (numba)
+    """Fold one float32 block product ``S`` (a, s) into each row's candidate list.
+
+    Per row: ``run`` is the largest product seen so far; the list keeps every product
+    within ``tol2`` of it (at most ``K`` entries, ``count`` > K marks an overflow: the row is
+    redone by the caller). ``S`` is read once (the row stays in cache for its second scan).
+    `_screen_into` with the rows of ``S`` as the queries 0..a-1.
+    """
+    _screen_into(S, cols, np.arange(S.shape[0]), tol2, run, cand_i, cand_v, count)
 
 
 @nb.njit(cache=True, nogil=True, fastmath={"nnan", "nsz", "reassoc"})

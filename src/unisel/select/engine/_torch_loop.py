@@ -545,10 +545,7 @@ def maxmin_device(
         t = int(state["t"])
         if t >= k:
             return state["indices"][:k].copy(), state["distances"][:k].copy()
-        indices[:t] = state["indices"]
-        distances[:t] = state["distances"]
-        md = np.asarray(state["md"], dtype=np.float64)
-        stamp = np.asarray(state["stamp"], dtype=np.int64)
+        md, stamp = fast.restore_state(state, indices, distances)
     else:
         t = prefix.size
         indices[:t] = prefix

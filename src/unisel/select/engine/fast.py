@@ -380,6 +380,20 @@ class _Checkpoint:
         return state
 
 
+def restore_state(
+    state: dict[str, np.ndarray], indices: np.ndarray, distances: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Copy a checkpoint's first ``state["t"]`` picks into ``indices`` and ``distances``
+    (shape (k,), filled in place) and return its keys ``md`` (float64, shape (n,)) and their
+    stamps ``stamp`` (int64, shape (n,)); shared by the CPU and the device loop."""
+    t = int(state["t"])
+    indices[:t] = state["indices"]
+    distances[:t] = state["distances"]
+    md = np.ascontiguousarray(state["md"], dtype=np.float64)
+    stamp = np.ascontiguousarray(state["stamp"], dtype=np.int64)
+    return md, stamp
+
+
 def maxmin(
     X: Any,
     k: int,
@@ -530,10 +544,7 @@ def maxmin(
             m = min(t, k) if stop is None else stop.prefix(state["indices"], min(t, k))
             done = state["distances"][:m].copy()
             return state["indices"][:m].copy(), np.sqrt(done) if euclid else done
-        indices[:t] = state["indices"]
-        distances[:t] = state["distances"]
-        md = np.ascontiguousarray(state["md"], dtype=np.float64)
-        stamp = np.ascontiguousarray(state["stamp"], dtype=np.int64)
+        md, stamp = restore_state(state, indices, distances)
     else:
         p = prefix.size
         indices[:p] = prefix
