@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.spatial.distance import cdist, pdist
 
 from unisel.metrics import count_exact_duplicates, uniformity_report
@@ -52,6 +54,28 @@ def test_duplicates_are_counted_and_h_min_is_zero():
 def test_count_exact_duplicates():
     assert count_exact_duplicates(np.array([[1.0, 2.0], [1.0, 2.0], [2.0, 1.0], [1.0, 2.0]])) == 2
     assert count_exact_duplicates(np.zeros((1, 3))) == 0
+
+
+def _unique_rows_reference(X):
+    rows = np.ascontiguousarray(X).view(np.dtype((np.void, X.dtype.itemsize * X.shape[1])))
+    return X.shape[0] - np.unique(rows).shape[0]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n=st.integers(2, 300),
+    d=st.integers(1, 7),
+    dtype=st.sampled_from([np.float16, np.float32, np.float64]),
+    n_repeats=st.integers(0, 50),
+    seed=st.integers(0, 2**31 - 1),
+)
+def test_count_exact_duplicates_equals_sorting_reference(n, d, dtype, n_repeats, seed):
+    rng = np.random.default_rng(seed)
+    # few distinct values, so rows repeat by chance as well as by copy; -0.0 and NaN are
+    # bit patterns like any other
+    X = rng.choice(np.array([0.0, -0.0, 1.0, np.nan], dtype=dtype), size=(n, d))
+    X[rng.integers(0, n, n_repeats)] = X[rng.integers(0, n, n_repeats)]
+    assert count_exact_duplicates(X) == _unique_rows_reference(X)
 
 
 def test_table_and_dict():

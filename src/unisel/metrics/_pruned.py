@@ -128,13 +128,18 @@ class _Space:
     def __init__(self, rows: _Rows, metric: str, side: str, geo: np.ndarray | None = None) -> None:
         self.metric = metric
         n, d = rows.shape
+        self.sq = rows.sq  # float64 squared norms of the canonical rows
+        if metric == "euclidean" and side == "reference" and geo is None:
+            # the rows are the first d columns of [x, |x|^2]: one array, not two
+            self.vec = np.empty((n, d + 1), dtype=np.float32)
+            self.geo = self.vec[:, :d]
+            _fill_f32(self.geo, rows)
+            self.vec[:, d] = self.sq
+            return
         if geo is None:
             geo = np.empty((n, d), dtype=np.float32)
-            step = 16384
-            for lo in range(0, n, step):
-                geo[lo : lo + step] = rows.f32(slice(lo, lo + step))
+            _fill_f32(geo, rows)
         self.geo = geo
-        self.sq = rows.sq  # float64 squared norms of the canonical rows
         if metric == "cosine":
             self.vec = self.geo
         elif side == "query":
@@ -145,6 +150,13 @@ class _Space:
             self.vec = np.empty((n, d + 1), dtype=np.float32)
             self.vec[:, :d] = self.geo
             self.vec[:, d] = self.sq
+
+
+def _fill_f32(out: np.ndarray, rows: _Rows) -> None:
+    """``out[:] = rows.f32(all)`` in blocks (no float64 copy of every row)."""
+    step = 16384
+    for lo in range(0, out.shape[0], step):
+        out[lo : lo + step] = rows.f32(slice(lo, lo + step))
 
 
 def _tolerance(Q: _Rows, R: _Rows, metric: str) -> np.ndarray:
@@ -174,17 +186,27 @@ class _Clusters:
         self.counts = counts[keep].astype(np.int64)
         self.start = np.concatenate([[0], np.cumsum(self.counts)]).astype(np.int64)
         self.P = int(self.counts.shape[0])
-        self.vec = np.ascontiguousarray(space.vec[order])  # reference vectors, sorted
-        sorted_geo = self.vec if space.vec is space.geo else space.geo[order]
-        mu = np.add.reduceat(sorted_geo, self.start[:-1], axis=0, dtype=np.float64)
-        del sorted_geo
+        in_order = bool(np.all(labels[1:] >= labels[:-1]))
+        # already in cluster order (always so for one cluster, the sampled search): a sorted
+        # copy would double the memory of a search against millions of rows
+        self.vec = np.ascontiguousarray(space.vec if in_order else space.vec[order])
+        label_sorted = np.repeat(np.arange(self.P), self.counts)
+        step = 16384
+        # float64 sums in blocks of rows: a float64 copy of all rows would be 2x their size
+        mu = np.zeros((self.P, space.geo.shape[1]))
+        for lo in range(0, r, step):
+            if in_order or space.vec is space.geo:
+                block = (space.geo if in_order else self.vec)[lo : lo + step]
+            else:
+                block = space.geo[order[lo : lo + step]]
+            lab = label_sorted[lo : lo + step]
+            starts = np.concatenate([[0], np.flatnonzero(np.diff(lab)) + 1])
+            mu[lab[starts]] += np.add.reduceat(block, starts, axis=0, dtype=np.float64)
         self.mu32 = (mu / self.counts[:, None]).astype(np.float32)
         mu64 = self.mu32.astype(np.float64)
         self.mu_sq = np.einsum("ij,ij->i", mu64, mu64)
         self.mu_norm = np.sqrt(self.mu_sq)
-        label_sorted = np.repeat(np.arange(self.P), self.counts)
         dist = np.empty(r)
-        step = 16384
         for lo in range(0, r, step):
             pos = slice(lo, lo + step)
             diff = R.f64(order[pos]) - mu64[label_sorted[pos]]

@@ -117,14 +117,27 @@ class _Rows:
         return self.f64(rows).astype(np.float32)
 
 
+PAIR_CHUNK = 32768  # pairs per float64 gather in `_exact_pairs`
+
+
 def _exact_pairs(Q: _Rows, R: _Rows, a: np.ndarray, b: np.ndarray, metric: str):
-    """Float64 distances of the pairs (Q[a], R[b])."""
+    """Float64 distances of the pairs (Q[a], R[b]), shape (len(a),).
+
+    In chunks of pairs: the pairs of rows with many exact duplicates (one text repeated
+    thousands of times) grow quadratically, and gathering all their rows at once in float64
+    took gigabytes.
+    """
+    out = np.empty(a.shape[0])
+    for lo in range(0, a.shape[0], PAIR_CHUNK):
+        qa, rb = a[lo : lo + PAIR_CHUNK], b[lo : lo + PAIR_CHUNK]
+        if metric == "cosine":
+            out[lo : lo + PAIR_CHUNK] = 1.0 - np.einsum("ij,ij->i", Q.f64(qa), R.f64(rb))
+        else:
+            diff = Q.f64(qa) - R.f64(rb)
+            out[lo : lo + PAIR_CHUNK] = np.sqrt(np.einsum("ij,ij->i", diff, diff))
     if metric == "cosine":
-        dist = 1.0 - np.einsum("ij,ij->i", Q.f64(a), R.f64(b))
-        dist[dist < DUPLICATE_TOLERANCE] = 0.0
-        return dist
-    diff = Q.f64(a) - R.f64(b)
-    return np.sqrt(np.einsum("ij,ij->i", diff, diff))
+        out[out < DUPLICATE_TOLERANCE] = 0.0
+    return out
 
 
 def _pick(rows: int, a: np.ndarray, b: np.ndarray, dist: np.ndarray):
