@@ -314,6 +314,23 @@ def test_duplicates_are_legal(tmp_path, capsys, cache):
     assert load_manifest(out).h_min["cosine"] == 0.0
 
 
+@pytest.mark.parametrize("k", [1, 7])
+def test_select_prints_the_subsets_h_min_short(tmp_path, capsys, cache, k):
+    src = data_file(tmp_path, "alpaca", "jsonl", n=20)
+    out = tmp_path / "s.jsonl"
+    code, stdout, err = run(capsys, "select", src, "-k", k, "-o", out, "--cache-dir", cache, "-q")
+    assert code == 0, err
+    h = load_manifest(out).h_min
+    line = next(x for x in stdout.splitlines() if x.startswith("h_min of the subset"))
+    if k == 1:
+        assert h == {"cosine": None, "euclidean": None}
+        assert line == "h_min of the subset: undefined (fewer than 2 records)"
+    else:
+        assert line == (
+            f"h_min of the subset: cosine {h['cosine']:.6g}, Euclidean {h['euclidean']:.6g}"
+        )
+
+
 # ------------------------------------------------------------------ bad input
 def bad(tmp_path, capsys, *argv) -> str:
     out = tmp_path / "out.jsonl"

@@ -142,7 +142,10 @@ def _run_select(args: argparse.Namespace) -> int:
     if m.tokens is not None:
         of = f" of a budget of {m.tokens['budget']:,}" if m.tokens["budget"] else ""
         print(f"tokens ({m.tokens['tokenizer']}): {m.tokens['total']:,}{of}")
-    print(f"h_min of the subset: cosine {h['cosine']}, Euclidean {h['euclidean']}")
+    if h["cosine"] is None or h["euclidean"] is None:
+        print("h_min of the subset: undefined (fewer than 2 records)")
+    else:
+        print(f"h_min of the subset: cosine {h['cosine']:.6g}, Euclidean {h['euclidean']:.6g}")
     print(f"manifest: {result.manifest_path}")
     if not args.quiet:
         print(f"time: {result.timings.summary()}")
