@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from unisel.errors import ParameterError
@@ -30,6 +30,7 @@ def test_bucket_ids_are_quantile_buckets_and_keep_ties_together():
 
 @settings(max_examples=60, deadline=None)
 @given(sizes=st.lists(st.integers(1, 40), min_size=1, max_size=6))
+@example(sizes=[1, 1, 1, 14, 14])  # "furthest behind its share first" falls 1.03 behind here
 def test_every_prefix_holds_each_bucket_in_proportion(sizes):
     sizes = np.array(sizes)
     n = int(sizes.sum())

@@ -129,11 +129,14 @@ class _Space:
         self.metric = metric
         n, d = rows.shape
         self.sq = rows.sq  # float64 squared norms of the canonical rows
-        if metric == "euclidean" and side == "reference" and geo is None:
+        if metric == "euclidean" and side == "reference":
             # the rows are the first d columns of [x, |x|^2]: one array, not two
             self.vec = np.empty((n, d + 1), dtype=np.float32)
             self.geo = self.vec[:, :d]
-            _fill_f32(self.geo, rows)
+            if geo is None:
+                _fill_f32(self.geo, rows)
+            else:
+                self.geo[:] = geo
             self.vec[:, d] = self.sq
             return
         if geo is None:
@@ -142,14 +145,10 @@ class _Space:
         self.geo = geo
         if metric == "cosine":
             self.vec = self.geo
-        elif side == "query":
+        else:  # Euclidean queries
             self.vec = np.empty((n, d + 1), dtype=np.float32)
             self.vec[:, :d] = 2.0 * self.geo
             self.vec[:, d] = -1.0
-        else:
-            self.vec = np.empty((n, d + 1), dtype=np.float32)
-            self.vec[:, :d] = self.geo
-            self.vec[:, d] = self.sq
 
 
 def _fill_f32(out: np.ndarray, rows: _Rows) -> None:
@@ -195,10 +194,7 @@ class _Clusters:
         # float64 sums in blocks of rows: a float64 copy of all rows would be 2x their size
         mu = np.zeros((self.P, space.geo.shape[1]))
         for lo in range(0, r, step):
-            if in_order or space.vec is space.geo:
-                block = (space.geo if in_order else self.vec)[lo : lo + step]
-            else:
-                block = space.geo[order[lo : lo + step]]
+            block = space.geo[order[lo : lo + step]]
             lab = label_sorted[lo : lo + step]
             starts = np.concatenate([[0], np.flatnonzero(np.diff(lab)) + 1])
             mu[lab[starts]] += np.add.reduceat(block, starts, axis=0, dtype=np.float64)
