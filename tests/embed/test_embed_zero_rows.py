@@ -18,7 +18,14 @@ def test_lift_keeps_other_distances_and_makes_zero_rows_identical():
     assert zero.tolist() == [3, 11] and lifted.shape == (20, 6)
     U, V = cosine_normalize(X), cosine_normalize(lifted)
     keep = np.setdiff1d(np.arange(20), zero)
-    np.testing.assert_array_equal((U @ U.T)[np.ix_(keep, keep)], (V @ V.T)[np.ix_(keep, keep)])
+    # The same products of the same numbers, but BLAS may block a (20, 5) and a (20, 6) product
+    # differently and round the sums in another order (numpy 2.4: 1.1e-16 apart): a tolerance of
+    # a few float64 ulps, far below any change a wrong lift would make (>= 1e-3 here).
+    np.testing.assert_allclose(
+        (U @ U.T)[np.ix_(keep, keep)], (V @ V.T)[np.ix_(keep, keep)], rtol=0, atol=1e-12
+    )
+    # Exact by construction: V[3] and V[11] are both the unit vector of the new column, and every
+    # other row is 0 there, so each dot product is one exact 1 * 1 or a sum of exact zeros.
     assert 1 - V[3] @ V[11] == 0.0  # identical to each other
     np.testing.assert_array_equal(1 - V[keep] @ V[3], 1.0)  # orthogonal to the rest
 
