@@ -159,7 +159,7 @@ def _run_select(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------- metrics (issue 2)
 def _add_metrics(sub: argparse._SubParsersAction) -> Handler:
-    from unisel.metrics import APPROXIMATE_METHODS, DEFAULT_EXACT_LIMIT, DEFAULT_SAMPLE_SIZE
+    from unisel.options import APPROXIMATE_METHODS, DEFAULT_EXACT_LIMIT, DEFAULT_SAMPLE_SIZE
 
     p = sub.add_parser(
         "metrics", help="uniformity metrics of a data set and its subsets, side by side"

@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING
 from unisel.cli._args import Handler, add_quiet
 
 if TYPE_CHECKING:
-    from unisel.train.trainer import TrainConfig
+    from unisel.train.config import TrainConfig
 
 
 # ---------------------------------------------------------------- train (issue 5)
 def _add_train(sub: argparse._SubParsersAction) -> Handler | None:
-    from unisel.train.trainer import TrainConfig
+    from unisel.train.config import TrainConfig
 
     d = TrainConfig(data="", output="")
     p = sub.add_parser(

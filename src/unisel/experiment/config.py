@@ -196,7 +196,7 @@ class ExperimentConfig:
         self.train_config("x", "y", 0).check()
 
     def train_config(self, data: str, output: str, seed: int, **extra: Any) -> Any:
-        from unisel.train.trainer import TrainConfig
+        from unisel.train.config import TrainConfig
 
         return TrainConfig.from_dict(
             {

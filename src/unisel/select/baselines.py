@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from unisel.select import engine
 from unisel.select.base import SELECTORS, Selector
-from unisel.select.engine.reference import cosine_normalize
 
 if TYPE_CHECKING:
     from unisel.tokens import TokenBudget
@@ -56,7 +56,7 @@ class ClusteredSelector(Selector):
 
     def _nearest_first(self, X: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         anchor = int(rng.integers(X.shape[0]))
-        U = cosine_normalize(X)
+        U = engine.cosine_normalize(X)
         dist = 1.0 - U @ U[anchor]
         dist[anchor] = -np.inf  # the anchor first, even next to exact duplicates
         return np.argsort(dist, kind="stable")
@@ -105,7 +105,7 @@ class KMeansSelector(Selector):
         from sklearn.cluster import KMeans, MiniBatchKMeans
         from sklearn.metrics import pairwise_distances_argmin
 
-        U = cosine_normalize(X, dtype=np.float32)
+        U = engine.cosine_normalize(X, dtype=np.float32)
         n, k = U.shape[0], self.n_samples
         if n <= 20_000:
             model = KMeans(k, n_init=1, max_iter=self.max_iter, random_state=self.random_state)

@@ -11,16 +11,35 @@ CPU loop only).
 
 from __future__ import annotations
 
-from unisel.select.engine.fast import maxmin, tolerance
-from unisel.select.engine.reference import (
-    DUPLICATE_TOLERANCE,
-    METRICS,
-    canonical_distances,
-    canonical_sq_euclidean,
-    check_metric,
-    cosine_normalize,
-    maxmin_reference,
-)
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from unisel.select.engine.fast import maxmin, tolerance
+    from unisel.select.engine.reference import (
+        DUPLICATE_TOLERANCE,
+        METRICS,
+        canonical_distances,
+        canonical_sq_euclidean,
+        check_metric,
+        cosine_normalize,
+        maxmin_reference,
+    )
+
+_FAST = ("maxmin", "tolerance")
+
+
+def __getattr__(name: str) -> Any:
+    # Both modules import numba (0.2-1 s): loaded on first use, so that importing the selector
+    # registry (the command line's --help) stays light.
+    if name in __all__:
+        from importlib import import_module
+
+        module = "fast" if name in _FAST else "reference"
+        value = getattr(import_module(f"unisel.select.engine.{module}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'unisel.select.engine' has no attribute {name!r}")
+
 
 __all__ = [
     "DUPLICATE_TOLERANCE",
