@@ -25,6 +25,22 @@ import numpy as np
 from unisel.errors import ParameterError
 
 
+def check_length_buckets(n_buckets: object) -> int:
+    """``length_buckets`` as an int of at least 2; a one-line ParameterError otherwise.
+
+    One bucket is refused rather than taken as plain maxmin: it would still need every
+    record's length and refuse a start, an extension or a checkpoint, so it is not the same.
+    """
+    if isinstance(n_buckets, bool) or not isinstance(n_buckets, (int, np.integer)):
+        raise ParameterError(f"length_buckets must be an integer, got {n_buckets!r}")
+    if n_buckets < 2:
+        raise ParameterError(
+            f"length_buckets must be at least 2, got {n_buckets} (without buckets, leave "
+            "--length-buckets out)"
+        )
+    return int(n_buckets)
+
+
 def bucket_ids(lengths: np.ndarray, n_buckets: int) -> np.ndarray:
     """Bucket of each record, 0 (shortest) .. at most ``n_buckets - 1``, shape (n,).
 

@@ -10,6 +10,7 @@ import numpy as np
 
 from unisel.errors import ParameterError
 from unisel.select import engine
+from unisel.select.admission import DEFAULT_NEIGHBORS, DEFAULT_SAMPLE_SIZE, Admission, admit
 from unisel.select.base import SELECTORS, Selector
 
 if TYPE_CHECKING:
@@ -63,6 +64,23 @@ class MaxMinSelector(Selector):
     lengths : ndarray of shape (n,) or None
         Length (token count) of every record, for ``length_buckets``; under a token budget the
         budget's counts are used.
+    outliers : float
+        Fraction in [0, 1) of the records left out of the candidates as isolated noise: those
+        with the largest distance to their ``outlier_neighbors``-th nearest neighbour
+        (:mod:`unisel.select.admission`). 0 (default here): every record is a candidate, the
+        paper's greedy.
+    outlier_neighbors : int
+        ``m`` of that isolation score.
+    outlier_sample_size : int
+        The isolation score is measured against all records up to this many, else against a
+        seeded random sample of this many.
+    set_aside : sequence of int or None
+        Records that are never candidates (what the embedding cannot see: zero vectors,
+        near-empty texts), chosen by the caller.
+
+    The greedy is exact over the admitted records (identical to `maxmin_reference` on them).
+    When ``n_samples`` exceeds the admitted records, the greedy goes on over all records after
+    them, so every ``n_samples`` up to n is possible.
 
     With a token budget the greedy order is kept and the selection is its longest prefix
     within the budget: the engine stops soon after the first record that would cross it
@@ -82,9 +100,18 @@ class MaxMinSelector(Selector):
         metric: str = "cosine",
         length_buckets: int | None = None,
         lengths: np.ndarray | None = None,
+        outliers: float = 0.0,
+        outlier_neighbors: int = DEFAULT_NEIGHBORS,
+        outlier_sample_size: int = DEFAULT_SAMPLE_SIZE,
+        set_aside: Sequence[int] | None = None,
         quiet: bool = True,
     ) -> None:
         super().__init__(n_samples, random_state=random_state)
+        self.outliers = float(outliers)
+        self.outlier_neighbors = int(outlier_neighbors)
+        self.outlier_sample_size = int(outlier_sample_size)
+        self.set_aside = None if set_aside is None else [int(i) for i in set_aside]
+        self.admission_: Admission | None = None
         self.length_buckets = length_buckets
         self.lengths = None if lengths is None else np.asarray(lengths)
         self.metric = engine.check_metric(metric)
@@ -109,13 +136,35 @@ class MaxMinSelector(Selector):
             params["extends"] = len(self.initial)
         if self.length_buckets is not None:
             params["length_buckets"] = int(self.length_buckets)
+        if self.admission_ is not None:
+            params.update(self.admission_.params)
+        elif self.outliers > 0 or self.set_aside:
+            params.update(outliers=self.outliers, outlier_neighbors=self.outlier_neighbors)
         return params
+
+    def _admit(self, X: np.ndarray) -> Admission | None:
+        """The candidates (None: every record, the paper's greedy)."""
+        if self.outliers <= 0 and not self.set_aside:
+            return None
+        self.admission_ = admit(
+            X,
+            outliers=self.outliers,
+            n_neighbors=self.outlier_neighbors,
+            set_aside=None if not self.set_aside else np.asarray(self.set_aside),
+            metric=self.metric,
+            sample_size=self.outlier_sample_size,
+            random_state=self.random_state,
+        )
+        return self.admission_
 
     def _fit(
         self, X: np.ndarray, budget: TokenBudget | None = None
     ) -> tuple[np.ndarray, np.ndarray | None]:
+        admission = self._admit(X)
         if self.length_buckets is not None:
-            return self._fit_buckets(X, budget)
+            return self._fit_buckets(X, budget, admission)
+        if admission is not None:
+            return self._fit_admitted(X, budget, admission)
         n = X.shape[0]
         if self.initial:
             bad = [i for i in self.initial if not 0 <= i < n]
@@ -170,12 +219,75 @@ class MaxMinSelector(Selector):
     ) -> tuple[np.ndarray, np.ndarray | None]:
         return self._fit(X, budget)
 
+    def _fit_admitted(
+        self, X: np.ndarray, budget: TokenBudget | None, admission: Admission
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The exact greedy over the admitted records, then over all records if k needs it."""
+        n = X.shape[0]
+        rows = admission.rows
+        initial = self.initial or []
+        bad = [i for i in initial if not 0 <= i < n]
+        if bad:
+            raise ParameterError(f"the selection to extend has index {bad[0]} outside 0..{n - 1}")
+        if self.start is not None and not 0 <= self.start < n:
+            raise ParameterError(f"start index {self.start} is outside 0..{n - 1}")
+        # a record the caller names (the start, an earlier selection) is a candidate anyway
+        named = [*initial, *([] if self.start is None or initial else [int(self.start)])]
+        rows = np.union1d(rows, np.asarray(named, dtype=np.int64))
+        if rows.size == 0:
+            raise ParameterError(
+                f"no record is a max-min candidate: all {n} are set aside or isolated"
+            )
+        local = np.full(n, -1, dtype=np.int64)
+        local[rows] = np.arange(rows.size)
+        if initial:
+            start = initial[0]
+        elif self.start is not None:
+            start = int(self.start)
+        else:
+            start = int(rows[np.random.default_rng(self.random_state).integers(rows.size)])
+        self.start_ = start
+        k_admitted = min(self.n_samples, int(rows.size))
+        found, gains = engine.maxmin(
+            X[rows],
+            k_admitted,
+            start=int(local[start]),
+            initial=None if not initial else local[initial].tolist(),
+            device=self.device,
+            loop=self.loop,
+            checkpoint=self.checkpoint,
+            metric=self.metric,
+            weights=None if budget is None else budget.counts[rows],
+            budget=None if budget is None else budget.budget,
+            quiet=self.quiet,
+        )
+        ranking = rows[found]
+        if budget is not None and ranking.size == 0:
+            raise ParameterError(
+                f"token budget {budget.budget} is smaller than the first selected record "
+                f"(record {start}, {int(budget.counts[start])} tokens)"
+            )
+        if ranking.size == self.n_samples or ranking.size < k_admitted:
+            return ranking, gains  # done, or the token budget stopped it
+        more, more_gains = engine.maxmin(
+            X,
+            self.n_samples,
+            initial=ranking.tolist(),
+            device=self.device,
+            metric=self.metric,
+            weights=None if budget is None else budget.counts,
+            budget=None if budget is None else budget.budget,
+            quiet=self.quiet,
+        )
+        return more, np.concatenate([gains, more_gains[ranking.size :]])
+
     def _fit_buckets(
-        self, X: np.ndarray, budget: TokenBudget | None
+        self, X: np.ndarray, budget: TokenBudget | None, admission: Admission | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         """Max-min per length bucket, interleaved in proportion to the buckets' sizes."""
-        from unisel.select.buckets import bucket_ids, proportional_labels
+        from unisel.select.buckets import bucket_ids, check_length_buckets, proportional_labels
 
+        n_buckets = check_length_buckets(self.length_buckets)
         n = X.shape[0]
         if self.initial or self.start is not None or self.checkpoint is not None:
             raise ParameterError(
@@ -189,13 +301,22 @@ class MaxMinSelector(Selector):
             )
         if np.shape(lengths) != (n,):
             raise ParameterError(f"{np.size(lengths)} lengths for {n} records; give one per record")
-        ids = bucket_ids(lengths, int(self.length_buckets or 1))
-        labels = proportional_labels(np.bincount(ids), self.n_samples)
+        ids = bucket_ids(lengths, n_buckets)
+        if admission is not None:  # buckets of the candidates only
+            ids = np.where(admission.admitted, ids, -1)
+            if self.n_samples > int(admission.admitted.sum()):
+                raise ParameterError(
+                    f"k={self.n_samples} is more than the {int(admission.admitted.sum())} "
+                    "max-min candidates; with length buckets lower k or the outlier fraction"
+                )
+        labels = proportional_labels(np.bincount(ids[ids >= 0]), self.n_samples)
         rng = np.random.default_rng(self.random_state)
         order = np.empty(labels.size, dtype=np.int64)
         dist = np.empty(labels.size, dtype=np.float64)
         for b in range(int(ids.max()) + 1):
             rows = np.flatnonzero(ids == b)
+            if rows.size == 0:  # a bucket of set-aside or isolated records only
+                continue
             start = int(rng.integers(rows.size))  # drawn for every bucket: stable seeds
             slots = labels == b
             k_b = int(slots.sum())
