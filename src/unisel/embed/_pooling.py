@@ -1,4 +1,6 @@
-"""Mean pooling of table rows per record, vectorised (a sparse count matrix times the table)."""
+"""Pooling of table rows per record, vectorised (a sparse count matrix times the table): the
+plain mean, or smooth-inverse-frequency weights (Arora, Liang and Ma, ICLR 2017) with the first
+principal component removed."""
 
 from __future__ import annotations
 
@@ -8,8 +10,13 @@ _BLOCK_TOKENS = 1 << 20
 """Tokens pooled per sparse product: bounds the temporaries (about 12 bytes a token)."""
 
 
-def mean_pool(ids: np.ndarray, indptr: np.ndarray, table: np.ndarray) -> np.ndarray:
+def mean_pool(
+    ids: np.ndarray, indptr: np.ndarray, table: np.ndarray, weights: np.ndarray | None = None
+) -> np.ndarray:
     """The mean of ``table[ids[indptr[i]:indptr[i + 1]]]`` for every record ``i``.
+
+    With ``weights`` (one per table row), each token's row is scaled by its weight before the
+    mean (the sum divided by the record's token count, as SIF defines it).
 
     Sums are accumulated in float64 (a record of a million tokens loses nothing to float32
     rounding) and cast to float32 at the end. The order of the additions is fixed by the input,
@@ -24,6 +31,7 @@ def mean_pool(ids: np.ndarray, indptr: np.ndarray, table: np.ndarray) -> np.ndar
         Record ``i``'s tokens are ``ids[indptr[i]:indptr[i + 1]]``; ``indptr[0] == 0``,
         non-decreasing, ``indptr[-1] == n_tokens``.
     table : ndarray of shape (vocab, dim)
+    weights : ndarray of shape (vocab,), optional
 
     Returns
     -------
@@ -35,6 +43,8 @@ def mean_pool(ids: np.ndarray, indptr: np.ndarray, table: np.ndarray) -> np.ndar
     indptr = np.asarray(indptr, dtype=np.int64)
     n, vocab = indptr.size - 1, table.shape[0]
     table64 = np.asarray(table, dtype=np.float64)
+    if weights is not None:
+        table64 = table64 * np.asarray(weights, dtype=np.float64)[:, None]
     out = np.zeros((n, table.shape[1]), dtype=np.float32)
     lo = 0
     while lo < n:
@@ -51,3 +61,44 @@ def mean_pool(ids: np.ndarray, indptr: np.ndarray, table: np.ndarray) -> np.ndar
         out[lo:hi] = sums / np.maximum(lengths, 1)[:, None]
         lo = hi
     return out
+
+
+def sif_weights(counts: np.ndarray, a: float = 1e-3) -> np.ndarray:
+    """Smooth inverse frequency ``a / (a + p(w))`` of each word, ``p`` its corpus frequency.
+
+    Parameters
+    ----------
+    counts : ndarray of shape (vocab,)
+        How often each word occurs in the corpus.
+    a : float
+        The smoothing constant (Arora et al. use 1e-3 to 1e-4): frequent words weigh little.
+
+    Returns
+    -------
+    ndarray of shape (vocab,), float64, in (0, 1].
+    """
+    counts = np.asarray(counts, dtype=np.float64)
+    return a / (a + counts / max(counts.sum(), 1.0))
+
+
+def first_component(vectors: np.ndarray) -> np.ndarray:
+    """The first (uncentred) principal direction of the rows of ``vectors`` (n, d), unit, (d,).
+
+    The top eigenvector of the float64 Gram matrix ``V^T V`` (d x d), so it is deterministic and
+    exact up to LAPACK's rounding; its sign is fixed (largest entry positive), though removing it
+    does not depend on the sign.
+    """
+    V = np.asarray(vectors, dtype=np.float64)
+    gram = V.T @ V
+    _, vecs = np.linalg.eigh(gram)
+    u = vecs[:, -1]
+    return u if u[np.argmax(np.abs(u))] >= 0 else -u
+
+
+def remove_component(vectors: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """``V - (V u) u^T``: the rows of ``vectors`` (n, d) without their part along unit ``u``.
+
+    Returns float32 rows; zero rows stay zero.
+    """
+    V = np.asarray(vectors, dtype=np.float64)
+    return (V - np.outer(V @ u, u)).astype(np.float32)
