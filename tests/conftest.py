@@ -13,6 +13,17 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 import pytest  # noqa: E402
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _private_unisel_cache(tmp_path_factory: pytest.TempPathFactory):
+    """Never touch the user's cache: the embeddings and converted models (tiny-llama,
+    SmolLM2) go under a temporary ``UNISEL_CACHE_DIR`` for the whole session, subprocesses
+    included (they inherit the environment). Tests that want their own set it themselves."""
+    root = tmp_path_factory.mktemp("unisel-cache")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("UNISEL_CACHE_DIR", str(root))
+        yield root
+
+
 @pytest.fixture(scope="session")
 def tiny_bert(tmp_path_factory):
     """A randomly initialised 2-layer BERT with a word-level vocabulary, saved to a folder."""

@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from unisel.errors import InputError, ParameterError
+from unisel.errors import ParameterError
 from unisel.tokens import TokenBudget, count_tokens, length_summary
 
 
@@ -48,9 +48,49 @@ def test_smollm2_tokenizer_counts_like_its_tokenizer():
 
 
 def test_unknown_tokenizer_is_one_line():
-    with pytest.raises(InputError, match="cannot load a tokenizer") as info:
+    with pytest.raises(ParameterError, match="cannot load a tokenizer") as info:
         count_tokens(["a"], "no/such-tokenizer-anywhere")
     assert "\n" not in str(info.value)
+    with pytest.raises(ParameterError, match="no such folder"):
+        count_tokens(["a"], "./no/such/tokenizer/folder")
+
+
+@pytest.mark.parametrize("offline", [True, False])
+def test_unknown_tokenizer_fails_at_once_without_retry_noise(tmp_path, offline):
+    # Offline or not (without a network the hub libraries retried for ~50 s, printing 22 lines),
+    # an unknown name is one line on stderr and exit status 2, within seconds (15 s: a guard for
+    # a slow machine, not a measurement).
+    import json
+    import os
+    import time
+
+    import unisel
+
+    data = tmp_path / "data.jsonl"
+    data.write_text("".join(json.dumps({"text": f"record {i} words"}) + "\n" for i in range(20)))
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
+    }
+    if offline:
+        env["HF_HUB_OFFLINE"] = "1"
+    env.update(
+        PYTHONPATH=os.path.dirname(os.path.dirname(unisel.__file__)),
+        HOME=str(tmp_path / "home"),
+        UNISEL_CACHE_DIR=str(tmp_path / "cache"),
+        HF_HOME=str(tmp_path / "hf"),
+    )
+    argv = [sys.executable, "-m", "unisel", "select", str(data), "--tokens", "10"]
+    argv += ["--tokenizer", "no-such-tokenizer-xyz", "--embedder", "tfidf", "-q"]
+    argv += ["-o", str(tmp_path / "out.jsonl")]
+    start = time.perf_counter()
+    proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120)
+    elapsed = time.perf_counter() - start
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stdout == ""
+    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert "no-such-tokenizer-xyz" in proc.stderr and "cannot load a tokenizer" in proc.stderr
+    assert elapsed < 15, elapsed
+    assert not (tmp_path / "out.jsonl").exists()
 
 
 def test_budget_helpers():

@@ -4,10 +4,14 @@ A manifest is a JSON object (``<output>.manifest.json``) with these keys:
 
 ``unisel_version``  the library version.
 ``input``           ``{"source", "format", "schema", "text_field", "n_records", "n_dropped", "sha256"}``
-``output``          ``{"path", "format", "order"}`` (``order`` is ``"input"`` or ``"selection"``).
+``output``          ``{"path", "format", "order", "sha256", "size"}`` (``order`` is ``"input"`` or
+                    ``"selection"``; ``sha256`` and ``size`` are those of the subset file, or of
+                    a subset folder's files (`unisel.io.atomic.content_sha256`): `load_manifest`
+                    refuses a manifest whose subset beside it has other content. Absent in
+                    manifests of in-memory selections and of earlier versions).
 ``embedder``        ``{"method", "params", "dim", "cache_path"}``: ``cache_path`` is the ``.npy`` the
                     embeddings are cached in, so later stages (metrics, report) never re-embed.
-``selector``        ``{"method", "params"}``; ``params`` holds the seed and the start index (and
+``selector``        ``{"method", "params"}``; ``params`` holds the seed and the ``start`` record (and
                     for maxmin the ``metric``, ``"cosine"`` or ``"euclidean"``; absent in
                     manifests written before it was recorded, which are cosine).
 ``k``               subset size.
@@ -16,8 +20,13 @@ A manifest is a JSON object (``<output>.manifest.json``) with these keys:
                     takes them), in selection order.
 ``embedding_indices`` the same records as rows of the cached embedding matrix; present only when
                     records without text were skipped, so the two numberings differ.
+                    Every other record number in the manifest (``indices``, the selector's
+                    ``start``) is an input record number, as ``--start`` takes it; only
+                    ``embedding_indices`` counts embedding rows.
 ``distances``       for maxmin, the distance (in the selector's ``metric``) at which each record
-                    was chosen (``null`` for the first; the list is non-increasing), else ``null``.
+                    was chosen (``null`` for the first only, also after ``--extend``, which
+                    carries the extended selection's distances over; the list is
+                    non-increasing), else ``null``.
 ``h_min``           ``{"cosine", "euclidean"}`` of the subset.
 ``tokens``          with a token budget (``--tokens``): ``{"tokenizer", "budget", "total",
                     "per_record"}``, the counter's name (``whitespace`` or a tokenizer), the
@@ -89,6 +98,66 @@ def manifest_path_for(output: str | Path) -> Path:
     return output.parent / (output.name.rstrip("/") + MANIFEST_SUFFIX)
 
 
+def subset_path_for(manifest_path: str | Path) -> Path:
+    """The subset file a manifest belongs to: its path without ``.manifest.json``."""
+    manifest_path = Path(manifest_path)
+    return manifest_path.parent / manifest_path.name[: -len(MANIFEST_SUFFIX)]
+
+
+# (path, size, mtime, inode, ctime) -> sha256: a manifest read twice in one run (select
+# --report, report inputs) hashes its subset once.
+_DIGESTS: dict[tuple[str, int, int, int, int], str] = {}
+
+
+def _subset_sha256(subset: Path) -> tuple[str, int]:
+    from unisel.io.atomic import content_sha256
+
+    st = subset.stat()
+    if subset.is_dir():
+        return content_sha256(subset)
+    key = (str(subset.resolve()), st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
+    if key not in _DIGESTS:
+        _DIGESTS[key] = content_sha256(subset)[0]
+    return _DIGESTS[key], st.st_size
+
+
+def check_subset(manifest: Manifest, manifest_path: str | Path) -> None:
+    """Raise `InputError` unless the subset beside ``manifest_path`` is the one it describes.
+
+    `unisel.pipeline.write_selection` publishes the manifest first and the subset second, so a
+    run killed between the two renames (or two runs writing one path) can leave a manifest
+    beside a subset it does not describe; the subset's sha256 and size in ``output`` tell.
+    Manifests without them (in-memory selections, earlier versions) and a manifest whose subset
+    is not there (its indices stand alone) pass.
+
+    Parameters
+    ----------
+    manifest : Manifest
+    manifest_path : path
+        Where ``manifest`` was read from (``<subset>.manifest.json``).
+
+    Raises
+    ------
+    InputError
+        The subset's size or sha256 differs from the manifest's.
+    """
+    expected = manifest.output.get("sha256") if isinstance(manifest.output, dict) else None
+    mpath = Path(manifest_path)
+    if not expected or not mpath.name.endswith(MANIFEST_SUFFIX):
+        return
+    subset = subset_path_for(mpath)
+    if not subset.exists():
+        return
+    try:
+        digest, size = _subset_sha256(subset)
+    except OSError as exc:
+        raise InputError(f"{subset}: cannot read the subset ({exc.strerror or exc})") from None
+    if digest != expected or size != manifest.output.get("size", size):
+        raise InputError(
+            f"{mpath} does not describe {subset} (written by another run or cut off); rerun select"
+        )
+
+
 def distances_to_json(distances: np.ndarray | None) -> list[float | None] | None:
     """float64 distances -> JSON list, with ``None`` for ``inf``/``nan``."""
     if distances is None:
@@ -108,13 +177,21 @@ def library_versions(extra: tuple[str, ...] = ()) -> dict[str, str]:
     return out
 
 
-def load_manifest(path: str | Path) -> Manifest:
+def load_manifest(path: str | Path, *, check: bool = True) -> Manifest:
     """Read a manifest file, or the manifest that belongs to a subset file.
+
+    Parameters
+    ----------
+    path : path
+        ``<subset>.manifest.json``, or ``<subset>``.
+    check : bool
+        Check that the subset beside the manifest is the one it describes (`check_subset`).
 
     Raises
     ------
     InputError
-        If neither ``path`` nor ``path + ".manifest.json"`` is a readable manifest.
+        If neither ``path`` nor ``path + ".manifest.json"`` is a readable manifest, or (with
+        ``check``) the subset beside it is not the one it describes.
     """
     path = Path(path)
     if not path.name.endswith(MANIFEST_SUFFIX):
@@ -126,6 +203,9 @@ def load_manifest(path: str | Path) -> Manifest:
     except (OSError, json.JSONDecodeError) as exc:
         raise InputError(f"{path}: not a readable manifest ({exc})") from None
     try:
-        return Manifest(**data)
+        manifest = Manifest(**data)
     except TypeError as exc:
         raise InputError(f"{path}: not a unisel manifest ({exc})") from None
+    if check:
+        check_subset(manifest, path)
+    return manifest

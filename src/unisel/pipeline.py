@@ -18,10 +18,13 @@ functions that can be called (and tested) on their own:
 from __future__ import annotations
 
 import inspect
+import json
+import math
 import os
 import time
+import warnings
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,9 +32,11 @@ from typing import Any
 import numpy as np
 
 from unisel import __version__
-from unisel.embed import Embeddings, embed_texts
+from unisel.embed import EMBEDDERS, Embeddings, embed_texts, get_embedder
 from unisel.errors import InputError, ParameterError
 from unisel.io import RecordSet, atomic_output, read_records, write_subset
+from unisel.io.atomic import check_writable, content_sha256, output_lock
+from unisel.io.formats.hf import is_disk_dataset
 from unisel.manifest import (
     Manifest,
     distances_to_json,
@@ -44,12 +49,18 @@ from unisel.metrics import (
     DEFAULT_SAMPLE_SIZE,
     NEAR_DUPLICATE_THRESHOLD,
     UniformityReport,
+    count_exact_duplicates,
     uniformity_report,
 )
 from unisel.metrics.neighbors import h_min
+from unisel.options import check_seed
 from unisel.select import Selection, resolve_k, select
+from unisel.select.buckets import check_length_buckets
 from unisel.select.engine import check_metric
 from unisel.tokens import TokenCounts, count_tokens
+
+DEFAULT_EMBEDDER = "word2vec"
+"""The embedder of a selection that neither names one nor extends one (the paper's)."""
 
 
 @dataclass
@@ -145,18 +156,41 @@ def _same_path(a: str | Path, b: str | Path) -> bool:
         return False
 
 
-def check_output(input: str | Path, output: str | Path, order: str = "input") -> None:
-    """Refuse an output that would overwrite the input, and an unknown record order.
+def check_output(
+    input: str | Path,
+    output: str | Path,
+    order: str = "input",
+    *,
+    checkpoint: str | Path | None = None,
+) -> None:
+    """Refuse, before any work, outputs that cannot or must not be written.
+
+    Parameters
+    ----------
+    input : path
+        The input (never overwritten).
+    output : path
+        The subset; its manifest is ``<output>.manifest.json``.
+    order : str
+        Record order of the subset.
+    checkpoint : path or None
+        The maxmin checkpoint file.
 
     Raises
     ------
     ParameterError
-        ``output`` is ``input`` (after resolving links), or ``order`` is not ``"input"`` or
-        ``"selection"``.
+        ``output`` is ``input`` (after resolving links), ``order`` is not ``"input"`` or
+        ``"selection"``, ``output`` is an existing folder other than an earlier ``save_to_disk``
+        subset (an empty one included), or an output's folder is a file or not writable (see
+        `unisel.io.atomic.check_writable`).
     """
     if _same_path(input, output):
         raise ParameterError(f"{output}: the output path is the input path; choose another")
     _check_order(order)
+    check_writable(output, replace_dir=is_disk_dataset(Path(output)))
+    check_writable(manifest_path_for(output), what="manifest")
+    if checkpoint is not None:
+        check_writable(checkpoint, what="--checkpoint")
 
 
 def _check_order(order: str) -> None:
@@ -238,6 +272,192 @@ def selection_size(
     if add == 0:
         raise ParameterError(f"{label}: the selection already holds all {n} records")
     return len(initial) + add, initial
+
+
+def extension_embedder(
+    previous: Manifest,
+    embedder: str | None,
+    *,
+    seed: int = 0,
+    embedder_params: dict[str, Any] | None = None,
+    label: str = "extend",
+) -> tuple[str, int, dict[str, Any]]:
+    """The embedder that continues the selection of ``previous``: the one it was made with.
+
+    A continuation is only the longer selection if every record is embedded as before: same
+    embedder, same settings, same seed for a seeded one (a word2vec or tfidf model of another
+    seed gives other vectors).
+
+    Parameters
+    ----------
+    previous : Manifest
+        The manifest being extended.
+    embedder : str or None
+        The run's embedder spec; None takes the manifest's, with its settings and seed.
+    seed : int
+        The run's seed (the embedder's when ``embedder`` is given).
+    embedder_params : dict or None
+        The run's embedder settings; with ``embedder`` None they override the manifest's.
+    label : str
+        How errors name the manifest.
+
+    Returns
+    -------
+    spec : str
+    seed : int
+    settings : dict
+        What `load_embeddings` takes as ``embedder``, ``seed`` and ``embedder_params``.
+
+    Raises
+    ------
+    ParameterError
+        The run's embedder, a setting or the seed differs from the manifest's (one line naming
+        both), or the manifest's embedder cannot be rebuilt.
+    """
+    made = previous.embedder or {}
+    method = made.get("method")
+    if not method:  # a manifest without an embedder record: nothing to check against
+        return embedder or DEFAULT_EMBEDDER, seed, dict(embedder_params or {})
+    recorded = _plain_json(made.get("params") or {})
+    if embedder is None:
+        cls = EMBEDDERS.get(str(method).partition(":")[0].strip().lower())
+        settings = {**cls.settings_from_config(recorded), **(embedder_params or {})}
+        seed = int(settings.pop("seed", seed))
+        spec = str(method)
+    else:
+        spec, settings = embedder, dict(embedder_params or {})
+    built = get_embedder(spec, seed=seed, **settings)
+    if built.name != str(method).partition(":")[0].strip().lower():
+        raise ParameterError(
+            f"{label}: the selection was made with embedder {method!r}, this run uses "
+            f"{built.spec!r}; leave out --embedder to use the manifest's"
+        )
+    config = _plain_json(built.config())
+    differ = sorted(
+        key for key in recorded.keys() | config.keys() if recorded.get(key) != config.get(key)
+    )
+    if differ:
+        was = ", ".join(f"{key}={recorded.get(key)!r}" for key in differ)
+        now = ", ".join(f"{key}={config.get(key)!r}" for key in differ)
+        hint = (
+            "leave out --embedder and --embed-opt to use the manifest's"
+            if embedder is not None
+            else "drop the --embed-opt settings that differ"
+        )
+        raise ParameterError(
+            f"{label}: the selection was made with embedder {method!r} ({was}), "
+            f"this run uses {built.spec!r} ({now}); {hint}"
+        )
+    return spec, seed, settings
+
+
+def _plain_json(value: dict[str, Any]) -> dict[str, Any]:
+    """``value`` as it reads back from a manifest (tuples become lists, and so on)."""
+    out: dict[str, Any] = json.loads(json.dumps(value, sort_keys=True, default=str))
+    return out
+
+
+def extension_distances(
+    distances: np.ndarray | None,
+    previous: Manifest,
+    X: np.ndarray,
+    initial: Sequence[int],
+    metric: str = "cosine",
+) -> np.ndarray | None:
+    """The distances of an extended selection, the extended part's carried over.
+
+    The engine continues from the ``initial`` rows without their distances (``nan`` after the
+    first); they are the ones ``previous`` recorded. A distance the manifest lacks (a manifest
+    of an older extension) is computed from ``X``: the row's distance to the rows before it.
+
+    Parameters
+    ----------
+    distances : ndarray of shape (k,), float64, or None
+        The selection's distances as the engine returned them (None: left as is).
+    previous : Manifest
+        The manifest whose selection was extended.
+    X : ndarray of shape (n, dim)
+        The embeddings.
+    initial : sequence of int, length m <= k
+        The extended selection's embedding rows, in selection order.
+    metric : {"cosine", "euclidean"}
+
+    Returns
+    -------
+    ndarray of shape (k,), float64, or None
+        ``inf`` for the first record only, like a selection made in one run.
+    """
+    if distances is None:
+        return None
+    out = np.array(distances, dtype=np.float64)
+    m = len(initial)
+    recorded = previous.distances if previous.distances is not None else []
+    if len(recorded) != m:
+        recorded = [None] * m
+    missing = []
+    for t in range(1, m):
+        value = recorded[t]
+        if value is None or not math.isfinite(value):
+            missing.append(t)
+        else:
+            out[t] = float(value)
+    if missing:
+        from unisel.select.engine import (
+            canonical_distances,
+            canonical_sq_euclidean,
+            cosine_normalize,
+        )
+
+        rows = np.asarray(initial, dtype=np.int64)
+        euclid = metric == "euclidean"
+        P = (
+            np.ascontiguousarray(X[rows], dtype=np.float64)
+            if euclid
+            else cosine_normalize(np.asarray(X[rows]))
+        )
+        keys = canonical_sq_euclidean if euclid else canonical_distances
+        for t in missing:
+            key = float(keys(P[:t], P[t]).min())
+            out[t] = math.sqrt(key) if euclid else key
+    return out
+
+
+def record_position(records: RecordSet, record: int) -> int:
+    """The position in ``records.texts`` (the embedding row) of input record number ``record``.
+
+    The manifest and ``--start`` number records as the input file does (0-based, skipped
+    records counted); embedders and selectors number the records with text. The two differ
+    only when records were skipped (``skip_empty``).
+
+    Parameters
+    ----------
+    records : RecordSet
+    record : int
+        0-based record number in the input.
+
+    Returns
+    -------
+    int
+        The record's row; ``record`` itself when nothing was skipped (the selector then checks
+        the range).
+
+    Raises
+    ------
+    ParameterError
+        ``record`` is not a record of the input, or was skipped for having no text.
+    """
+    if records.source_index is None:
+        return int(record)
+    index = np.asarray(records.source_index, dtype=np.int64)
+    pos = int(np.searchsorted(index, record))
+    if pos < index.size and int(index[pos]) == record:
+        return pos
+    last = len(records) + records.n_skipped - 1
+    if not 0 <= record <= last:
+        raise ParameterError(f"start record {record} is outside 0..{last}")
+    raise ParameterError(
+        f"start record {record} has no text and was skipped (skip_empty); choose another"
+    )
 
 
 def record_tokens(
@@ -441,6 +661,9 @@ def selection_manifest(
     }
     if records.in_memory:
         source["in_memory"] = True
+    params = _jsonable(selection.params)
+    if params.get("start") is not None:  # one numbering in the manifest: input records
+        params["start"] = int(records.source_rows([params["start"]])[0])
     path = None if output is None else str(Path(output).resolve())
     return Manifest(
         input=source,
@@ -451,7 +674,7 @@ def selection_manifest(
             "dim": emb.dim,
             "cache_path": None if emb.cache_path is None else str(emb.cache_path),
         },
-        selector={"method": selection.method, "params": _jsonable(selection.params)},
+        selector={"method": selection.method, "params": params},
         k=selection.k,
         seed=seed,
         indices=[int(i) for i in records.source_rows(selection.indices)],
@@ -476,7 +699,14 @@ def write_selection(
     timer: StageTimer | None = None,
     quiet: bool = False,
 ) -> Path:
-    """Write the subset in the input's format and its manifest beside it, both or neither.
+    """Write the subset in the input's format and its manifest beside it, as one pair.
+
+    The subset is written to a staging path first; its sha256 and size go into the manifest's
+    ``output`` section. Then, holding the output's lock (`unisel.io.atomic.output_lock`, so
+    that two runs writing one path cannot interleave), the manifest is renamed into place and
+    the subset after it. A run killed between the two renames leaves the new manifest beside
+    the old subset (or none), which `unisel.manifest.load_manifest` refuses by the hash; the
+    old manifest never describes the new subset. On an error the new manifest is removed again.
 
     The manifest's ``timings`` are set from ``timer``: in the file, the stages before the write
     (still running when the file is written); in ``manifest``, the write stage too.
@@ -488,13 +718,60 @@ def write_selection(
     """
     timer = timer if timer is not None else StageTimer()
     mpath = manifest_path_for(output)
-    with timer("write"):
+    published: tuple[int, int] | None = None  # (device, inode) of the staged subset
+
+    def publish_manifest(staged: Path) -> None:
+        nonlocal published
+        sha256, size = content_sha256(staged)
+        manifest.output.update(sha256=sha256, size=size)
+        manifest.timings = timer.rounded()
+        held.enter_context(output_lock(output))
         with atomic_output(mpath) as tmp_manifest:
-            write_subset(records, selection.indices, output, order=order, quiet=quiet)  # type: ignore[arg-type]
-            manifest.timings = timer.rounded()
-            Path(tmp_manifest).write_text(manifest.to_json(), encoding="utf-8")
+            tmp_manifest.write_text(manifest.to_json(), encoding="utf-8")
+        st = staged.stat()
+        published = (st.st_dev, st.st_ino)
+        _pause_between_renames()
+
+    with timer("write"), ExitStack() as held:
+        try:
+            write_subset(
+                records,
+                selection.indices,
+                output,
+                order=order,  # type: ignore[arg-type]
+                quiet=quiet,
+                before_replace=publish_manifest,
+            )
+        except BaseException:
+            if published is not None and _identity(output) != published:
+                mpath.unlink(missing_ok=True)  # it describes a subset that never appeared
+            raise
     manifest.timings = timer.rounded()
     return mpath
+
+
+def _identity(path: str | Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+#: Test hook (tests/cli/test_output_safety.py): when set to a file path, `write_selection`
+#: creates that file between the manifest's rename and the subset's, and waits there (at most
+#: a minute) until the file is deleted, so that a test can kill the run at that moment.
+_PAUSE_ENV = "UNISEL_TEST_PAUSE_BETWEEN_RENAMES"
+
+
+def _pause_between_renames() -> None:
+    flag = os.environ.get(_PAUSE_ENV)
+    if not flag:
+        return
+    Path(flag).write_text(str(os.getpid()), encoding="utf-8")
+    deadline = time.monotonic() + 60
+    while Path(flag).exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
 
 
 def select_file(
@@ -504,7 +781,7 @@ def select_file(
     k: int | None = None,
     fraction: float | None = None,
     method: str = "maxmin",
-    embedder: str = "word2vec",
+    embedder: str | None = None,
     seed: int = 0,
     start: int | None = None,
     schema: str | None = None,
@@ -545,8 +822,11 @@ def select_file(
         ``k``/``fraction`` is the number to *add*.
     method : str
         Selector name (``maxmin``, ``random``, ``first``, ``clustered``, ``kmeans``).
-    embedder : str
-        Embedder spec (``word2vec``, ``tfidf``, ``minilm``, ``hf:PATH``, ``npy:FILE``).
+    embedder : str or None
+        Embedder spec (``word2vec``, ``tfidf``, ``minilm``, ``hf:PATH``, ``npy:FILE``). None:
+        ``word2vec``, or with ``extend`` the manifest's embedder with its settings and seed;
+        given with ``extend``, it must be the manifest's (same settings and seed), else a
+        ParameterError names both.
     seed : int
         Seed of every random choice (the first maxmin record, random baselines, embedders).
     tokens : int or None
@@ -560,7 +840,9 @@ def select_file(
         maxmin inside this many length buckets (of the ``tokenizer``'s counts), interleaved in
         proportion to their sizes: the selection keeps the input's length distribution.
     start : int or None
-        Index of the first maxmin record (overrides the seed's draw).
+        Input record number (0-based, as the manifest's ``indices`` count, skipped records
+        included) of the first maxmin record; overrides the seed's draw. A record skipped by
+        ``skip_empty`` is refused. With ``extend``, it must be the selection's first record.
     split : str
         Split of a hub data set or ``DatasetDict`` folder.
     skip_empty : bool or None
@@ -572,7 +854,8 @@ def select_file(
     checkpoint : path or None
         Periodic maxmin state, resumed from when it exists.
     extend : path or None
-        A manifest whose selection is continued (maxmin only, same metric).
+        A manifest whose selection is continued (maxmin only, same metric, same embedder);
+        its distances are carried over, so the new manifest's are those of one longer run.
     metric : {"cosine", "euclidean"}
         maxmin's distance: cosine (default) or Euclidean on the unnormalised embeddings;
         recorded in the manifest's selector params.
@@ -595,7 +878,8 @@ def select_file(
         )
     arguments = dict(locals())
     timer = StageTimer()
-    check_output(input, output, order)
+    check_seed(seed)
+    check_output(input, output, order, checkpoint=checkpoint)
     records = _read(input, arguments, timer)
     if len(records) == 0:
         raise InputError(f"{input}: no records")
@@ -617,7 +901,7 @@ def select_records(
     k: int | None = None,
     fraction: float | None = None,
     method: str = "maxmin",
-    embedder: str = "word2vec",
+    embedder: str | None = None,
     seed: int = 0,
     start: int | None = None,
     cache_dir: str | Path | None | bool = None,
@@ -644,7 +928,9 @@ def select_records(
 
     The middle of `select_file` and `select_dataset`; the parameters are theirs. ``output`` and
     ``order`` only go into the manifest; nothing is written. ``timer`` (a fresh one by default)
-    records the ``embed``, ``select`` and ``metrics`` stages.
+    records the ``embed``, ``select`` and ``metrics`` stages. ``start`` is an input record
+    number (see `record_position`); with ``extend``, the embedder is the manifest's unless
+    ``embedder`` is given, and then it must match (see `extension_embedder`).
 
     Returns
     -------
@@ -654,9 +940,28 @@ def select_records(
         The selection's manifest, with ``timings`` so far.
     """
     timer = timer if timer is not None else StageTimer()
+    check_seed(seed)
+    if length_buckets is not None:  # before the tokens are counted and the records embedded
+        check_length_buckets(length_buckets)
     total, initial = selection_size(
         records, k, fraction, method=method, extend=extend, metric=metric, tokens=tokens
     )
+    spec = DEFAULT_EMBEDDER if embedder is None else embedder
+    embed_seed, embed_settings = seed, embedder_params
+    previous: Manifest | None = None
+    if extend is not None:
+        previous = extend if isinstance(extend, Manifest) else load_manifest(extend)
+        label = "extend" if isinstance(extend, Manifest) else str(extend)
+        spec, embed_seed, embed_settings = extension_embedder(
+            previous, embedder, seed=seed, embedder_params=embedder_params, label=label
+        )
+        first = previous.indices[0] if previous.indices else None
+        if start is not None and first is not None and int(start) != int(first):
+            raise ParameterError(
+                f"{label}: the selection starts at record {first}, not at --start {start}; "
+                "leave out --start to extend it"
+            )
+    start_row = None if start is None else record_position(records, start)
     counts = None
     if tokens is not None or tokenizer is not None or length_buckets is not None:
         with timer("tokens"):  # before embedding: a bad tokenizer fails fast
@@ -664,20 +969,20 @@ def select_records(
     with timer("embed"):
         emb = load_embeddings(
             records,
-            embedder,
+            spec,
             cache_dir=cache_dir,
-            seed=seed,
+            seed=embed_seed,
             quiet=quiet,
-            embedder_params=embedder_params,
+            embedder_params=embed_settings,
         )
-    check_embeddings(emb, len(records), embedder)
+    check_embeddings(emb, len(records), spec)
     with timer("select"):
         selection = run_selector(
             emb.vectors,
             total,
             method,
             seed=seed,
-            start=start,
+            start=start_row,
             initial=initial,
             device=device,
             checkpoint=checkpoint,
@@ -691,13 +996,41 @@ def select_records(
             length_buckets=length_buckets,
             quiet=quiet,
         )
+        if previous is not None and initial:
+            selection.distances = extension_distances(
+                selection.distances, previous, emb.vectors, initial, metric
+            )
     with timer("metrics"):
         hmin = subset_h_min(emb.vectors, selection.indices)
+        _warn_repeats(emb.vectors, selection.indices, method)
     manifest = selection_manifest(
         records, emb, selection, output=output, order=order, seed=seed, h_min=hmin
     )
     manifest.timings = timer.rounded()
     return selection, manifest
+
+
+def _warn_repeats(X: np.ndarray, indices: Sequence[int] | np.ndarray, method: str) -> None:
+    """One warning line when selected records repeat an embedding (their h_min is then 0)."""
+    k = len(indices)
+    copies = count_exact_duplicates(np.asarray(X[np.sort(np.asarray(indices, dtype=np.int64))]))
+    if copies == 0:
+        return
+    if copies == k - 1:
+        what = f"all {k:,} selected records have one and the same embedding (h_min 0)"
+    else:
+        what = (
+            f"{copies:,} of the {k:,} selected records repeat the embedding of another selected "
+            "record (h_min 0)"
+        )
+    if method == "maxmin":  # it repeats an embedding only once every distinct one is taken
+        distinct = int(X.shape[0]) - count_exact_duplicates(np.asarray(X))
+        if distinct < k:
+            what += (
+                f": the input has only {distinct:,} distinct "
+                f"embedding{'s' if distinct != 1 else ''} for {k:,} records"
+            )
+    warnings.warn(what, stacklevel=3)
 
 
 # select_file and select_dataset take select_records' parameters by name and pass them on.
@@ -727,7 +1060,7 @@ def select_dataset(
     k: int | None = None,
     fraction: float | None = None,
     method: str = "maxmin",
-    embedder: str = "word2vec",
+    embedder: str | None = None,
     seed: int = 0,
     start: int | None = None,
     schema: str | None = None,
@@ -788,6 +1121,9 @@ def select_dataset(
         )
     arguments = dict(locals())
     _check_order(order)
+    check_seed(seed)
+    if checkpoint is not None:
+        check_writable(checkpoint, what="--checkpoint")
     timer = StageTimer()
     records = _read(data, arguments, timer)
     selection, manifest = select_records(
@@ -939,10 +1275,19 @@ def subset_indices(
     for lst in positions.values():
         lst.reverse()
     indices = []
+    first_of: dict[str, int] = {}  # the subset's first record of each text
     for r, text in enumerate(sub.texts):
         stack = positions.get(text)
-        if not stack:
+        first = first_of.setdefault(text, r)
+        if stack is None:
             raise InputError(f"{path}: record {r} is not in the full set {records.source}")
+        if not stack:
+            have = sum(1 for t in records.texts if t == text)
+            raise InputError(
+                f"{path}: record {r} repeats record {first} of the subset, and the full set "
+                f"{records.source} has that record {have} time{'s' if have != 1 else ''}; a "
+                "subset holds each record of the full set at most once"
+            )
         indices.append(stack.pop())
     return path.name.split(".")[0], np.asarray(indices, dtype=np.int64)
 
@@ -1046,6 +1391,7 @@ def metrics_file(
     UniformityReport
         With ``extra["timings"]`` holding the seconds per stage.
     """
+    check_seed(seed)
     timer = StageTimer()
     with timer("read"):
         records = read_records(
@@ -1056,6 +1402,8 @@ def metrics_file(
             skip_empty=skip_empty,
             quiet=quiet,
         )
+    # Before embedding: a subset that is not the one its manifest describes fails fast.
+    named = named_subsets(subsets, records, schema=schema, text_field=text_field)
     with timer("embed"):
         emb = metrics_embeddings(
             records,
@@ -1066,7 +1414,6 @@ def metrics_file(
             quiet=quiet,
             embedder_params=embedder_params,
         )
-    named = named_subsets(subsets, records, schema=schema, text_field=text_field)
     with timer("metrics"):
         report = uniformity_report(
             emb.vectors,
@@ -1077,6 +1424,7 @@ def metrics_file(
             sample_size=sample_size,
             random_state=seed,
             quiet=quiet,
+            texts=records.texts,
         )
     report.extra["timings"] = timer.rounded()
     report.extra["embedder"] = {"method": emb.method, "params": emb.params}
@@ -1084,8 +1432,9 @@ def metrics_file(
 
 
 def _cached_from_manifests(subsets: Sequence[str | Path], n: int) -> Embeddings | None:
-    """The full set's embeddings from the cache file a subset's manifest names, if it is there."""
-    from unisel.embed import load_cached
+    """The full set's embeddings from the cache file a subset's manifest names, if it is there
+    and readable (a damaged cache entry is removed with a warning: see `read_entry`)."""
+    from unisel.embed.cache import read_entry
 
     for spec in subsets:
         mpath = Path(spec) if str(spec).endswith(".manifest.json") else manifest_path_for(spec)
@@ -1094,8 +1443,8 @@ def _cached_from_manifests(subsets: Sequence[str | Path], n: int) -> Embeddings 
         info = load_manifest(mpath).embedder
         cache_path = info.get("cache_path")
         if cache_path and Path(cache_path).exists():
-            vectors = load_cached(cache_path)
-            if vectors.shape[0] == n:
+            vectors = read_entry(cache_path)
+            if vectors is not None and vectors.shape[0] == n:
                 return Embeddings(
                     vectors=vectors,
                     method=info["method"],

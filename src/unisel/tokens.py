@@ -25,8 +25,13 @@ of it by less than that one record's count (unless every record fits).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+import os
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -104,8 +109,20 @@ def count_tokens(
 def load_tokenizer(name: str) -> Any:
     """A Hugging Face tokenizer by model name, run folder, tokenizer folder or hub name.
 
-    Raises InputError (one line) when it cannot be loaded, ParameterError when transformers is
-    not installed.
+    The places are tried in an order that never waits on the network for a name that is not
+    there: a built-in name of :mod:`unisel.train.models` or an existing folder; then the local
+    Hugging Face cache (``local_files_only``); then, unless ``HF_HUB_OFFLINE`` or
+    ``TRANSFORMERS_OFFLINE`` is set, one request to the hub asking whether the name exists
+    (no retries, a timeout of :data:`HUB_TIMEOUT_S`) before downloading it. The hub libraries'
+    retry and warning messages are silenced: whatever fails is one line.
+
+    Raises
+    ------
+    ParameterError
+        The name is none of the above (unknown, a folder that does not exist, not on the hub
+        or the hub cannot be reached), or transformers is not installed.
+    InputError
+        A folder or a cached or downloaded tokenizer that cannot be loaded.
     """
     try:
         import transformers  # noqa: F401
@@ -123,11 +140,107 @@ def load_tokenizer(name: str) -> Any:
             from transformers import AutoTokenizer
 
             return AutoTokenizer.from_pretrained(str(models._smollm2_tokenizer_dir()))
-        return models.load_tokenizer(name)
+        if name in models.builtin_model_names():
+            return models.load_tokenizer(name)
+        folder = Path(name).expanduser()
+        if folder.is_dir():
+            return models.load_tokenizer(str(folder))
     except (OSError, ValueError) as exc:  # what from_pretrained raises outside InputError
-        raise InputError(f"{name}: cannot load a tokenizer ({exc})") from None
+        raise InputError(f"{name}: cannot load a tokenizer ({_first_line(exc)})") from None
     except ParameterError as exc:
         raise InputError(f"tokenizer {name!r}: {exc}") from None
+    known = ", ".join(models.builtin_model_names())
+    if _looks_like_path(name):
+        raise ParameterError(
+            f"tokenizer {name!r}: cannot load a tokenizer: no such folder (built-in names: {known})"
+        )
+    with _quiet_hub():
+        tokenizer = _from_pretrained(name, local_files_only=True)
+        if tokenizer is not None:
+            return tokenizer
+        where = f"a built-in name ({known}), a folder or in the local Hugging Face cache"
+        if _offline():
+            raise ParameterError(
+                f"tokenizer {name!r}: cannot load a tokenizer: not {where}, and the hub is not "
+                "asked offline (HF_HUB_OFFLINE or TRANSFORMERS_OFFLINE is set)"
+            )
+        problem = _hub_problem(name)
+        if problem is not None:
+            raise ParameterError(
+                f"tokenizer {name!r}: cannot load a tokenizer: not {where}; {problem}"
+            )
+        tokenizer = _from_pretrained(name, local_files_only=False)
+    if tokenizer is None:
+        raise InputError(f"{name}: cannot load a tokenizer from the Hugging Face hub")
+    return tokenizer
+
+
+#: Seconds the hub may take to say whether a tokenizer name exists.
+HUB_TIMEOUT_S = 10.0
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _offline() -> bool:
+    """The Hugging Face libraries' offline switches, read now (they read theirs at import)."""
+    return any(
+        os.environ.get(var, "").strip().upper() in {"1", "ON", "YES", "TRUE"}
+        for var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
+    )
+
+
+def _looks_like_path(name: str) -> bool:
+    """A folder name rather than a hub id (``namespace/name``): no hub lookup for it."""
+    return name.startswith(("/", ".", "~")) or name.count("/") > 1 or "\\" in name
+
+
+def _from_pretrained(name: str, *, local_files_only: bool) -> Any:
+    """``AutoTokenizer.from_pretrained(name)`` with a pad token, or None when not found.
+
+    Raises InputError (one line) for files that are there but cannot be loaded.
+    """
+    from transformers import AutoTokenizer
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(name, local_files_only=local_files_only)
+    except (OSError, ValueError) as exc:
+        if local_files_only:
+            return None
+        raise InputError(f"{name}: cannot load a tokenizer ({_first_line(exc)})") from None
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
+def _hub_problem(name: str) -> str | None:
+    """Why the hub cannot give ``name`` (one request, no retries), or None when it has it."""
+    from huggingface_hub import HfApi
+    from huggingface_hub.errors import RepositoryNotFoundError
+
+    try:
+        HfApi().model_info(name, timeout=HUB_TIMEOUT_S)
+    except RepositoryNotFoundError:
+        return "no such model on the Hugging Face hub"
+    except Exception as exc:  # network, HTTP or repo-id errors: all end the same way
+        return f"the Hugging Face hub could not be asked ({_first_line(exc)})"
+    return None
+
+
+@contextmanager
+def _quiet_hub() -> Iterator[None]:
+    """Silence the retry and warning messages of transformers and huggingface_hub."""
+    loggers = [logging.getLogger(n) for n in ("huggingface_hub", "transformers")]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        for lg, level in zip(loggers, levels, strict=True):
+            lg.setLevel(level)
 
 
 @dataclass
@@ -232,3 +345,25 @@ def length_summary(counts: np.ndarray) -> dict[str, float]:
         "q90": float(q[4]),
         "max": float(c.max()),
     }
+
+
+_WORD = re.compile(r"\w+")
+
+
+def content_words(texts: Sequence[str]) -> np.ndarray:
+    """The number of words of each text: runs of letters, digits or ``_`` in any script.
+
+    Unlike the whitespace count of :func:`count_tokens`, punctuation, markup and invisible
+    characters (a zero-width space, ``'|'``) count for nothing, so it says how much a text has
+    for an embedding to see.
+
+    Parameters
+    ----------
+    texts : sequence of str, length n
+
+    Returns
+    -------
+    ndarray of shape (n,), int64
+    """
+    find = _WORD.findall
+    return np.fromiter((len(find(t)) for t in texts), dtype=np.int64, count=len(texts))

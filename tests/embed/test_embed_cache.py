@@ -124,3 +124,48 @@ def test_texts_digest_separates_record_boundaries() -> None:
     assert texts_digest(["ab", "c"]) != texts_digest(["a", "bc"])
     assert texts_digest(["a"]) != texts_digest(["a", ""])
     assert texts_digest(["x", "y"]) == texts_digest(("x", "y"))
+
+
+def _truncate(path: Path) -> None:
+    with open(path, "r+b") as f:  # as a full disk or a cut copy leaves it: header, half a body
+        f.truncate(path.stat().st_size // 2)
+
+
+def test_a_truncated_entry_is_removed_with_one_warning_and_embedded_again(
+    tmp_path: Path, corpus: list[str], count_embeds: list[int]
+) -> None:
+    emb = embed_texts(corpus, "tfidf", cache_dir=tmp_path, quiet=True, n_components=4)
+    assert emb.cache_path is not None
+    _truncate(emb.cache_path)
+    with pytest.warns(UserWarning, match="unreadable .*removed it, embedding again") as caught:
+        again = embed_texts(corpus, "tfidf", cache_dir=tmp_path, quiet=True, n_components=4)
+    assert len(count_embeds) == 2
+    assert all("\n" not in str(w.message) for w in caught)
+    np.testing.assert_array_equal(load_cached(again.cache_path), np.asarray(emb.vectors))
+
+
+def test_metrics_on_a_truncated_cache_embeds_again(tmp_path: Path, capsys, recwarn) -> None:
+    """The cache a subset's manifest names (``unisel metrics --subset``) is read like any other
+    cache entry: truncated, it is removed with a warning and the records are embedded again."""
+    from tests._data import make_records, write_records
+    from tests.test_cli import run
+    from unisel.manifest import load_manifest
+    from unisel.pipeline import metrics_file, select_file
+
+    data = write_records(make_records("alpaca", 40), tmp_path / "data.jsonl", "jsonl")
+    out = tmp_path / "sub.jsonl"
+    cache = tmp_path / "cache"
+    select_file(data, output=out, k=8, embedder="tfidf", cache_dir=cache, quiet=True)
+    named = Path(load_manifest(out).embedder["cache_path"])
+    _truncate(named)
+    report = metrics_file(data, subsets=[out], cache_dir=cache, quiet=True)
+    assert [s.name for s in report.sets] == ["full", "maxmin"]
+    assert not named.exists() and not named.with_suffix(".json").exists()
+    messages = [str(w.message) for w in recwarn if "unreadable" in str(w.message)]
+    assert len(messages) == 1 and str(named) in messages[0]
+
+    select_file(data, output=out, k=8, embedder="tfidf", cache_dir=cache, quiet=True)
+    _truncate(named)
+    code, stdout, err = run(capsys, "metrics", data, "--subset", out, "--cache-dir", cache, "-q")
+    assert code == 0, err
+    assert "maxmin" in stdout and not named.exists()

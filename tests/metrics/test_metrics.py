@@ -6,7 +6,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.spatial.distance import cdist, pdist
 
-from unisel.metrics import count_exact_duplicates, uniformity_report
+from unisel.metrics import (
+    count_exact_duplicates,
+    count_identical_texts,
+    text_digests,
+    uniformity_report,
+)
 
 
 def brute(X, idx):
@@ -101,3 +106,34 @@ def test_report_keeps_each_sets_nn_distances():
     np.testing.assert_allclose(report.nn_distances["s"], sub.min(axis=1), atol=1e-9)
     assert report.nn_distances["one"].size == 0
     assert "nn_distances" not in report.to_dict()
+
+
+def test_identical_texts_and_identical_embeddings_are_counted_apart():
+    # Rows 1 and 2 repeat row 0's text and embedding; rows 4 and 5 have other texts but row 3's
+    # embedding (an embedder can map different texts to one vector): 2 extra copies of a text,
+    # 4 of an embedding.
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(12, 5))
+    X[1] = X[2] = X[0]
+    X[4] = X[5] = X[3]
+    texts = [f"text {i}" for i in range(12)]
+    texts[1] = texts[2] = texts[0]
+    report = uniformity_report(X, {"a": [0, 1, 3, 6], "b": [6, 7, 8]}, texts=texts)
+    full, a, b = report["full"], report["a"], report["b"]
+    assert (full.n_identical_texts, full.n_identical_embeddings) == (2, 4)
+    assert (a.n_identical_texts, a.n_identical_embeddings) == (1, 1)
+    assert (b.n_identical_texts, b.n_identical_embeddings) == (0, 0)
+    row = report.to_dict()["sets"][0]
+    assert row["n_identical_texts"] == 2 and row["n_identical_embeddings"] == 4
+    table = report.to_table().splitlines()
+    text_line = next(x for x in table if x.startswith("identical text (extra copies)"))
+    emb_line = next(x for x in table if x.startswith("identical embedding (extra copies)"))
+    assert text_line.split()[-3:] == ["2", "1", "0"]
+    assert emb_line.split()[-3:] == ["4", "1", "0"]
+    assert not any(x.startswith("exact duplicates") for x in table)
+    # without the texts the text count is unknown, not 0
+    no_texts = uniformity_report(X, {})
+    assert no_texts["full"].n_identical_texts is None
+    assert "identical text (extra copies)" in no_texts.to_table()
+    assert count_identical_texts(["x", "y", "x", "x"]) == 2
+    assert count_identical_texts(text_digests(["x", "y", "x"])) == 1

@@ -20,7 +20,7 @@ def _m(name, h, cr, *, size=500, nn_mean=0.3, nn_median=0.28, dup=0):
         "nn_mean": nn_mean,
         "nn_median": nn_median,
         "covering_radius": cr,
-        "n_exact_duplicates": dup,
+        "n_identical_embeddings": dup,
         "n_near_duplicates": dup,
     }
 
@@ -51,7 +51,10 @@ def test_ratio_and_percent_come_from_the_numbers():
     assert s.text.startswith("maxmin is the most uniform of the 2 subsets")
     assert "3.4x random's 0.062" in s.text
     assert "covering radius is 21% smaller than random's (0.3 vs 0.38)" in s.text
-    assert "The full set has 1,000 records and h_min 0, with 3 exact duplicate records." in s.text
+    assert (
+        "The full set has 1,000 records and h_min 0, with 3 extra copies of an identical embedding."
+        in s.text
+    )
     c = s.comparisons[0]
     assert c["h_min_ratio"] == pytest.approx(0.213 / 0.062)
     assert c["covering_radius_diff_pct"] == pytest.approx(100 * 0.08 / 0.38)
@@ -78,10 +81,10 @@ def test_best_follows_h_min_and_ties_break_on_covering_radius():
 
 def test_zero_h_min_names_duplicates_and_ignores_rounding_noise():
     one = summarize([_m("full", 0, 0), _m("maxmin", 0.1, 0.3), _m("random", -2.2e-16, 0.4, dup=1)])
-    assert "random has h_min 0 (1 exact duplicate record) where maxmin has 0.1" in one.text
+    assert "random has h_min 0 (1 extra copy of an identical embedding) where maxmin has 0.1" in one.text
     assert "h_min_ratio" not in one.comparisons[0]
     many = summarize([_m("full", 0, 0), _m("maxmin", 0.1, 0.3), _m("random", 0.0, 0.4, dup=7)])
-    assert "(7 exact duplicate records)" in many.text
+    assert "(7 extra copies of an identical embedding)" in many.text
 
 
 def test_single_subset_is_compared_with_the_full_set():

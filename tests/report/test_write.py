@@ -137,3 +137,22 @@ def test_cli_errors_are_uniselerrors(toy, tmp_path):
     with pytest.raises(UniselError, match="is gone"):
         _run_cli(["report", "-s", str(toy.manifests["maxmin"]), "-o", str(tmp_path / "x"), "-q"])
     assert not (tmp_path / "x").exists()
+
+
+def test_report_counts_identical_texts_and_identical_embeddings_apart(toy_factory, tmp_path):
+    # The toy's rows 10-14 repeat row 0's embedding (5 extra copies), every text differs;
+    # make records 1 and 2 repeat record 0's text (2 extra copies).
+    t = toy_factory(tmp_path / "toy")
+    lines = t.data.read_text().splitlines()
+    lines[1] = lines[2] = lines[0]
+    t.data.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "report"
+    write_report(t.data, [t.manifests["maxmin"]], out, lengths="words", quiet=True)
+    rep = json.loads((out / "report.json").read_text())
+    full = rep["sets"][0]["metrics"]
+    assert full["n_identical_texts"] == 2
+    assert full["n_identical_embeddings"] == 5
+    html = (out / "index.html").read_text()
+    assert "identical text (extra copies)" in html
+    assert "identical embedding (extra copies)" in html
+    assert "/sets/0/metrics/n_identical_texts" in html

@@ -58,7 +58,7 @@ def _bucketed_reference(X, lengths, k, n_buckets, seed):
 
 
 @settings(max_examples=20, deadline=None)
-@given(seed=st.integers(0, 1000), n_buckets=st.integers(1, 5), frac=st.floats(0.05, 1.0))
+@given(seed=st.integers(0, 1000), n_buckets=st.integers(2, 5), frac=st.floats(0.05, 1.0))
 def test_bucketed_maxmin_equals_the_reference_per_bucket(seed, n_buckets, frac):
     rng = np.random.default_rng(seed)
     n = 120
@@ -106,3 +106,6 @@ def test_bucket_errors():
         select(X, 5, "maxmin", length_buckets=2, token_counts=np.ones(20, int), start=3)
     with pytest.raises(ParameterError, match="one per record"):
         select(X, 5, "maxmin", length_buckets=2, token_counts=np.ones(19, int))
+    for one in (0, 1):  # one bucket still needs lengths and refuses start: not plain maxmin
+        with pytest.raises(ParameterError, match="at least 2"):
+            select(X, 5, "maxmin", length_buckets=one, token_counts=np.ones(20, int))

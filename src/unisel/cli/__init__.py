@@ -11,9 +11,13 @@ stderr with exit status 2.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
 import sys
+import threading
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 from unisel.cli._args import Handler
 from unisel.cli.data import _add_metrics, _add_report, _add_select
@@ -21,6 +25,7 @@ from unisel.cli.distributed import _add_distributed
 from unisel.cli.lab import _add_evaluate, _add_experiment, _add_train
 from unisel.cli.theory import _add_theory
 from unisel.errors import UniselError
+from unisel.options import check_seed
 
 __all__ = [
     "Handler",
@@ -70,8 +75,33 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Handler]]:
     return parser, handlers
 
 
+class Terminated(KeyboardInterrupt):
+    """Raised in the main thread on SIGTERM, so that a terminated run cleans up as Ctrl-C does
+    (every ``except BaseException``/``finally`` that removes temporary files runs)."""
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    # Once: a second SIGTERM must not cut the cleanup the first one started.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise Terminated
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """Turn SIGTERM into `Terminated` while the command runs (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status."""
+    """Run the command line; returns the exit status (2: a user error, 130: interrupted,
+    143: terminated by SIGTERM)."""
     parser, handlers = build_parser()
     args = parser.parse_args(argv)
     # Warnings about the user's data (dropped or skipped records) as one line each.
@@ -79,10 +109,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"unisel {args.command}: warning: {message}\n"
     )
     try:
-        return handlers[args.command](args)
+        if getattr(args, "seed", None) is not None:  # every subcommand's, before any work
+            check_seed(args.seed, "--seed")
+        with _sigterm_as_interrupt():
+            return handlers[args.command](args)
     except UniselError as exc:
         print(f"unisel {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except Terminated:
+        print(f"unisel {args.command}: terminated", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print(f"unisel {args.command}: interrupted", file=sys.stderr)
         return 130

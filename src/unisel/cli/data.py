@@ -58,11 +58,15 @@ def _add_select(sub: argparse._SubParsersAction) -> Handler:
     )
     p.add_argument(
         "--embedder",
-        default="word2vec",
-        help="word2vec (default), tfidf, wordllama, minilm, hf:PATH or npy:FILE",
+        help="word2vec (default; with --extend, the manifest's), tfidf, wordllama, minilm, "
+        "hf:PATH or npy:FILE",
     )
     p.add_argument(
-        "--start", type=int, help="index of the first maxmin record (default: drawn with --seed)"
+        "--start",
+        type=int,
+        metavar="RECORD",
+        help="record number in the input (0-based, skipped records counted, as the manifest's "
+        "indices) of the first maxmin record (default: drawn with --seed)",
     )
     p.add_argument(
         "--order",
@@ -112,6 +116,10 @@ def _add_select(sub: argparse._SubParsersAction) -> Handler:
 def _run_select(args: argparse.Namespace) -> int:
     from unisel.pipeline import select_file
 
+    if args.report:  # before any work, as select_file checks its own outputs
+        from unisel.report.build import check_report_folder
+
+        check_report_folder(args.report)
     result = select_file(
         args.input,
         output=args.output,

@@ -2,11 +2,12 @@
 
 Embedders come in two kinds, told apart by their methods:
 
-- corpus-fitted (``fit(texts)`` and ``transform(texts)``, e.g. tf-idf + SVD, or a word2vec
-  model trained on the corpus): fitted **once** on the driver, on a sample of every partition
-  (``fit_on="sample"``) or on the whole corpus (``fit_on="all"``), then broadcast to every
-  worker, which only transforms its partitions. All partitions therefore share one vocabulary
-  and one projection, as in the single-machine run.
+- corpus-fitted (``fit(texts)`` and ``transform(texts)``: the registry's ``tfidf`` and
+  ``word2vec``, see `unisel.embed`): fitted **once** on the driver, on a sample of every
+  partition (``fit_on="sample"``) or on the whole corpus (``fit_on="all"``), then broadcast to
+  every worker, which only transforms its partitions. All partitions therefore share one
+  vocabulary and one projection (one word table): a record gets the same vector in whichever
+  partition it lies, and with ``fit_on="all"`` the vectors of the single-machine run.
 - stateless (``embed(texts)``, e.g. MiniLM or any Hugging Face encoder): given as a spec
   string, the model is built **once per worker process** and reused for every partition that
   worker embeds; given as an object, it is pickled and broadcast once.
@@ -46,6 +47,8 @@ from unisel.distributed.shards import (
     write_index,
     write_shard,
 )
+from unisel.embed import get_embedder
+from unisel.embed.tfidf import TfidfEmbedder
 from unisel.errors import InputError, ParameterError
 
 if TYPE_CHECKING:
@@ -56,27 +59,35 @@ _WORKER_MODELS: dict[str, Any] = {}
 
 
 # ------------------------------------------------------------------ embedders
-def tfidf_svd(dim: int = 384, *, seed: int = 0, max_features: int = 2**18) -> Any:
-    """A corpus-fitted tf-idf + truncated SVD embedder (a scikit-learn pipeline).
+def tfidf_svd(dim: int = 384, *, seed: int = 0, max_features: int = 2**18) -> TfidfEmbedder:
+    """The registry's ``tfidf`` embedder with ``dim`` components and a capped vocabulary.
 
-    ``fit`` learns the vocabulary, the idf weights and a ``dim``-component SVD; ``transform``
-    maps texts to dense (n, dim) vectors.
+    ``fit`` learns the vocabulary, the idf weights and the SVD; ``transform`` maps texts to
+    dense (n, d) float32 vectors, ``d = dim`` unless the fitted texts allow fewer (see
+    `unisel.embed.tfidf.TfidfEmbedder`).
+
+    Parameters
+    ----------
+    dim : int
+        SVD components.
+    seed : int
+        Seed of the randomised SVD.
+    max_features : int
+        Keep only this many most frequent words.
+
+    Returns
+    -------
+    TfidfEmbedder
+        Not fitted yet.
     """
-    from sklearn.decomposition import TruncatedSVD
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.pipeline import make_pipeline
-
-    return make_pipeline(
-        TfidfVectorizer(sublinear_tf=True, max_features=max_features, dtype=np.float32),
-        TruncatedSVD(n_components=dim, random_state=seed, algorithm="randomized", n_iter=4),
-    )
+    return TfidfEmbedder(n_components=dim, seed=seed, max_features=max_features)
 
 
 def resolve_embedder(embedder: str | Any, *, seed: int = 0) -> Any:
     """An embedder object from a spec string, or the object itself.
 
     ``"tfidf-svd"`` / ``"tfidf-svd:DIM"`` give `tfidf_svd`; any other spec goes to
-    ``unisel.embed.get_embedder(spec)``.
+    `unisel.embed.get_embedder` with ``seed`` (ignored by embedders without randomness).
     """
     if not isinstance(embedder, str):
         return embedder
@@ -86,13 +97,7 @@ def resolve_embedder(embedder: str | Any, *, seed: int = 0) -> Any:
             return tfidf_svd(int(dim or 384), seed=seed)
         except ValueError:
             raise ParameterError(f"embedder {embedder!r}: dimension must be an integer") from None
-    try:
-        from unisel.embed import get_embedder  # type: ignore[attr-defined]
-    except ImportError:
-        raise ParameterError(
-            f"embedder {embedder!r}: unisel.embed.get_embedder is not available"
-        ) from None
-    return get_embedder(embedder)
+    return get_embedder(embedder, seed=seed)
 
 
 def is_fitted_kind(model: Any) -> bool:
@@ -207,7 +212,8 @@ def embed_partitions(
         The store folder to create (see `unisel.distributed.shards`).
     embedder : str or object
         A spec (``"tfidf-svd:384"``, or any spec of ``unisel.embed.get_embedder``) or an object
-        with ``fit``/``transform`` (corpus-fitted) or ``embed`` (stateless).
+        with ``fit``/``transform`` (corpus-fitted: ``word2vec`` and ``tfidf`` are, and are
+        fitted once for all partitions) or ``embed`` (stateless).
     client : distributed.Client, optional
         Run on this cluster; ``None`` runs every partition in this process.
     n_partitions : int, optional

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -49,7 +50,9 @@ class Embedder(ABC):
 
     Subclasses register under a name with ``@EMBEDDERS.register("name")``, take their settings as
     keyword arguments in ``__init__`` and report them from :meth:`config` so that the cache key
-    changes whenever the vectors would.
+    changes whenever the vectors would. Embedders fitted on the corpus (``word2vec``,
+    ``tfidf``) also offer ``fit(texts) -> self`` and ``transform(texts) -> ndarray``: fitted
+    once, applied to any texts (`unisel.distributed.embed_partitions` relies on it).
     """
 
     name: ClassVar[str] = ""
@@ -74,6 +77,33 @@ class Embedder(ABC):
     @abstractmethod
     def config(self) -> dict[str, Any]:
         """Every setting that affects the output, JSON-serialisable (the cache key uses it)."""
+
+    @classmethod
+    def settings_from_config(cls, config: Mapping[str, Any]) -> dict[str, Any]:
+        """The keyword settings that rebuild an embedder whose :meth:`config` was ``config``.
+
+        Continuing a selection (``--extend``) rebuilds the embedder its manifest records. This
+        keeps the entries of ``config`` that are keyword parameters of ``__init__`` (the spec's
+        argument excepted: it comes from the spec); an embedder whose config spells a setting
+        differently overrides it. Callers check that the rebuilt embedder's config equals
+        ``config``, so an entry this cannot map shows up as a mismatch, not a silent change.
+
+        Parameters
+        ----------
+        config : mapping
+            A config as :meth:`config` returned it (e.g. read back from a manifest).
+
+        Returns
+        -------
+        dict
+            Keyword arguments for ``get_embedder(spec, **settings)``.
+        """
+        accepted = {
+            p.name
+            for p in inspect.signature(cls.__init__).parameters.values()
+            if p.kind is inspect.Parameter.KEYWORD_ONLY and p.name != cls.spec_argument
+        }
+        return {key: value for key, value in config.items() if key in accepted}
 
     @abstractmethod
     def embed(self, texts: Sequence[str], *, progress: bool = True) -> np.ndarray:

@@ -8,9 +8,12 @@ the cache folder and renamed, so an interrupted run never leaves a half-written 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import re
+import warnings
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
@@ -74,16 +77,58 @@ def load_cached(cache_path: str | os.PathLike[str]) -> np.ndarray:
     return np.load(Path(cache_path), mmap_mode="r", allow_pickle=False)
 
 
+def read_entry(cache_path: str | os.PathLike[str]) -> np.ndarray | None:
+    """Open cached vectors like `load_cached`, or None when the file is missing or unreadable.
+
+    Every reader of the cache goes through here, so that a damaged entry (truncated by a full
+    disk or a cut copy) is a miss, not a traceback: the entry is removed (its ``.json`` and
+    ``.npy``), one warning line says so, and the caller embeds again. A file that is not a
+    cache entry (e.g. an ``npy:`` input a manifest names) is reported but never removed.
+
+    Parameters
+    ----------
+    cache_path : path
+        A cache entry's ``.npy`` (``<64 hex digits>.npy`` beside its ``.json``), or any
+        ``.npy``.
+
+    Returns
+    -------
+    ndarray of shape (n, dim), a read-only ``numpy.memmap``, or None.
+    """
+    path = Path(cache_path)
+    try:
+        vectors = load_cached(path)
+        if vectors.ndim != 2:
+            raise ValueError(f"a {vectors.ndim}-D array, not 2-D")
+    except FileNotFoundError:
+        return None
+    except PermissionError as exc:
+        warnings.warn(f"{path}: cannot read the embeddings ({exc}); embedding again", stacklevel=2)
+        return None
+    except (OSError, ValueError, EOFError) as exc:
+        meta = path.with_suffix(".json")
+        if re.fullmatch(r"[0-9a-f]{64}", path.stem) and meta.is_file():
+            for file in (meta, path):  # the .json first: without it the entry does not count
+                with contextlib.suppress(OSError):
+                    file.unlink(missing_ok=True)
+            warnings.warn(
+                f"embedding cache entry {path} is unreadable ({exc}); removed it, embedding again",
+                stacklevel=2,
+            )
+        else:
+            warnings.warn(f"{path}: unreadable embeddings ({exc}); embedding again", stacklevel=2)
+        return None
+    return vectors
+
+
 def lookup(cache_dir: Path, key: str, n: int) -> np.ndarray | None:
-    """The cached vectors under ``key`` if a complete, readable entry with ``n`` rows exists."""
+    """The cached vectors under ``key`` if a complete, readable entry with ``n`` rows exists
+    (a damaged one is removed, see `read_entry`)."""
     npy, meta = cache_dir / f"{key}.npy", cache_dir / f"{key}.json"
     if not (npy.is_file() and meta.is_file()):
         return None
-    try:
-        vectors = load_cached(npy)
-    except (OSError, ValueError):  # damaged entry: embed again and overwrite it
-        return None
-    if vectors.ndim != 2 or vectors.shape[0] != n or vectors.dtype != np.float32:
+    vectors = read_entry(npy)
+    if vectors is None or vectors.shape[0] != n or vectors.dtype != np.float32:
         return None
     return vectors
 

@@ -66,6 +66,25 @@ class NpyEmbedder(Embedder):
         return load_vectors(self.path, len(texts))
 
 
+#: The first bytes of every ``.npy`` file (numpy's format, any version).
+NPY_MAGIC = b"\x93NUMPY"
+
+
+def is_npy_file(path: str | Path) -> bool:
+    """Whether ``path`` starts like a ``.npy`` file.
+
+    ``numpy.load(allow_pickle=False)`` calls anything else "pickled (object) data", which
+    misleads for a text or JSON file given by mistake.
+
+    Raises
+    ------
+    OSError
+        The file cannot be opened.
+    """
+    with open(path, "rb") as fh:
+        return fh.read(len(NPY_MAGIC)) == NPY_MAGIC
+
+
 def load_vectors(path: str, n: int) -> np.ndarray:
     """Open ``path`` memory-mapped and check that it holds ``n`` finite rows.
 
@@ -84,6 +103,10 @@ def load_vectors(path: str, n: int) -> np.ndarray:
     if not file.is_file():
         raise InputError(f"{path}: no such file")
     try:
+        if not is_npy_file(file):
+            raise InputError(
+                f"{path}: not a .npy file (npy:FILE takes an array saved with numpy.save)"
+            )
         vectors = np.load(file, mmap_mode="r", allow_pickle=False)
     except (OSError, ValueError, EOFError) as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

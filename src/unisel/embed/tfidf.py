@@ -32,6 +32,8 @@ class TfidfEmbedder(Embedder):
     Notes
     -----
     A record with no word in the vocabulary (e.g. only punctuation) gets the zero vector.
+    `embed` fits on the texts it embeds; `fit` then `transform` fit once and embed any texts
+    with that model (the distributed run's way, see `unisel.distributed.embed_partitions`).
     """
 
     def __init__(
@@ -54,6 +56,9 @@ class TfidfEmbedder(Embedder):
         self.max_features = None if max_features is None else int(max_features)
         self.sublinear_tf = bool(sublinear_tf)
         self.seed = int(seed)
+        # The fitted model (`fit`): the vectorizer, and the SVD (None when nothing to reduce).
+        self._vectorizer: Any = None
+        self._svd: Any = None
 
     def config(self) -> dict[str, Any]:
         return {
@@ -67,6 +72,10 @@ class TfidfEmbedder(Embedder):
     def embed(self, texts: Sequence[str], *, progress: bool = True) -> np.ndarray:
         """Fit TF-IDF and the SVD on ``texts`` and return the reduced vectors.
 
+        The same vectors as ``fit(texts).transform(texts)`` up to float rounding (the SVD's
+        ``fit_transform`` scales the left singular vectors instead of projecting), without
+        keeping the model.
+
         Parameters
         ----------
         texts : sequence of str, length n
@@ -77,6 +86,59 @@ class TfidfEmbedder(Embedder):
         -------
         ndarray of shape (n, d), float32, with ``d = min(n_components, min(n, n_words) - 1)``.
         """
+        return self._fit(texts)[2]
+
+    def fit(self, texts: Sequence[str], *, progress: bool = False) -> TfidfEmbedder:
+        """Learn the vocabulary, the idf weights and the SVD from ``texts``; keep them.
+
+        With `transform` this is the corpus-fitted form of the embedder: fitted once (on a
+        sample, or on all records), then applied to any texts, e.g. every partition of a
+        distributed run (`unisel.distributed.embed_partitions`), so that all of them share one
+        vocabulary and one projection.
+
+        Parameters
+        ----------
+        texts : sequence of str, length n
+        progress : bool
+            Unused.
+
+        Returns
+        -------
+        TfidfEmbedder
+            ``self``, fitted.
+        """
+        self._vectorizer, self._svd, _ = self._fit(texts)
+        return self
+
+    def transform(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+        """Vectors of ``texts`` under the model learnt by `fit`.
+
+        Parameters
+        ----------
+        texts : sequence of str, length m
+        progress : bool
+            Unused.
+
+        Returns
+        -------
+        ndarray of shape (m, d), float32, ``d`` as fixed by `fit`; the zero vector for a text
+        with no word of the fitted vocabulary.
+
+        Raises
+        ------
+        ParameterError
+            `fit` was not called.
+        """
+        if self._vectorizer is None:
+            raise ParameterError("tfidf: transform needs a fitted model; call fit first")
+        tfidf = self._vectorizer.transform(list(texts))
+        if self._svd is None:
+            return np.ascontiguousarray(tfidf.toarray(), dtype=np.float32)
+        return np.ascontiguousarray(self._svd.transform(tfidf), dtype=np.float32)
+
+    def _fit(self, texts: Sequence[str]) -> tuple[Any, Any, np.ndarray]:
+        """The fitted vectorizer, the fitted SVD (None: nothing to reduce) and the vectors of
+        ``texts``, shape (n, d), float32."""
         from sklearn.decomposition import TruncatedSVD
         from sklearn.feature_extraction.text import TfidfVectorizer
 
@@ -92,6 +154,11 @@ class TfidfEmbedder(Embedder):
             raise InputError(f"tfidf: no usable word in the {len(texts)} records ({exc})") from None
         n_components = min(self.n_components, min(tfidf.shape) - 1)
         if n_components < 1:  # one record or one word: nothing to reduce
-            return np.ascontiguousarray(tfidf.toarray(), dtype=np.float32)
+            return vectorizer, None, np.ascontiguousarray(tfidf.toarray(), dtype=np.float32)
         svd = TruncatedSVD(n_components=n_components, random_state=self.seed)
-        return np.ascontiguousarray(svd.fit_transform(tfidf), dtype=np.float32)
+        # Identical records leave no variance: scikit-learn's explained_variance_ratio_ (unused
+        # here) is then 0 / 0, and numpy would print its raw "invalid value" warning.
+        with np.errstate(divide="ignore", invalid="ignore"):
+            reduced = svd.fit_transform(tfidf)
+        vectors = np.ascontiguousarray(reduced, dtype=np.float32)
+        return vectorizer, svd, vectors

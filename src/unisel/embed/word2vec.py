@@ -27,9 +27,10 @@ from __future__ import annotations
 
 import re
 import tempfile
+import warnings
 import zlib
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -37,16 +38,28 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from unisel._progress import progress_bar
-from unisel.embed._pooling import mean_pool
+from unisel.embed._pooling import first_component, mean_pool, remove_component, sif_weights
 from unisel.embed.base import EMBEDDERS, Embedder
 from unisel.errors import InputError, ParameterError
+from unisel.io.atomic import owner_tag, remove_stale
 
 _WORD = re.compile(r"\w+")
 # gensim's Cython loop ignores words past this position in one sentence; longer records are
 # fed to training in pieces of this length so none of their words is dropped silently.
 _GENSIM_MAX_SENTENCE = 10_000
+#: Fewest training words times epochs for usable vectors; below it a warning. Measured on
+#: ShareGPT records with the defaults (100 dimensions, window 5, min_count 5, mean pooling):
+#: at 5 epochs, 62k words (2,000 records cut to 30 words) made 99.9% of the records near
+#: duplicates (nearest neighbour within cosine 0.01), 249k 99%, 343k 69%, 437k 25%, 547k 18%
+#: (WordLlama on the same records: 3%, 7%, 9%, 11%, 13%); 300, 500 and 1,000 whole
+#: conversations (306k, 502k, 1.0M words) 94%, 64% and 18%. 40 epochs of the 62k words (2.5M
+#: word passes) gave 4.6%, 10 epochs of the 249k 9.9%: it is words times epochs that counts.
+MIN_WORD_PASSES = 2_500_000
 TRAINING = ("file", "iterable")
+POOLINGS = ("mean", "sif")
 """How gensim reads the corpus: a temporary token file (default) or a Python iterable."""
+SCRATCH_PATTERN = re.compile(r"unisel-word2vec-(?P<pid>\d+)@(?P<host>[A-Za-z0-9-]*)-[a-z0-9_]+")
+"""Names of the temporary token folders (``unisel-word2vec-<pid>@<host>-<random>``)."""
 
 
 def tokenize(text: str) -> list[str]:
@@ -111,6 +124,16 @@ class Word2VecEmbedder(Embedder):
         for the same seed; both reproducible with ``workers=1``.
     seed : int
         Seeds the initial vectors and the sampling.
+    pooling : {"mean", "sif"}
+        How a record's word vectors become one vector. ``"mean"`` (the paper's): their plain
+        mean. ``"sif"``: smooth-inverse-frequency weights ``a / (a + p(w))`` (``p`` the word's
+        frequency in the corpus) and the first principal component of all record vectors
+        removed (Arora, Liang and Ma, ICLR 2017). Mean pooling turns length into distance:
+        the mean of a few frequent words is the noisiest point in the space, so max-min
+        collects the shortest texts first; SIF down-weights the frequent words and removes the
+        direction they share.
+    sif_a : float
+        The ``a`` of the SIF weights.
     """
 
     def __init__(
@@ -125,6 +148,8 @@ class Word2VecEmbedder(Embedder):
         workers: int = 1,
         training: str = "file",
         seed: int = 0,
+        pooling: str = "mean",
+        sif_a: float = 1e-3,
     ) -> None:
         for field, value, low in (
             ("vector_size", vector_size, 1),
@@ -150,6 +175,20 @@ class Word2VecEmbedder(Embedder):
         self.training = str(training)
         self.workers = int(workers)
         self.seed = int(seed)
+        if pooling not in POOLINGS:
+            raise ParameterError(
+                f"word2vec: pooling must be one of {', '.join(POOLINGS)}, got {pooling!r}"
+            )
+        if not sif_a > 0:
+            raise ParameterError(f"word2vec: sif_a must be > 0, got {sif_a}")
+        self.pooling = str(pooling)
+        self.sif_a = float(sif_a)
+        # The fitted SIF state: word weights (by table row) and the removed direction.
+        self._word_weights: np.ndarray | None = None
+        self._component: np.ndarray | None = None
+        # The fitted word vectors (`fit`): word -> row of the table.
+        self._vocabulary: dict[str, int] | None = None
+        self._word_vectors: np.ndarray | None = None
 
     def config(self) -> dict[str, Any]:
         return {
@@ -165,10 +204,23 @@ class Word2VecEmbedder(Embedder):
             # Absent for "iterable", so that its cache entries from before this setting existed
             # are found again (the vectors are the same bytes).
             **({"training": "corpus_file"} if self.training == "file" else {}),
+            # Absent for mean pooling, so that the paper's vectors keep their cache entries.
+            **({"pooling": "sif", "sif_a": self.sif_a} if self.pooling == "sif" else {}),
         }
+
+    @classmethod
+    def settings_from_config(cls, config: Mapping[str, Any]) -> dict[str, Any]:
+        """As `Embedder.settings_from_config`, reading ``training`` the way `config` writes it
+        (``"corpus_file"`` for ``"file"``, absent for ``"iterable"``)."""
+        settings = super().settings_from_config(config)
+        settings["training"] = "file" if config.get("training") == "corpus_file" else "iterable"
+        return settings
 
     def embed(self, texts: Sequence[str], *, progress: bool = True) -> np.ndarray:
         """Train on ``texts`` and return their mean word vectors.
+
+        The same vectors as ``fit(texts).transform(texts)``, with one tokenization pass fewer
+        and without keeping the model.
 
         Parameters
         ----------
@@ -181,8 +233,105 @@ class Word2VecEmbedder(Embedder):
         ndarray of shape (n, vector_size), float32; zero rows for records without known words.
         """
         if self.training == "iterable":
-            return self._embed_iterable(texts, progress)
-        return self._embed_file(texts, progress)
+            model = self._train_iterable(texts, progress)
+            weights = self._fit_weights(model)
+            vectors = mean_word_vectors(
+                texts, model.wv.key_to_index, model.wv.vectors, weights=weights, progress=progress
+            )
+        else:
+            model, corpus = self._train_file(texts, progress)
+            weights = self._fit_weights(model)
+            vectors = corpus.mean_vectors(model.wv.key_to_index, model.wv.vectors, weights)
+        return self._fit_component(vectors)
+
+    def _fit_weights(self, model: Any) -> np.ndarray | None:
+        """The SIF weight of every word of ``model`` (None for mean pooling); kept for
+        `transform`."""
+        if self.pooling != "sif":
+            return None
+        counts = np.array([model.wv.get_vecattr(w, "count") for w in model.wv.index_to_key])
+        self._word_weights = sif_weights(counts, self.sif_a)
+        return self._word_weights
+
+    def _fit_component(self, vectors: np.ndarray) -> np.ndarray:
+        """SIF: remove (and keep, for `transform`) the first principal component."""
+        if self.pooling != "sif":
+            return vectors
+        self._component = first_component(vectors)
+        return remove_component(vectors, self._component)
+
+    def fit(self, texts: Sequence[str], *, progress: bool = False) -> Word2VecEmbedder:
+        """Train the word vectors on ``texts`` and keep them.
+
+        With `transform` this is the corpus-fitted form of the embedder: trained once (on a
+        sample, or on all records), then applied to any texts, e.g. every partition of a
+        distributed run (`unisel.distributed.embed_partitions`), so that the same record gets
+        the same vector wherever it is.
+
+        Parameters
+        ----------
+        texts : sequence of str, length n
+        progress : bool
+            Show progress bars on stderr.
+
+        Returns
+        -------
+        Word2VecEmbedder
+            ``self``, fitted; only the word table is kept (no gensim object), so it pickles
+            small.
+        """
+        if self.training == "iterable":
+            model = self._train_iterable(texts, progress)
+        else:
+            model, _ = self._train_file(texts, progress)
+        self._vocabulary = dict(model.wv.key_to_index)
+        self._word_vectors = np.asarray(model.wv.vectors, dtype=np.float32)
+        if self.pooling == "sif":  # the removed direction is the fitted texts' own
+            self._fit_weights(model)
+            self._component = None
+            self._fit_component(self._pool(texts, progress))
+        return self
+
+    def _pool(self, texts: Sequence[str], progress: bool) -> np.ndarray:
+        """The fitted word vectors of ``texts`` pooled (weighted for SIF), before the
+        component removal."""
+        assert self._vocabulary is not None and self._word_vectors is not None
+        if self.training == "iterable":  # pooled as `embed` pools this training mode
+            return mean_word_vectors(
+                texts,
+                self._vocabulary,
+                self._word_vectors,
+                weights=self._word_weights,
+                progress=progress,
+            )
+        corpus = scan_corpus(texts, None, None, progress=progress)
+        return corpus.mean_vectors(self._vocabulary, self._word_vectors, self._word_weights)
+
+    def transform(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+        """Mean of the fitted word vectors of each of ``texts``.
+
+        Parameters
+        ----------
+        texts : sequence of str, length m
+        progress : bool
+            Show a progress bar on stderr.
+
+        Returns
+        -------
+        ndarray of shape (m, vector_size), float32; the zero vector for a text with no word of
+        the fitted vocabulary.
+
+        Raises
+        ------
+        ParameterError
+            `fit` was not called.
+        """
+        if self._vocabulary is None or self._word_vectors is None:
+            raise ParameterError("word2vec: transform needs a fitted model; call fit first")
+        vectors = self._pool(texts, progress)
+        if self._component is not None:
+            vectors = remove_component(vectors, self._component)
+        return vectors
 
     def _model(self) -> Any:
         from gensim.models import Word2Vec
@@ -197,16 +346,35 @@ class Word2VecEmbedder(Embedder):
             hashfxn=stable_hash,
         )
 
+    def _warn_small_corpus(self, words: int) -> None:
+        """One warning line when ``words`` training words, ``epochs`` times over, are too few
+        (see :data:`MIN_WORD_PASSES`)."""
+        if words * self.epochs >= MIN_WORD_PASSES:
+            return
+        epochs = -(-MIN_WORD_PASSES // max(words, 1))
+        # more epochs were measured to help up to 40 (see MIN_WORD_PASSES), not beyond
+        more = f", or --embed-opt epochs={epochs}" if epochs <= 40 else ""
+        warnings.warn(
+            f"word2vec trained on only {words:,} words ({self.epochs} epochs): too few for "
+            "reliable vectors, most records come out near duplicates of each other; use "
+            f"--embedder wordllama or tfidf{more}",
+            stacklevel=4,
+        )
+
     def _no_vocabulary(self, n: int) -> InputError:
         return InputError(
             f"word2vec: no word occurs at least min_count={self.min_count} times in the "
             f"{n} records; lower min_count or use another embedder"
         )
 
-    def _embed_file(self, texts: Sequence[str], progress: bool) -> np.ndarray:
+    def _train_file(self, texts: Sequence[str], progress: bool) -> tuple[Any, ScannedCorpus]:
+        """A gensim model trained in ``corpus_file`` mode, and the scanned ``texts``."""
         model = self._model()
         try:
-            scratch = tempfile.TemporaryDirectory(prefix="unisel-word2vec-")
+            # Named with the owner's pid, so that the next run removes the folder of a run
+            # that was killed (the token file is about the size of the text).
+            remove_stale(tempfile.gettempdir(), SCRATCH_PATTERN, "word2vec token folders")
+            scratch = tempfile.TemporaryDirectory(prefix=f"unisel-word2vec-{owner_tag()}-")
         except OSError as exc:
             raise ParameterError(
                 f"word2vec: cannot create the temporary token file in {tempfile.gettempdir()} "
@@ -229,6 +397,7 @@ class Word2VecEmbedder(Embedder):
             model.build_vocab_from_freq(freq, corpus_count=corpus.n_sentences)
             if len(model.wv) == 0:
                 raise self._no_vocabulary(len(texts))
+            self._warn_small_corpus(int(corpus.train_counts.sum()))
             with progress_bar(
                 total=self.epochs, desc="word2vec epochs", unit="epoch", quiet=not progress
             ) as bar:
@@ -238,14 +407,16 @@ class Word2VecEmbedder(Embedder):
                     epochs=self.epochs,
                     callbacks=[_epoch_progress(bar)],
                 )
-        return corpus.mean_vectors(model.wv.key_to_index, model.wv.vectors)
+        return model, corpus
 
-    def _embed_iterable(self, texts: Sequence[str], progress: bool) -> np.ndarray:
+    def _train_iterable(self, texts: Sequence[str], progress: bool) -> Any:
+        """A gensim model trained on a re-tokenizing iterable over ``texts``."""
         model = self._model()
         corpus = _Corpus(texts, self.max_train_tokens)
         model.build_vocab(corpus)
         if len(model.wv) == 0:
             raise self._no_vocabulary(len(texts))
+        self._warn_small_corpus(int(model.corpus_total_words))
         with progress_bar(
             total=self.epochs, desc="word2vec epochs", unit="epoch", quiet=not progress
         ) as bar:
@@ -255,7 +426,7 @@ class Word2VecEmbedder(Embedder):
                 epochs=self.epochs,
                 callbacks=[_epoch_progress(bar)],
             )
-        return mean_word_vectors(texts, model.wv.key_to_index, model.wv.vectors, progress=progress)
+        return model
 
 
 class ScannedCorpus:
@@ -291,7 +462,12 @@ class ScannedCorpus:
         self.train_counts = train_counts
         self.n_sentences = n_sentences
 
-    def mean_vectors(self, key_to_index: dict[str, int], word_vectors: np.ndarray) -> np.ndarray:
+    def mean_vectors(
+        self,
+        key_to_index: dict[str, int],
+        word_vectors: np.ndarray,
+        weights: np.ndarray | None = None,
+    ) -> np.ndarray:
         """Mean of the known word vectors of each record: :func:`mean_word_vectors`, vectorised.
 
         Parameters
@@ -299,6 +475,8 @@ class ScannedCorpus:
         key_to_index : dict
             Word -> row of ``word_vectors``; words not in it are skipped.
         word_vectors : ndarray of shape (vocab, dim)
+        weights : ndarray of shape (vocab,), optional
+            A weight per word (SIF), see :func:`unisel.embed._pooling.mean_pool`.
 
         Returns
         -------
@@ -311,11 +489,15 @@ class ScannedCorpus:
         # Record i's known words are rows[known][kept[indptr[i]]:kept[indptr[i + 1]]].
         kept = np.zeros(known.size + 1, dtype=np.int64)
         np.cumsum(known, out=kept[1:])
-        return mean_pool(rows[known], kept[self.indptr], word_vectors)
+        return mean_pool(rows[known], kept[self.indptr], word_vectors, weights)
 
 
 def scan_corpus(
-    texts: Sequence[str], max_train_tokens: int | None, out: TextIO, *, progress: bool = False
+    texts: Sequence[str],
+    max_train_tokens: int | None,
+    out: TextIO | None,
+    *,
+    progress: bool = False,
 ) -> ScannedCorpus:
     """Tokenize ``texts`` once: word ids for pooling, counts for the vocabulary, a training file.
 
@@ -325,9 +507,10 @@ def scan_corpus(
     max_train_tokens : int or None
         Only the first this many words of each record are written to ``out`` and counted in
         ``train_counts`` (None: all).
-    out : text file
+    out : text file or None
         Receives the training words, one record per line, separated by single spaces (a
         ``\\w+`` word never contains whitespace, so gensim's reader splits them back exactly).
+        None: nothing is written (a scan for pooling only).
     progress : bool
         Show a progress bar over the records.
 
@@ -353,8 +536,9 @@ def scan_corpus(
         train = words if max_train_tokens is None else words[:max_train_tokens]
         train_chunks.append(ids[: len(train)])
         n_sentences += -(-len(train) // _GENSIM_MAX_SENTENCE)
-        out.write(" ".join(train))
-        out.write("\n")
+        if out is not None:
+            out.write(" ".join(train))
+            out.write("\n")
     ids = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int32)
     train_ids = np.concatenate(train_chunks) if train_chunks else ids
     train_counts = np.bincount(train_ids, minlength=len(index)).astype(np.int64)
@@ -366,9 +550,10 @@ def mean_word_vectors(
     key_to_index: dict[str, int],
     word_vectors: np.ndarray,
     *,
+    weights: np.ndarray | None = None,
     progress: bool = False,
 ) -> np.ndarray:
-    """Mean of the known word vectors of each text.
+    """Mean of the known word vectors of each text (each scaled by its ``weights`` entry).
 
     Parameters
     ----------
@@ -388,8 +573,11 @@ def mean_word_vectors(
         progress_bar(texts, desc="word2vec vectors", unit="rec", quiet=not progress)
     ):
         rows = [j for j in map(key_to_index.get, tokenize(text)) if j is not None]
-        if rows:
+        if rows and weights is None:
             out[i] = word_vectors[rows].mean(axis=0, dtype=np.float64)
+        elif rows:
+            w = np.asarray(weights, dtype=np.float64)[rows]
+            out[i] = (word_vectors[rows] * w[:, None]).sum(axis=0, dtype=np.float64) / len(rows)
     return out
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -85,6 +85,7 @@ def write_subset(
     *,
     order: Literal["input", "selection"] = "input",
     quiet: bool = False,
+    before_replace: Callable[[Path], None] | None = None,
 ) -> Path:
     """Write the chosen records to ``output`` in the input's own format.
 
@@ -108,6 +109,10 @@ def write_subset(
         Write the records in input order, or in the order of ``indices``.
     quiet : bool
         Hide the progress bar.
+    before_replace : callable or None
+        Called with the complete subset at its temporary path, just before it is renamed onto
+        ``output`` (see `atomic_output`): `unisel.pipeline.write_selection` publishes the
+        manifest there.
 
     Returns
     -------
@@ -136,7 +141,7 @@ def write_subset(
         total=len(positions), unit="rec", desc=f"writing {output}", quiet=quiet, leave=False
     )
     try:
-        with bar, atomic_output(out, replace_dir=replace_dir) as tmp:
+        with bar, atomic_output(out, replace_dir=replace_dir, before_replace=before_replace) as tmp:
             fmt.write(source, positions, tmp, bar.update)
     except OSError as exc:
         raise ParameterError(f"output {output}: cannot write ({exc.strerror or exc})") from None

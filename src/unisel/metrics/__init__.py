@@ -6,8 +6,11 @@ All distances are cosine (``1 - cos``) unless the name says Euclidean. For each 
 - nearest-neighbour distances within the set (mean, median);
 - covering radius (fill distance) of the set over the full set: the largest distance from a
   record of the full set to its nearest record of the subset (0 for the full set itself);
-- exact duplicates (rows equal to an earlier row) and near duplicates (rows whose nearest
-  other row is within ``near_duplicate_threshold``).
+- identical embeddings (rows equal, bit for bit, to an earlier row: the extra copies), identical
+  texts (records whose rendered text equals an earlier record's: the extra copies; only when the
+  texts are given) and near duplicates (rows whose nearest other row is within
+  ``near_duplicate_threshold``). Different texts can share an embedding (an embedder that
+  ignores case, punctuation or what lies past its length limit), so the two counts differ.
 
 Exact up to ``exact_limit`` rows, estimated (and said so) above
 ----------------------------------------------------------------
@@ -25,14 +28,15 @@ and every number says how (``nn_method`` and the table's footnotes):
   search on ``sample_size`` random queries (``nn_recall``).
 
 h_min is then the smallest distance found, an *upper bound* of the exact value
-(``h_min_exact`` False), except when the set has exact duplicates (then 0, exact). The
-covering radius and the exact-duplicate count stay exact at every size (the pruned search
-only refines the rows that could be the farthest; duplicates are hashed).
+(``h_min_exact`` False), except when the set has identical embeddings (then 0, exact). The
+covering radius and the duplicate counts stay exact at every size (the pruned search only
+refines the rows that could be the farthest; rows and texts are hashed).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import hashlib
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -45,11 +49,9 @@ from unisel.metrics.neighbors import (
     nearest_neighbor_distances,
     sampled_nearest_distances,
 )
+from unisel.options import APPROXIMATE_METHODS, DEFAULT_EXACT_LIMIT, DEFAULT_SAMPLE_SIZE
 
 NEAR_DUPLICATE_THRESHOLD = 0.01
-DEFAULT_EXACT_LIMIT = 200_000  # sets above this many rows get estimated NN distributions
-DEFAULT_SAMPLE_SIZE = 10_000  # rows of the sample (or HNSW recall queries)
-APPROXIMATE_METHODS = ("sample", "hnsw")
 #: HNSW graph of ``approximate="hnsw"``: lighter than `approximate_nearest`'s defaults (a 1M-row
 #: graph builds in minutes on 2 cores); the recall it reaches is measured and reported.
 HNSW_PARAMS = {"M": 16, "ef_construction": 100, "ef_search": 96}
@@ -66,8 +68,12 @@ class SetMetrics:
     nn_mean: float
     nn_median: float
     covering_radius: float
-    n_exact_duplicates: int
+    #: Extra copies of an embedding: rows equal, bit for bit, to an earlier row of the set.
+    n_identical_embeddings: int
     n_near_duplicates: int
+    #: Extra copies of a text: records whose rendered text equals an earlier record's; None
+    #: when the texts were not given.
+    n_identical_texts: int | None = None
     #: How the nearest-neighbour numbers were found: "exact", "sample" (exact for a random
     #: sample of rows) or "hnsw" (approximate search, recall in ``nn_recall``).
     nn_method: str = "exact"
@@ -77,6 +83,11 @@ class SetMetrics:
     nn_recall: float | None = None
     #: False: h_min is the smallest distance found, an upper bound of the exact value.
     h_min_exact: bool = True
+
+    @property
+    def n_exact_duplicates(self) -> int:
+        """The earlier name of `n_identical_embeddings`."""
+        return self.n_identical_embeddings
 
 
 @dataclass
@@ -129,7 +140,8 @@ class UniformityReport:
             ("NN distance, mean", lambda m: est(m) + _fmt(m.nn_mean)),
             ("NN distance, median", lambda m: est(m) + _fmt(m.nn_median)),
             ("covering radius", lambda m: _fmt(m.covering_radius)),
-            ("exact duplicates", lambda m: f"{m.n_exact_duplicates:,}"),
+            ("identical text (extra copies)", _identical_texts_cell),
+            ("identical embedding (extra copies)", lambda m: f"{m.n_identical_embeddings:,}"),
             (
                 f"near duplicates (<= {self.near_duplicate_threshold:g})",
                 lambda m: est(m) + f"{m.n_near_duplicates:,}",
@@ -179,6 +191,10 @@ def _fmt(x: float) -> str:
     return "n/a" if not np.isfinite(x) else f"{x:.4g}"
 
 
+def _identical_texts_cell(m: SetMetrics) -> str:
+    return "n/a" if m.n_identical_texts is None else f"{m.n_identical_texts:,}"
+
+
 def _method_cell(m: SetMetrics) -> str:
     if m.nn_method == "sample":
         return f"sample {m.nn_sample_size:,}"
@@ -189,7 +205,9 @@ def _method_cell(m: SetMetrics) -> str:
 
 
 def count_exact_duplicates(X: np.ndarray) -> int:
-    """Rows of ``X`` (n, d) equal, bit for bit, to an earlier row.
+    """Rows of ``X`` (n, d) equal, bit for bit, to an earlier row (identical embeddings).
+
+    The extra copies: ``n`` minus the number of distinct rows, so three equal rows count 2.
 
     A 64-bit hash of each row's bytes (computed in blocks, 8 bytes per row) finds the rows
     that can be equal; only those are compared byte for byte, so the memory beyond ``X`` is
@@ -220,6 +238,49 @@ def count_exact_duplicates(X: np.ndarray) -> int:
     cand = np.ascontiguousarray(X[collide]).reshape(int(collide.sum()), -1)
     rows = cand.view(np.dtype((np.void, row_bytes)))
     return int(cand.shape[0] - np.unique(rows).shape[0])
+
+
+def text_digests(texts: Sequence[str]) -> np.ndarray:
+    """A 16-byte BLAKE2b digest of each text's UTF-8 bytes, for counting identical texts.
+
+    Parameters
+    ----------
+    texts : sequence of str, length n
+
+    Returns
+    -------
+    ndarray of shape (n,), dtype ``V16``
+        Equal texts have equal digests; unequal ones collide with probability about
+        ``n**2 / 2**129``, never in practice.
+    """
+    digests = b"".join(
+        hashlib.blake2b(t.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+        for t in texts
+    )
+    return np.frombuffer(digests, dtype="V16")
+
+
+def count_identical_texts(texts: Sequence[str] | np.ndarray) -> int:
+    """Records whose text equals an earlier record's (the extra copies).
+
+    Parameters
+    ----------
+    texts : sequence of str, or ndarray of shape (n,) from `text_digests`
+
+    Returns
+    -------
+    int
+        ``n`` minus the number of distinct texts: 0 when every text is different; three
+        records of one text count 2.
+    """
+    digests = _digests(texts)
+    return int(digests.shape[0] - np.unique(digests).shape[0]) if digests.shape[0] else 0
+
+
+def _digests(texts: Sequence[str] | np.ndarray) -> np.ndarray:
+    if isinstance(texts, np.ndarray) and texts.dtype == np.dtype("V16"):
+        return texts
+    return text_digests(list(texts))
 
 
 @dataclass(frozen=True)
@@ -296,6 +357,7 @@ def set_metrics(
     backend: str = "numpy",
     n_jobs: int | None = None,
     quiet: bool = True,
+    texts: Sequence[str] | np.ndarray | None = None,
 ) -> SetMetrics:
     """Metrics of one set.
 
@@ -310,9 +372,20 @@ def set_metrics(
         Cosine distance at or below which a record counts as a near duplicate of its neighbour.
     exact_limit, approximate, sample_size, random_state, backend, n_jobs, quiet
         As in :func:`uniformity_report`.
+    texts : sequence of k str, or ndarray of shape (k,) from `text_digests`, optional
+        The set's rendered texts, for ``n_identical_texts`` (None without them).
     """
     opts = _options(exact_limit, approximate, sample_size, random_state, backend, n_jobs, quiet)
-    return _set_metrics(name, X_set, X_full, near_duplicate_threshold, opts)[0]
+    digests = None if texts is None else _checked_digests(texts, np.asarray(X_set).shape[0])
+    return _set_metrics(name, X_set, X_full, near_duplicate_threshold, opts, digests)[0]
+
+
+def _checked_digests(texts: Sequence[str] | np.ndarray, n: int) -> np.ndarray:
+    """The digests of ``texts``; ParameterError unless there is one text per row."""
+    digests = _digests(texts)
+    if digests.shape != (n,):
+        raise ParameterError(f"texts must have one text per record ({n}), got {len(digests)}")
+    return digests
 
 
 def _set_metrics(
@@ -321,6 +394,7 @@ def _set_metrics(
     X_full: np.ndarray | None,
     near_duplicate_threshold: float,
     opts: _Options = _Options(),
+    digests: np.ndarray | None = None,
 ) -> tuple[SetMetrics, np.ndarray]:
     """`set_metrics` and the set's nearest-neighbour cosine distances (all rows, or the sample)."""
     X_set = np.asarray(X_set)
@@ -378,8 +452,9 @@ def _set_metrics(
         nn_mean=nn_mean,
         nn_median=nn_median,
         covering_radius=radius,
-        n_exact_duplicates=n_dup,
+        n_identical_embeddings=n_dup,
         n_near_duplicates=n_near,
+        n_identical_texts=None if digests is None else count_identical_texts(digests),
         nn_method=method,
         nn_sample_size=n_sample,
         nn_recall=recall,
@@ -402,6 +477,7 @@ def uniformity_report(
     backend: str = "numpy",
     n_jobs: int | None = None,
     quiet: bool = True,
+    texts: Sequence[str] | np.ndarray | None = None,
 ) -> UniformityReport:
     """Metrics of the full set and each subset.
 
@@ -434,6 +510,9 @@ def uniformity_report(
         Threads of the exact search (default: all cores).
     quiet : bool
         No progress bars.
+    texts : sequence of n str, or ndarray of shape (n,) from `text_digests`, optional
+        The rendered text of each record of the full set, for each set's
+        ``n_identical_texts`` (None, shown ``n/a``, without them).
 
     Returns
     -------
@@ -446,15 +525,22 @@ def uniformity_report(
         A bad option (one line naming it).
     """
     opts = _options(exact_limit, approximate, sample_size, random_state, backend, n_jobs, quiet)
-    members: dict[str, tuple[np.ndarray, np.ndarray | None]] = {}
+    digests = None if texts is None else _checked_digests(texts, int(X_full.shape[0]))
+    members: dict[str, tuple[np.ndarray, np.ndarray | None, np.ndarray | None]] = {}
     if include_full:
-        members[full_name] = (X_full, None)
+        members[full_name] = (X_full, None, digests)
     for name, idx in subsets.items():
         rows = np.sort(np.asarray(idx, dtype=np.int64))
-        members[name] = (np.asarray(X_full[rows]), X_full)
+        members[name] = (
+            np.asarray(X_full[rows]),
+            X_full,
+            None if digests is None else digests[rows],
+        )
     sets, nn = [], {}
-    for name, (X_set, reference) in members.items():
-        metrics, nn[name] = _set_metrics(name, X_set, reference, near_duplicate_threshold, opts)
+    for name, (X_set, reference, set_digests) in members.items():
+        metrics, nn[name] = _set_metrics(
+            name, X_set, reference, near_duplicate_threshold, opts, set_digests
+        )
         sets.append(metrics)
     extra: dict[str, Any] = {
         "exact_limit": opts.exact_limit,
@@ -481,6 +567,8 @@ __all__ = [
     "SetMetrics",
     "UniformityReport",
     "count_exact_duplicates",
+    "count_identical_texts",
     "set_metrics",
+    "text_digests",
     "uniformity_report",
 ]

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import shutil
-import tempfile
+import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,6 +15,8 @@ from markupsafe import Markup
 
 from unisel._progress import progress_bar
 from unisel.errors import ParameterError
+from unisel.io import InputWarning
+from unisel.io.atomic import atomic_output, check_writable
 from unisel.manifest import load_manifest
 from unisel.report import figures as F
 from unisel.report.inputs import FULL_NAME, ReportInputs, SubsetSpec, resolve_inputs
@@ -59,13 +59,12 @@ def _metrics_dict(obj: Any) -> dict[str, Any]:
     return dict(vars(obj))
 
 
-@contextmanager
-def atomic_directory(output_dir: str | Path) -> Iterator[Path]:
-    """Yield an empty temporary folder beside ``output_dir``; rename it onto ``output_dir`` on success.
+def check_report_folder(output_dir: str | Path) -> None:
+    """Raise `ParameterError` unless a report can be written to ``output_dir``.
 
-    On error the temporary folder is removed and ``output_dir`` is untouched. An existing
-    ``output_dir`` is replaced only if it is empty or an earlier report (holds ``report.json``),
-    so a user's other folder is never overwritten.
+    It may be missing, an empty folder or an earlier report (a folder holding
+    ``report.json``): a user's other folder or file is never replaced. Its parent must be a
+    writable folder (or missing). ``unisel select --report`` calls it before any work.
     """
     out = Path(output_dir)
     if out.exists():
@@ -75,26 +74,23 @@ def atomic_directory(output_dir: str | Path) -> Iterator[Path]:
             raise ParameterError(
                 f"{out}: folder exists and is not a unisel report; choose another output (-o)"
             )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    try:
+    check_writable(out, what="report folder", replace_dir=True)
+
+
+@contextmanager
+def atomic_directory(output_dir: str | Path) -> Iterator[Path]:
+    """Yield an empty temporary folder beside ``output_dir``; rename it onto ``output_dir`` on success.
+
+    On error the temporary folder is removed and ``output_dir`` is untouched. An existing
+    ``output_dir`` is replaced only if it is empty or an earlier report (see
+    `check_report_folder`). The staging is `unisel.io.atomic_output`'s, so a later run removes
+    the staging of a killed one.
+    """
+    out = Path(output_dir)
+    check_report_folder(out)
+    with atomic_output(out, replace_dir=out.is_dir()) as tmp:
+        tmp.mkdir()
         yield tmp
-        os.chmod(tmp, 0o755)
-        if out.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-            old.rmdir()
-            out.rename(old)
-            try:
-                tmp.rename(out)
-            except BaseException:
-                old.rename(out)
-                raise
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            tmp.rename(out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 def _title(source: str | None) -> str:
@@ -136,6 +132,7 @@ def build_report(
         full_name=FULL_NAME,
         random_state=seed,
         quiet=quiet,
+        texts=inputs.text_digests,
         **limit,
     )
     by_name = {str(m["name"]): m for m in (_json_safe(_metrics_dict(s)) for s in ureport.sets)}
@@ -308,7 +305,7 @@ def _figure_entries(report: dict[str, Any], folder: Path) -> list[dict[str, Any]
         hist_cap += Markup(
             " {} is too large for exact search: its histogram, mean, median and "
             "near duplicates come from " + how + "; its h_min is an upper bound "
-            "unless it has exact duplicates."
+            "unless it has identical embeddings."
         ).format(entry["name"], *parts)
     if hist["overflow_total"]:
         last = len(hist["bin_edges"]) - 1
@@ -479,11 +476,15 @@ def report_selection(
     s = int(seed if seed is not None else (m.seed if m.seed is not None else 0))
     inputs = resolve_inputs(None, [manifest_path])
     baseline = random_baseline(inputs.n, len(m.indices), s)
-    return write_report(
-        None,
-        [manifest_path, ("random", baseline)],
-        output_dir,
-        sample_size=sample_size,
-        seed=s,
-        quiet=quiet,
-    )
+    with warnings.catch_warnings():
+        # The selection has just read the input and warned about it (records dropped or
+        # skipped); the report reads it again for the record lengths and would say it twice.
+        warnings.simplefilter("ignore", InputWarning)
+        return write_report(
+            None,
+            [manifest_path, ("random", baseline)],
+            output_dir,
+            sample_size=sample_size,
+            seed=s,
+            quiet=quiet,
+        )

@@ -69,6 +69,9 @@ class ReportInputs:
         ``"words"`` or ``"tokens (NAME)"``.
     length_note : str or None
         Why there are no lengths (``lengths="auto"`` and the records could not be read).
+    text_digests : ndarray of shape (n,), dtype V16, or None
+        `unisel.metrics.text_digests` of the full set's rendered texts, for the identical-text
+        counts; None when the records were not read (no ``lengths``, or they could not be).
     """
 
     source: str | None
@@ -78,6 +81,7 @@ class ReportInputs:
     lengths: np.ndarray | None = None
     length_unit: str | None = None
     length_note: str | None = None
+    text_digests: np.ndarray | None = None
 
     @property
     def n(self) -> int:
@@ -129,7 +133,11 @@ def _cache_file(manifest: Manifest, manifest_path: Path) -> Path | None:
 
 
 def _load_embeddings(path: Path) -> np.ndarray:
+    from unisel.embed.npy import is_npy_file
+
     try:
+        if not is_npy_file(path):
+            raise InputError(f"{path}: not a .npy file (embeddings saved with numpy.save)")
         X = np.load(path, mmap_mode="r")
     except (OSError, ValueError) as exc:
         raise InputError(f"{path}: not a readable .npy embedding file ({exc})") from None
@@ -338,6 +346,7 @@ def _attach_lengths(
 ) -> None:
     """Set ``inputs.lengths`` (one count per embedding row) from an array or the records."""
     from unisel.io import read_records
+    from unisel.metrics import text_digests
     from unisel.tokens import WHITESPACE, count_tokens
 
     n = inputs.n
@@ -382,6 +391,7 @@ def _attach_lengths(
             inputs.length_note = msg
             return
         raise InputError(msg)
+    inputs.text_digests = text_digests(records.texts)
     counted = count_tokens(records.texts, tokenizer)
     inputs.lengths = counted.counts
     inputs.length_unit = (

@@ -59,11 +59,19 @@ COLUMNS: tuple[tuple[str, str, str, str | None, str], ...] = (
         "smaller covers better",
     ),
     (
-        "n_exact_duplicates",
-        "exact duplicates",
+        "n_identical_texts",
+        "identical text (extra copies)",
         "int",
         "min",
-        "records whose embedding equals that of another record of the set",
+        "records whose text equals that of an earlier record of the set (n/a: the records "
+        "were not read)",
+    ),
+    (
+        "n_identical_embeddings",
+        "identical embedding (extra copies)",
+        "int",
+        "min",
+        "records whose embedding equals, bit for bit, that of an earlier record of the set",
     ),
     (
         "n_near_duplicates",

@@ -65,8 +65,13 @@ def render_plain(parts: Sequence[Part]) -> str:
     return "".join(p if isinstance(p, str) else format_number(p.value, p.kind) for p in parts)
 
 
-def _records(count: Any) -> str:
-    return "record" if int(count) == 1 else "records"
+def _copies(count: Any) -> str:
+    return "extra copy" if int(count) == 1 else "extra copies"
+
+
+def _embedding_copies_key(m: Mapping[str, Any]) -> str:
+    """The key of the identical-embedding count (``n_exact_duplicates`` in older reports)."""
+    return "n_exact_duplicates" if "n_identical_embeddings" not in m else "n_identical_embeddings"
 
 
 def _f(x: Any) -> float:
@@ -147,7 +152,8 @@ def summarize(sets: Sequence[Mapping[str, Any]], *, full_name: str = "full") -> 
         h_b, h_o = _v(best["h_min_cosine"]), _v(other["h_min_cosine"])
         cr_b, cr_o = _v(best["covering_radius"]), _v(other["covering_radius"])
         s: list[Part] = [f"Against {other['name']}: "]
-        dup = int(other.get("n_exact_duplicates") or 0)
+        dup_key = _embedding_copies_key(other)
+        dup = int(other.get(dup_key) or 0)
         if not (math.isfinite(h_b) and math.isfinite(h_o)):
             s += ["h_min ", num(b, "h_min_cosine"), " vs ", num(o, "h_min_cosine")]
         elif h_o == 0 and h_b == 0:
@@ -155,11 +161,7 @@ def summarize(sets: Sequence[Mapping[str, Any]], *, full_name: str = "full") -> 
         elif h_o == 0:
             s += [f"{other['name']} has h_min ", num(o, "h_min_cosine")]
             if dup > 0:
-                s += [
-                    " (",
-                    num(o, "n_exact_duplicates", "int"),
-                    f" exact duplicate {_records(dup)})",
-                ]
+                s += [" (", num(o, dup_key, "int"), f" {_copies(dup)} of an identical embedding)"]
             s += [f" where {best['name']} has ", num(b, "h_min_cosine")]
         elif _same(h_b, h_o):
             s += ["the same h_min, ", num(b, "h_min_cosine")]
@@ -229,13 +231,17 @@ def summarize(sets: Sequence[Mapping[str, Any]], *, full_name: str = "full") -> 
             " records and h_min ",
             num(full_i, "h_min_cosine"),
         ]
-        dup = int(sets[full_i].get("n_exact_duplicates") or 0)
+        dup_key = _embedding_copies_key(sets[full_i])
+        dup = int(sets[full_i].get(dup_key) or 0)
+        same_text = sets[full_i].get("n_identical_texts")
         if dup > 0:
             s += [
                 ", with ",
-                num(full_i, "n_exact_duplicates", "int"),
-                f" exact duplicate {_records(dup)}",
+                num(full_i, dup_key, "int"),
+                f" {_copies(dup)} of an identical embedding",
             ]
+            if same_text is not None:
+                s += [" and ", num(full_i, "n_identical_texts", "int"), " of an identical text"]
         s.append(".")
         out.sentences.append(s)
     return out

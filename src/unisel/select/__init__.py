@@ -13,6 +13,7 @@ Selectors register under a name in `SELECTORS`; `select` is the one-call entry p
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -76,7 +77,10 @@ def select(
             counts = token_counts.counts if isinstance(token_counts, TokenCounts) else token_counts
             params["lengths"] = np.asarray(counts)
         selector = cls(k, random_state=random_state, **params)  # type: ignore[call-arg]
-        return selector.fit(X).selection(n_total=n)
+        selection = selector.fit(X).selection(n_total=n)
+        if selection.k == n:
+            _warn_whole_input(f"k = {n:,} keeps all {n:,} records", method)
+        return selection
     if k is not None:
         raise ParameterError("give k or token_budget, not both")
     if token_counts is None:
@@ -90,7 +94,20 @@ def select(
     selection = selector.fit(X, budget=budget).selection(n_total=n)
     selection.tokens = budget.describe(selection.indices)
     selection.params.update(n_samples=selection.k, token_budget=budget.budget)
+    if selection.k == n:
+        _warn_whole_input(
+            f"token budget {budget.budget:,} holds all {n:,} records "
+            f"({int(budget.counts.sum()):,} tokens)",
+            method,
+        )
     return selection
+
+
+def _warn_whole_input(why: str, method: str) -> None:
+    """One warning line: the selection is every record, so its metrics are the full set's."""
+    warnings.warn(
+        f"{why}: the selection is the whole input (only the order is {method}'s)", stacklevel=3
+    )
 
 
 __all__ = ["SELECTORS", "Selection", "Selector", "resolve_k", "select"]

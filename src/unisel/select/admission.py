@@ -39,12 +39,13 @@ import numba as nb
 import numpy as np
 
 from unisel.errors import ParameterError
+from unisel.options import DEFAULT_OUTLIER_NEIGHBORS, DEFAULT_OUTLIER_SAMPLE_SIZE
 from unisel.select import engine
 from unisel.select.engine._canonical import canonical_dot, canonical_sqdist
 from unisel.select.engine.reference import DUPLICATE_TOLERANCE as DUP
 
-DEFAULT_NEIGHBORS = 10
-DEFAULT_SAMPLE_SIZE = 20_000
+DEFAULT_NEIGHBORS = DEFAULT_OUTLIER_NEIGHBORS
+DEFAULT_SAMPLE_SIZE = DEFAULT_OUTLIER_SAMPLE_SIZE
 _MARGIN = 16  # screened candidates beyond the m-th, so the proof rarely needs the full row
 _BLOCK = 256  # query rows per matrix product (256 x 20,000 float64: 41 MB)
 

@@ -9,11 +9,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from unisel.errors import ParameterError
+from unisel.options import DEFAULT_OUTLIER_NEIGHBORS, DEFAULT_OUTLIER_SAMPLE_SIZE
 from unisel.select import engine
-from unisel.select.admission import DEFAULT_NEIGHBORS, DEFAULT_SAMPLE_SIZE, Admission, admit
 from unisel.select.base import SELECTORS, Selector
 
 if TYPE_CHECKING:
+    from unisel.select.admission import Admission
     from unisel.tokens import TokenBudget
 
 
@@ -101,8 +102,8 @@ class MaxMinSelector(Selector):
         length_buckets: int | None = None,
         lengths: np.ndarray | None = None,
         outliers: float = 0.0,
-        outlier_neighbors: int = DEFAULT_NEIGHBORS,
-        outlier_sample_size: int = DEFAULT_SAMPLE_SIZE,
+        outlier_neighbors: int = DEFAULT_OUTLIER_NEIGHBORS,
+        outlier_sample_size: int = DEFAULT_OUTLIER_SAMPLE_SIZE,
         set_aside: Sequence[int] | None = None,
         quiet: bool = True,
     ) -> None:
@@ -146,6 +147,8 @@ class MaxMinSelector(Selector):
         """The candidates (None: every record, the paper's greedy)."""
         if self.outliers <= 0 and not self.set_aside:
             return None
+        from unisel.select.admission import admit  # numba: only when a call needs it
+
         self.admission_ = admit(
             X,
             outliers=self.outliers,

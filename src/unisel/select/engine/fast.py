@@ -352,6 +352,13 @@ class _Checkpoint:
         if not self.path.exists():
             return None
         try:
+            with open(self.path, "rb") as fh:
+                zipped = fh.read(4) in (b"PK\x03\x04", b"PK\x05\x06")
+            if not zipped:  # numpy would call it "pickled (object) data"
+                raise ParameterError(
+                    f"{self.path}: not a checkpoint file (unisel's checkpoints are .npz "
+                    "archives); give --checkpoint a new path or a checkpoint of this run"
+                )
             with np.load(self.path, allow_pickle=False) as z:
                 state = {key: z[key] for key in z.files}
         except (OSError, ValueError, KeyError) as exc:
