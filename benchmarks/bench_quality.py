@@ -73,6 +73,7 @@ class Config:
     min_words: int = 0  # records with fewer words are set aside (text data only)
     aside_zero: bool = False  # zero embeddings are set aside
     outliers: float = 0.0
+    length_buckets: int = 0  # max-min per length bucket (text data: word counts)
 
 
 CONFIGS = [
@@ -83,12 +84,19 @@ CONFIGS = [
     Config("w2v sif, aside", "word2vec", {"pooling": "sif"}, 4, True),
     Config("w2v sif, aside, out 5%", "word2vec", {"pooling": "sif"}, 4, True, 0.05),
     Config("w2v sif, aside, out 10%", "word2vec", {"pooling": "sif"}, 4, True, 0.10),
+    Config("w2v sif, aside, out 10%, len 4", "word2vec", {"pooling": "sif"}, 4, True, 0.10, 4),
+    Config("w2v sif, aside, out 10%, len 10", "word2vec", {"pooling": "sif"}, 4, True, 0.10, 10),
+    Config("w2v sif, aside, len 10", "word2vec", {"pooling": "sif"}, 4, True, 0.0, 10),
+    Config("w2v mean, aside, len 10", "word2vec", {}, 4, True, 0.0, 10),
     Config("wordllama, aside", "wordllama", {}, 4, True),
     Config("wordllama, aside, out 10%", "wordllama", {}, 4, True, 0.10),
+    Config("wordllama, aside, out 10%, len 10", "wordllama", {}, 4, True, 0.10, 10),
     Config("tfidf, aside", "tfidf", {}, 4, True),
     Config("tfidf, aside, out 10%", "tfidf", {}, 4, True, 0.10),
     Config("minilm, aside", "minilm", {}, 4, True),
+    Config("tfidf, aside, out 10%, len 10", "tfidf", {}, 4, True, 0.10, 10),
     Config("minilm, aside, out 10%", "minilm", {}, 4, True, 0.10),
+    Config("minilm, aside, out 10%, len 10", "minilm", {}, 4, True, 0.10, 10),
 ]
 SYNTHETIC_CONFIGS = [
     Config("paper (all)", "given"),
@@ -182,6 +190,11 @@ def run_config(
         random_state=seed,
         outliers=cfg.outliers,
         set_aside=np.flatnonzero(aside).tolist() or None,
+        **(
+            {"length_buckets": cfg.length_buckets, "lengths": words}
+            if cfg.length_buckets and words is not None
+            else {}
+        ),
     )
     seconds = time.perf_counter() - t0
     rows = sel.indices
@@ -252,7 +265,7 @@ def print_table(name: str, rows: list[dict], header: dict[str, Any]) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", default="sharegpt,wide-junk")
-    parser.add_argument("--configs", default="", help="comma-separated name prefixes (default all)")
+    parser.add_argument("--configs", default="", help="semicolon-separated name prefixes (default all)")
     parser.add_argument("--fraction", type=float, default=0.1)
     parser.add_argument("--random-seeds", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
@@ -261,7 +274,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--show", type=int, default=0, help="print the first N picks as text")
     parser.add_argument("--json", help="write the rows here too")
     args = parser.parse_args(argv)
-    wanted = [c for c in args.configs.split(",") if c]
+    wanted = [c.strip() for c in args.configs.split(";") if c.strip()]
     result: dict[str, Any] = {"machine": platform.platform(), "fraction": args.fraction}
     for dataset in [d for d in args.datasets.split(",") if d]:
         if dataset == "sharegpt":

@@ -210,6 +210,7 @@ def test_select_euclidean_metric_writes_it_to_the_manifest(tmp_path, capsys, cac
     emb = rng.normal(size=(80, 6)) * np.exp(rng.normal(size=(80, 1)))
     np.save(tmp_path / "emb.npy", emb.astype(np.float32))
     common = ["--cache-dir", cache, "--embedder", f"npy:{tmp_path / 'emb.npy'}", "-q", "--start", 3]
+    common += ["--preset", "paper"]  # every record a candidate: the reference's sequence
     out = tmp_path / "e.jsonl"
     code, stdout, _ = run(
         capsys, "select", src, "-k", 20, "-o", out, "--metric", "euclidean", *common

@@ -133,8 +133,9 @@ def test_run_selector_passes_selector_params():
     np.testing.assert_array_equal(
         got.indices, select(X, 5, "kmeans", random_state=0, max_iter=2).indices
     )
-    # The run's own start wins over a start in selector_params, as in select_file.
-    assert up.run_selector(X, 5, selector_params={"start": 3}, start=8, quiet=True).indices[0] == 8
+    # A setting that has its own flag (--start) is refused in selector_params (--select-opt).
+    with pytest.raises(ParameterError, match="--select-opt start: not a setting of maxmin"):
+        up.run_selector(X, 5, selector_params={"start": 3}, start=8, quiet=True)
     with pytest.raises(ParameterError, match="maxmin only"):
         up.run_selector(X, 5, "random", workers=1)
 
@@ -203,7 +204,7 @@ def test_write_selection_leaves_nothing_when_the_subset_write_fails(tmp_path, mo
     def fail(*args, **kwargs):
         raise InputError("disk full")
 
-    monkeypatch.setattr(up, "write_subset", fail)
+    monkeypatch.setattr("unisel.flows.outputs.write_subset", fail)
     with pytest.raises(InputError, match="disk full"):
         up.write_selection(records, selection, manifest, tmp_path / "sub.jsonl")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl"]
@@ -252,7 +253,12 @@ def test_select_file_is_the_chain_of_its_stages(tmp_path):
     X = np.random.default_rng(8).normal(size=(40, 5)).astype(np.float32)
     np.save(tmp_path / "x.npy", X)
     result = up.select_file(
-        src, output=tmp_path / "out.json", k=6, embedder=f"npy:{tmp_path / 'x.npy'}", quiet=True
+        src,
+        output=tmp_path / "out.json",
+        k=6,
+        embedder=f"npy:{tmp_path / 'x.npy'}",
+        preset="paper",
+        quiet=True,
     )
     want = up.run_selector(X, 6, seed=0, quiet=True)
     np.testing.assert_array_equal(result.selection.indices, want.indices)

@@ -78,6 +78,8 @@ def test_a_subset_of_repeated_records_warns(tmp_path, capsys):
             "--cache-dir",
             tmp_path / "c",
             "-q",
+            "--preset",
+            "paper",
         )
     assert code == 0, err
     messages = [str(w.message) for w in caught]

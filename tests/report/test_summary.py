@@ -81,7 +81,10 @@ def test_best_follows_h_min_and_ties_break_on_covering_radius():
 
 def test_zero_h_min_names_duplicates_and_ignores_rounding_noise():
     one = summarize([_m("full", 0, 0), _m("maxmin", 0.1, 0.3), _m("random", -2.2e-16, 0.4, dup=1)])
-    assert "random has h_min 0 (1 extra copy of an identical embedding) where maxmin has 0.1" in one.text
+    assert (
+        "random has h_min 0 (1 extra copy of an identical embedding) where maxmin has 0.1"
+        in one.text
+    )
     assert "h_min_ratio" not in one.comparisons[0]
     many = summarize([_m("full", 0, 0), _m("maxmin", 0.1, 0.3), _m("random", 0.0, 0.4, dup=7)])
     assert "(7 extra copies of an identical embedding)" in many.text

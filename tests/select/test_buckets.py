@@ -43,17 +43,25 @@ def test_every_prefix_holds_each_bucket_in_proportion(sizes):
 
 
 def _bucketed_reference(X, lengths, k, n_buckets, seed):
-    """Per-bucket plain max-min with the documented start draws, placed by the labels."""
+    """Per-bucket plain max-min with the documented start draws, each bucket continuing from
+    the shorter buckets' picks, placed by the labels."""
     ids = bucket_ids(lengths, n_buckets)
     labels = proportional_labels(np.bincount(ids), k)
     rng = np.random.default_rng(seed)
     order = np.empty(k, dtype=np.int64)
+    chosen: list[int] = []  # each bucket continues from the shorter buckets' picks
     for b in range(ids.max() + 1):
         rows = np.flatnonzero(ids == b)
         start = int(rng.integers(rows.size))
         k_b = int((labels == b).sum())
         if k_b:
-            order[labels == b] = rows[maxmin_reference(X[rows], k_b, start=start)[0]]
+            pool = np.concatenate([np.asarray(chosen, dtype=np.int64), rows])
+            idx, _ = maxmin_reference(
+                X[pool], len(chosen) + k_b, start=start, initial=list(range(len(chosen))) or None
+            )
+            picks = pool[idx[len(chosen) :]]
+            order[labels == b] = picks
+            chosen += picks.tolist()
     return order
 
 

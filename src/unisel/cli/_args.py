@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
+from typing import Any
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -100,7 +101,7 @@ def add_cluster(
     g.add_argument("--workers", type=int, metavar="N", help=workers_help)
 
 
-def parse_options(items: list[str]) -> dict[str, object]:
+def parse_options(items: list[str], flag: str = "--embed-opt") -> dict[str, object]:
     """``KEY=VALUE`` strings as a dict, each value parsed as JSON when it is JSON."""
     import json
 
@@ -110,7 +111,7 @@ def parse_options(items: list[str]) -> dict[str, object]:
     for item in items:
         key, sep, raw = item.partition("=")
         if not sep or not key:
-            raise ParameterError(f"--embed-opt expects KEY=VALUE, got {item!r}")
+            raise ParameterError(f"{flag} expects KEY=VALUE, got {item!r}")
         try:
             out[key] = json.loads(raw)
         except json.JSONDecodeError:
@@ -136,3 +137,50 @@ def common_input_kwargs(args: argparse.Namespace) -> dict[str, object]:
         "embedder_params": parse_options(args.embed_opt),
         "quiet": args.quiet,
     }
+
+
+def read_options(args: argparse.Namespace) -> Any:
+    """The `ReadOptions` of the flags `add_common_input` declared."""
+    from unisel.options import ReadOptions
+
+    return ReadOptions(
+        schema=args.schema, text_field=args.text_field, split=args.split, skip_empty=args.skip_empty
+    )
+
+
+def embed_options(args: argparse.Namespace) -> Any:
+    """The `EmbedOptions` of ``--embedder``, ``--embed-opt`` and the cache flags."""
+    from unisel.options import EmbedOptions
+
+    return EmbedOptions(
+        embedder=getattr(args, "embedder", None),
+        params=parse_options(args.embed_opt),
+        cache_dir=cache_arg(args),
+    )
+
+
+def select_options(args: argparse.Namespace) -> Any:
+    """The `SelectOptions` of ``unisel select``'s flags: the one place they are read."""
+    from unisel.options import SelectOptions
+
+    return SelectOptions(
+        method=args.method,
+        k=args.k,
+        fraction=args.fraction,
+        tokens=args.tokens,
+        tokenizer=args.tokenizer,
+        length_buckets=args.length_buckets,
+        seed=args.seed,
+        start=args.start,
+        metric=args.metric,
+        device=args.device,
+        checkpoint=args.checkpoint,
+        extend=args.extend,
+        selector_params=parse_options(args.select_opt, flag="--select-opt"),
+        scheduler=args.scheduler,
+        workers=args.workers,
+        mode=args.mode,
+        preset=args.preset,
+        outliers=args.outliers,
+        min_words=args.min_words,
+    )

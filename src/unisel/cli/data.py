@@ -12,11 +12,15 @@ from unisel.cli._args import (
     add_seed,
     add_size,
     common_input_kwargs,
+    embed_options,
+    read_options,
+    select_options,
 )
 
 
 # ---------------------------------------------------------------- select (issue 2)
 def _add_select(sub: argparse._SubParsersAction) -> Handler:
+    from unisel.options import DEFAULT_PRESET, PRESETS
     from unisel.select import SELECTORS
 
     p = sub.add_parser("select", help="select the most uniformly spread subset of a data set")
@@ -99,6 +103,37 @@ def _add_select(sub: argparse._SubParsersAction) -> Handler:
         metavar="DIR",
         help="also write a uniformity report against random of the same size",
     )
+    p.add_argument(
+        "--preset",
+        choices=list(PRESETS),
+        default=DEFAULT_PRESET,
+        help="default: word2vec with SIF pooling, records of fewer than 4 words or with an "
+        "empty embedding set aside, the 10%% most isolated records not max-min candidates "
+        "(docs/quality.md); paper: the paper's recipe as published (mean pooling, every "
+        "record a candidate)",
+    )
+    p.add_argument(
+        "--outliers",
+        type=float,
+        metavar="F",
+        help="fraction of the records left out of the max-min candidates as isolated (the "
+        "largest distance to their 10th neighbour); default: the preset's",
+    )
+    p.add_argument(
+        "--min-words",
+        type=int,
+        metavar="N",
+        help="records of fewer words are set aside (not max-min candidates); default: the "
+        "preset's",
+    )
+    p.add_argument(
+        "--select-opt",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a setting of the selector (repeatable; JSON values), checked against it, e.g. "
+        "outlier_neighbors=20",
+    )
     add_cluster(
         p,
         "run maxmin on this running Dask scheduler",
@@ -114,7 +149,8 @@ def _add_select(sub: argparse._SubParsersAction) -> Handler:
 
 
 def _run_select(args: argparse.Namespace) -> int:
-    from unisel.pipeline import select_file
+    from unisel.flows import select_file
+    from unisel.options import OutputOptions
 
     if args.report:  # before any work, as select_file checks its own outputs
         from unisel.report.build import check_report_folder
@@ -122,24 +158,11 @@ def _run_select(args: argparse.Namespace) -> int:
         check_report_folder(args.report)
     result = select_file(
         args.input,
-        output=args.output,
-        k=args.k,
-        fraction=args.fraction,
-        method=args.method,
-        embedder=args.embedder,
-        start=args.start,
-        order=args.order,
-        device=args.device,
-        checkpoint=args.checkpoint,
-        extend=args.extend,
-        metric=args.metric,
-        scheduler=args.scheduler,
-        workers=args.workers,
-        mode=args.mode,
-        tokens=args.tokens,
-        tokenizer=args.tokenizer,
-        length_buckets=args.length_buckets,
-        **common_input_kwargs(args),  # type: ignore[arg-type]
+        read=read_options(args),
+        embed=embed_options(args),
+        select=select_options(args),
+        output=OutputOptions(path=args.output, order=args.order),
+        quiet=args.quiet,
     )
     m = result.manifest
     h = m.h_min
@@ -154,6 +177,14 @@ def _run_select(args: argparse.Namespace) -> int:
         print("h_min of the subset: undefined (fewer than 2 records)")
     else:
         print(f"h_min of the subset: cosine {h['cosine']:.6g}, Euclidean {h['euclidean']:.6g}")
+    aside = result.selection.params.get("set_aside", 0)
+    isolated = result.selection.params.get("isolated", 0)
+    if aside or isolated:
+        print(
+            f"candidates: {m.input['n_records'] - aside - isolated:,} of "
+            f"{m.input['n_records']:,} records ({aside:,} set aside: too few words or an empty "
+            f"embedding; {isolated:,} isolated) [--preset {args.preset}]"
+        )
     print(f"manifest: {result.manifest_path}")
     if not args.quiet:
         print(f"time: {result.timings.summary()}")

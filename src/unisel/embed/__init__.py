@@ -15,7 +15,7 @@ Embedders, each registered in :data:`EMBEDDERS` under the name a spec uses:
 
 from unisel.embed import hf, minilm, npy, tfidf, word2vec, wordllama  # noqa: F401  (register the names)
 from unisel.embed.api import embed_texts, get_embedder
-from unisel.embed.base import EMBEDDERS, Embedder, Embeddings, lift_zero_rows
+from unisel.embed.base import EMBEDDERS, Embedder, Embeddings, lift_zero_rows, zero_rows
 from unisel.embed.cache import load_cached
 
 __all__ = [
@@ -25,5 +25,6 @@ __all__ = [
     "embed_texts",
     "get_embedder",
     "lift_zero_rows",
+    "zero_rows",
     "load_cached",
 ]

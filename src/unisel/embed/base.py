@@ -160,3 +160,29 @@ def lift_zero_rows(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     lifted[:, :-1] = vectors
     lifted[zero_rows, -1] = 1.0
     return lifted, zero_rows
+
+
+def zero_rows(vectors: np.ndarray) -> np.ndarray:
+    """Which rows are an embedding of nothing: the zero vector, or the zero vector given a
+    dimension of its own by `lift_zero_rows` (zero everywhere but a last entry of 1).
+
+    Parameters
+    ----------
+    vectors : ndarray of shape (n, d)
+
+    Returns
+    -------
+    ndarray of shape (n,), bool
+    """
+    X = np.asarray(vectors)
+    n, d = X.shape
+    last = X[:, -1]
+    # lifted: a last column of 0s and 1s whose 1s stand alone in their row
+    lifted = d > 1 and bool(np.isin(last, (0, 1)).all()) and bool((last == 1).any())
+    out = np.zeros(n, dtype=bool)
+    step = max(1, (1 << 24) // max(1, d * X.itemsize))  # 16 MB of rows at a time
+    for lo in range(0, n, step):
+        block = X[lo : lo + step]
+        rest_zero = ~block[:, :-1].any(axis=1) if d > 1 else np.ones(len(block), dtype=bool)
+        out[lo : lo + step] = rest_zero & ((block[:, -1] == 0) | lifted)
+    return out

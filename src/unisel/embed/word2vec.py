@@ -355,7 +355,8 @@ class Word2VecEmbedder(Embedder):
         # more epochs were measured to help up to 40 (see MIN_WORD_PASSES), not beyond
         more = f", or --embed-opt epochs={epochs}" if epochs <= 40 else ""
         warnings.warn(
-            f"word2vec trained on only {words:,} words ({self.epochs} epochs): too few for "
+            f"word2vec trained on only {words:,} words ({self.epochs} "
+            f"epoch{'s' if self.epochs != 1 else ''}): too few for "
             "reliable vectors, most records come out near duplicates of each other; use "
             f"--embedder wordllama or tfidf{more}",
             stacklevel=4,

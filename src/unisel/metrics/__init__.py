@@ -254,8 +254,7 @@ def text_digests(texts: Sequence[str]) -> np.ndarray:
         ``n**2 / 2**129``, never in practice.
     """
     digests = b"".join(
-        hashlib.blake2b(t.encode("utf-8", "surrogatepass"), digest_size=16).digest()
-        for t in texts
+        hashlib.blake2b(t.encode("utf-8", "surrogatepass"), digest_size=16).digest() for t in texts
     )
     return np.frombuffer(digests, dtype="V16")
 

@@ -59,9 +59,11 @@ class MaxMinSelector(Selector):
     length_buckets : int or None
         Max-min inside each of this many length buckets (quantiles of ``lengths``), the
         buckets interleaved in proportion to their size in the pool, so that the selection
-        keeps the pool's length distribution (see :mod:`unisel.select.buckets`). Not with
-        ``start``, ``initial`` or ``checkpoint``; ``distances`` are then each record's
-        distance within its bucket (non-increasing per bucket, not overall).
+        keeps the pool's length distribution (see :mod:`unisel.select.buckets`); a bucket's
+        greedy continues from the picks of the shorter buckets. Not with ``start``,
+        ``initial`` or ``checkpoint``; ``distances`` are then each record's distance to the
+        records of its own and the shorter buckets chosen before it (non-increasing per
+        bucket, not overall).
     lengths : ndarray of shape (n,) or None
         Length (token count) of every record, for ``length_buckets``; under a token budget the
         budget's counts are used.
@@ -287,7 +289,12 @@ class MaxMinSelector(Selector):
     def _fit_buckets(
         self, X: np.ndarray, budget: TokenBudget | None, admission: Admission | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Max-min per length bucket, interleaved in proportion to the buckets' sizes."""
+        """Max-min per length bucket, interleaved in proportion to the buckets' sizes.
+
+        Bucket by bucket (shortest first), each bucket's greedy continues from the records the
+        earlier buckets chose, so every pick is the bucket's record farthest from all records
+        chosen before it in that bucket order (the subset's h_min is that of one greedy, not
+        of B independent ones)."""
         from unisel.select.buckets import bucket_ids, check_length_buckets, proportional_labels
 
         n_buckets = check_length_buckets(self.length_buckets)
@@ -316,6 +323,7 @@ class MaxMinSelector(Selector):
         rng = np.random.default_rng(self.random_state)
         order = np.empty(labels.size, dtype=np.int64)
         dist = np.empty(labels.size, dtype=np.float64)
+        chosen = np.empty(0, dtype=np.int64)  # the earlier buckets' picks
         for b in range(int(ids.max()) + 1):
             rows = np.flatnonzero(ids == b)
             if rows.size == 0:  # a bucket of set-aside or isolated records only
@@ -325,10 +333,21 @@ class MaxMinSelector(Selector):
             k_b = int(slots.sum())
             if k_b == 0:
                 continue
+            # The bucket's greedy continues from every record the earlier buckets chose, so
+            # a record is spread away from all of them, not only from its own length class.
+            pool = np.concatenate([chosen, rows])
             idx, d = engine.maxmin(
-                X[rows], k_b, start=start, device=self.device, metric=self.metric, quiet=self.quiet
+                X[pool],
+                chosen.size + k_b,
+                start=start,
+                initial=None if chosen.size == 0 else list(range(chosen.size)),
+                device=self.device,
+                metric=self.metric,
+                quiet=self.quiet,
             )
-            order[slots], dist[slots] = rows[idx], d
+            picks = pool[idx[chosen.size :]]
+            order[slots], dist[slots] = picks, d[chosen.size :]
+            chosen = np.concatenate([chosen, picks])
         if budget is not None:
             m = budget.prefix_length(order)
             order, dist = order[:m], dist[:m]

@@ -9,8 +9,9 @@ State shared by the kernels, for ``n`` rows:
 - ``C32`` (k, d) float32: the chosen centres as screened rows (:func:`prep32`), in order;
 - ``M`` (:class:`Geometry`): the rows and how the metric screens them.
 
-``stats`` (int64, 6): lazy refreshes, lazy float32 dots, lazy float64 keys, rows in block
-refreshes, block float32 dots, block float64 keys.
+``stats`` (int64, 9): lazy refreshes, lazy float32 dots, lazy float64 keys, rows in block
+refreshes, block float32 dots, block float64 keys, rows in batched refreshes, batched float32
+dots, batched float64 keys.
 """
 
 from __future__ import annotations
@@ -213,6 +214,9 @@ def lazy_steps(
     t: int,
     t_end: int,
     stats: np.ndarray,
+    batch: int,
+    min_stale: int,
+    chunk: int,
 ) -> tuple[int, int]:
     """Run greedy steps ``t .. t_end - 1``; returns the new ``(t, hsize)``.
 
@@ -220,10 +224,25 @@ def lazy_steps(
     key is an upper bound ranking below it): select it. Otherwise refresh it against the
     centres it has not seen, oldest first, stopping early once it ranks below the runner-up
     (its key stays a valid upper bound with a smaller ``stamp``), and sift it down.
-    ``stats`` accumulates [refreshes, float32 centre dots, float64 keys].
+
+    Batched refreshes: when the top row misses at least ``min_stale`` centres (and
+    ``batch >= 2``), the up to ``batch`` stale rows at the top of the heap (best first, up to
+    the first row whose key is already exact) are refreshed together by :func:`eager_refresh`
+    with float32 matrix products of ``chunk`` centres, each row leaving once its key drops
+    below the best key left outside the batch. Rows the lazy loop would refresh one at a time
+    (a matrix-vector product per row) get one matrix product; refreshing a row earlier than
+    needed takes the same oldest-first centres, so the work stays that of the lazy loop up to
+    the last chunk of each row. Any refresh leaves every key exact for its stamp, so the
+    result does not depend on it.
+    ``stats`` accumulates the counters of the module docstring.
     """
     d = M.X.shape[1]
     u = np.empty(d, dtype=np.float32)
+    nb_max = max(1, batch)
+    front = np.empty(nb_max + 2, dtype=np.int64)
+    bpos = np.empty(nb_max, dtype=np.int64)
+    brow = np.empty(nb_max, dtype=np.int64)
+    root = np.int64(0)  # not a literal: one compiled sift_down for every call
     while t < t_end and hsize > 0:
         j = heap[0]
         if stamp[j] == t:
@@ -235,8 +254,20 @@ def lazy_steps(
             hsize -= 1
             if hsize > 0:
                 heap[0] = heap[hsize]
-                sift_down(heap, hsize, 0, md)
+                sift_down(heap, hsize, root, md)
             t += 1
+            continue
+        if batch >= 2 and t - stamp[j] >= min_stale:
+            m, theta = top_stale(heap, hsize, md, stamp, t, batch, front, bpos)
+            for i in range(m):
+                brow[i] = heap[bpos[i]]
+            order = np.argsort(stamp[brow[:m]], kind="mergesort")
+            eager_refresh(M, C32, indices, md, stamp, brow[:m][order], t, theta, chunk, stats, 6)
+            # keys only fell, and the batch is a subtree holding the root: sifting its
+            # positions down, deepest first, restores the heap
+            bsorted = np.sort(bpos[:m])
+            for i in range(m - 1, -1, -1):
+                sift_down(heap, hsize, bsorted[i], md)
             continue
         # runner-up: the better child of the root
         runner = -1
@@ -259,8 +290,68 @@ def lazy_steps(
             if runner >= 0 and _above(md, runner, j):
                 break
         stamp[j] = s
-        sift_down(heap, hsize, 0, md)
+        sift_down(heap, hsize, root, md)
     return t, hsize
+
+
+@nb.njit(cache=True, nogil=True)
+def top_stale(
+    heap: np.ndarray,
+    hsize: int,
+    md: np.ndarray,
+    stamp: np.ndarray,
+    t: int,
+    m_max: int,
+    front: np.ndarray,
+    out: np.ndarray,
+) -> tuple[int, float]:
+    """Heap positions of the stale rows at the top of the heap, best first.
+
+    Walks the heap best first (a small heap ``front`` of positions, ``m_max + 2`` long) and
+    stops at ``m_max`` rows or at the first row whose key is exact for ``t`` centres. Returns
+    ``(m, theta)``: the positions are ``out[:m]`` (a subtree holding the root) and ``theta``
+    the key bound of the best row left out (``-inf`` when none is).
+    """
+    nf = 1
+    front[0] = 0
+    m = 0
+    while nf > 0:
+        p = front[0]
+        j = heap[p]
+        if m == m_max or stamp[j] == t:
+            return m, md[j]
+        out[m] = p
+        m += 1
+        # pop p from the frontier ...
+        nf -= 1
+        if nf > 0:
+            front[0] = front[nf]
+            q = 0
+            while True:
+                c = 2 * q + 1
+                if c >= nf:
+                    break
+                if c + 1 < nf and _above(md, heap[front[c + 1]], heap[front[c]]):
+                    c += 1
+                if _above(md, heap[front[c]], heap[front[q]]):
+                    front[q], front[c] = front[c], front[q]
+                    q = c
+                else:
+                    break
+        # ... and push its children in the heap
+        for c in (2 * p + 1, 2 * p + 2):
+            if c < hsize:
+                front[nf] = c
+                q = nf
+                nf += 1
+                while q > 0:
+                    par = (q - 1) // 2
+                    if _above(md, heap[front[q]], heap[front[par]]):
+                        front[q], front[par] = front[par], front[q]
+                        q = par
+                    else:
+                        break
+    return m, -np.inf
 
 
 @nb.njit(cache=True, nogil=True)
@@ -338,13 +429,15 @@ def eager_refresh(
     theta: float,
     centre_chunk: int,
     stats: np.ndarray,
+    at: int,
 ) -> None:
     """Bring ``rows`` (sorted by ``stamp``, all stale) up to date with block products.
 
     Centres are taken oldest first in chunks of ``centre_chunk``; a row joins once the chunk
     reaches its stamp and leaves as soon as its key drops below ``theta`` (its stamp then says
     how far it got, as in the lazy refresh). Each chunk is one float32 matrix product (BLAS,
-    threaded) screened and decided by :func:`absorb_stale`.
+    threaded) screened and decided by :func:`absorb_stale`. ``stats[at : at + 3]``
+    accumulates [rows, float32 dots, float64 keys].
     """
     m = rows.shape[0]
     d = M.X.shape[1]
@@ -373,9 +466,9 @@ def eager_refresh(
         for i in range(nact):
             G[i] = U[act[i]]
             prow[i] = rows[act[i]]
-            stats[4] += c1 - max(c0, stamp[rows[act[i]]])
+            stats[at + 1] += c1 - max(c0, stamp[rows[act[i]]])
         D32 = np.dot(G[:nact], C32[c0:c1].T)
-        stats[5] += absorb_stale(D32, prow[:nact], c0, indices, M, md, stamp)
+        stats[at + 2] += absorb_stale(D32, prow[:nact], c0, indices, M, md, stamp)
         keep = 0
         for i in range(nact):
             j = rows[act[i]]
@@ -385,7 +478,7 @@ def eager_refresh(
                 keep += 1
         nact = keep
         c0 = c1
-    stats[3] += m
+    stats[at] += m
 
 
 @nb.njit(cache=True, nogil=True, parallel=True)
@@ -415,7 +508,7 @@ def eager_refresh_tiles(
     for i in nb.prange(n_tiles):
         lo = i * tile
         hi = min(m, lo + tile)
-        eager_refresh(M, C32, indices, md, stamp, rows[lo:hi], t, theta, centre_chunk, part[i])
+        eager_refresh(M, C32, indices, md, stamp, rows[lo:hi], t, theta, centre_chunk, part[i], 3)
     for i in range(n_tiles):
         for c in range(stats.shape[0]):
             stats[c] += part[i, c]

@@ -154,6 +154,9 @@ DEFAULT_CHECKPOINT_EVERY = 5000  # steps between checkpoint writes
 CHECKPOINT_VERSION = 1
 DEFAULT_REFRESH_EVERY = 1024  # steps between block refreshes (0: lazy refreshes only)
 REFRESH_TILE = 1024  # rows per parallel tile of a block refresh
+BATCH_ROWS = 64  # rows refreshed together when the top row is far behind (1: never)
+BATCH_MIN_STALE = 32  # centres the top row must miss for a batched refresh
+BATCH_CHUNK = 256  # centres per matrix product of a batched refresh
 # Work counters of the last `maxmin` call (diagnostics for the benchmark): lazy refreshes,
 # lazy float32 dots, lazy float64 keys, block-refreshed rows, block float32 dots, block keys.
 LAST_STATS: list[int] = []
@@ -569,7 +572,7 @@ def maxmin(
 
     C32 = np.empty((k, d), dtype=np.float32)
     C32[:t] = prep32_rows(M, indices[:t])
-    stats = np.zeros(6, dtype=np.int64)
+    stats = np.zeros(9, dtype=np.int64)
     p = prefix.size
 
     progress = None
@@ -609,8 +612,9 @@ def maxmin(
                 last_refresh = t
             t_end = min(k, t + chunk)
             t_new, hsize = K.lazy_steps(
-                M, C32, indices, distances, md, stamp, heap, hsize, t, t_end, stats
-            )
+                M, C32, indices, distances, md, stamp, heap, hsize, t, t_end, stats,
+                BATCH_ROWS, BATCH_MIN_STALE, BATCH_CHUNK,
+            )  # fmt: skip
             if progress is not None:
                 progress.update(t_new - t)
             t = t_new
