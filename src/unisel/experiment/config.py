@@ -90,7 +90,16 @@ class ExperimentConfig:
         Embedding method for selection and the selection metrics.
     embedder_params : dict
     selector_params : dict
-        ``{arm: {param: value}}`` passed to the selector.
+        ``{arm: {param: value}}``: settings of an arm's selection. A field of
+        :class:`unisel.options.SelectOptions` (``preset``, ``outliers``, ``min_words``,
+        ``length_buckets``, ``metric``, ...) sets that option; anything else goes to the selector
+        (as ``--select-opt``).
+    arm_options : dict
+        ``{arm: {option: value}}``, the same as ``selector_params`` plus ``method``: an arm may
+        have any name (``maxmin-paper``) and say which selector and options it runs, e.g.
+        ``{maxmin-paper: {method: maxmin, preset: paper}}``. Every arm but ``full`` runs the
+        selection flow of ``unisel select`` (`unisel.flows.select_records`) on the training pool
+        and writes the subset with its manifest.
     train : dict
         :class:`~unisel.train.TrainConfig` settings shared by all runs.
     smoothing_window : int
@@ -137,6 +146,7 @@ class ExperimentConfig:
     embedder: str = "word2vec"
     embedder_params: dict[str, Any] = field(default_factory=dict)
     selector_params: dict[str, dict[str, Any]] = field(default_factory=dict)
+    arm_options: dict[str, dict[str, Any]] = field(default_factory=dict)
     train: dict[str, Any] = field(default_factory=dict)
     smoothing_window: int = 10
     smoothing: str = "ma"
@@ -159,6 +169,11 @@ class ExperimentConfig:
             raise ParameterError("arms: give at least one arm")
         if len(set(self.arms)) != len(self.arms):
             raise ParameterError(f"arms: {self.arms} lists an arm twice")
+        for arm in sorted(set(self.arm_options) - set(self.arms)):
+            raise ParameterError(f"arm_options: {arm!r} is not one of the arms {self.arms}")
+        for arm in self.arms:
+            if arm != FULL:
+                self.select_options(arm, seed=self.selection_seed)  # validates them
         if self.budget not in (RECORDS, TOKENS):
             raise ParameterError(f"budget must be 'records' or 'tokens', got {self.budget!r}")
         if self.by_tokens:
@@ -194,6 +209,30 @@ class ExperimentConfig:
         if bad:
             raise ParameterError(f"train: {bad[0]!r} is set by the experiment itself")
         self.train_config("x", "y", 0).check()
+
+    def select_options(self, arm: str, *, seed: int, **size: Any) -> Any:
+        """The `SelectOptions` of ``arm`` (not ``full``): its method (the arm's name unless
+        ``arm_options`` names one), its options, and ``size`` (``k`` or ``tokens``)."""
+        import dataclasses
+
+        from unisel.options import SelectOptions
+        from unisel.select import SELECTORS
+
+        given = {**self.selector_params.get(arm, {}), **self.arm_options.get(arm, {})}
+        fields = {f.name for f in dataclasses.fields(SelectOptions)}
+        options = {key: value for key, value in given.items() if key in fields}
+        extra = {key: value for key, value in given.items() if key not in fields}
+        options.setdefault("method", arm)
+        if options["method"] not in SELECTORS:
+            raise ParameterError(
+                f"arm {arm!r}: no selector {options['method']!r}; name one with "
+                f"arm_options: {{{arm}: {{method: ...}}}} ({', '.join(SELECTORS.names())})"
+            )
+        for key in ("seed", "k", "fraction", "tokens", "extend", "checkpoint", "start"):
+            if key in options:
+                raise ParameterError(f"arm {arm!r}: {key} is set by the experiment itself")
+        params = {**options.pop("selector_params", {}), **extra}
+        return SelectOptions(**options, selector_params=params, seed=seed, **size)
 
     def train_config(self, data: str, output: str, seed: int, **extra: Any) -> Any:
         from unisel.train.config import TrainConfig

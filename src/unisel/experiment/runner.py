@@ -151,24 +151,34 @@ def _training_token_counts(
 
 
 def _prepare_data(cfg: ExperimentConfig, out: Path, quiet: bool) -> dict[str, Any]:
-    """Held-out split, embeddings, one subset per arm; cached in ``selection.json``."""
+    """Held-out split, the training pool, one subset per arm; cached in ``selection.json``.
+
+    The pool is written to ``data/pool.jsonl``; every selected arm is the selection flow of
+    ``unisel select`` on that file (`unisel.flows.select_records` with the arm's
+    `SelectOptions`), written with its manifest (``data/<arm>.jsonl`` and
+    ``data/<arm>.jsonl.manifest.json``). With a record budget the arm is byte for byte what
+    ``unisel select data/pool.jsonl -k K --seed S`` (plus the arm's options) writes; with a
+    token budget the counts are the training tokens of each record (the run's template,
+    tokenizer and truncation), which the command line does not have.
+    """
     sel_path = out / "selection.json"
     if sel_path.is_file():
         return dict(json.loads(sel_path.read_text()))
 
-    from unisel.embed import embed_texts
+    from unisel.flows.outputs import write_selection
+    from unisel.flows.select import select_records
     from unisel.io import read_records
-    from unisel.metrics.neighbors import covering_radius, h_min
-    from unisel.select import select
+    from unisel.metrics.neighbors import covering_radius
+    from unisel.options import EmbedOptions, OutputOptions
     from unisel.select.base import resolve_k
+    from unisel.tokens import TokenCounts
     from unisel.train.data import raw_rows
 
     t0 = time.perf_counter()
     records = read_records(cfg.data, schema=cfg.schema, text_field=cfg.text_field, quiet=quiet)
     rows = raw_rows(records)
-    texts = list(records.texts)
     if cfg.limit:
-        rows, texts = rows[: cfg.limit], texts[: cfg.limit]
+        rows = rows[: cfg.limit]
     n = len(rows)
     h = _holdout_size(n, cfg.holdout)
     rng = np.random.default_rng(cfg.holdout_seed)
@@ -177,16 +187,12 @@ def _prepare_data(cfg: ExperimentConfig, out: Path, quiet: bool) -> dict[str, An
     data_dir = out / "data"
     data_dir.mkdir(parents=True, exist_ok=True)
     _write_jsonl(data_dir / "holdout.jsonl", [rows[i] for i in held])
-
-    emb = embed_texts(
-        [texts[i] for i in pool],
-        cfg.embedder,
-        cache_dir=out / "cache",
-        seed=cfg.selection_seed,
-        quiet=quiet,
-        **cfg.embedder_params,
+    _write_jsonl(data_dir / "pool.jsonl", [rows[i] for i in pool])
+    pool_records = read_records(
+        data_dir / "pool.jsonl", schema=records.schema, text_field=records.text_field, quiet=True
     )
-    X = np.asarray(emb.vectors)
+    if len(pool_records) != pool.size:
+        raise ParameterError(f"{cfg.data}: the training pool lost records when read back")
     counts = _training_token_counts(
         cfg, [rows[i] for i in pool], records.schema, records.text_field
     )
@@ -198,53 +204,60 @@ def _prepare_data(cfg: ExperimentConfig, out: Path, quiet: bool) -> dict[str, An
             if any(a != FULL for a in cfg.arms)
             else len(pool)
         )
+    embed = EmbedOptions(cfg.embedder, dict(cfg.embedder_params), cache_dir=out / "cache")
     arms: dict[str, Any] = {}
+    embedders: dict[str, Any] = {}
     for arm, seed in _arm_keys(cfg):
         name = _subset_name(cfg, arm, seed)
         if name in arms:
             continue
         ts = time.perf_counter()
-        if cfg.by_tokens and arm == FULL:
-            local = _full_pool_sample(counts, cfg.token_budget or 0, seed)
-        elif cfg.by_tokens:
-            params = dict(cfg.selector_params.get(arm, {}))
-            local = np.asarray(
-                select(
-                    X,
-                    method=arm,
-                    random_state=seed,
-                    token_budget=cfg.token_budget,
-                    token_counts=counts,
-                    **params,
-                ).indices,
-                dtype=np.int64,
+        path = data_dir / f"{name}.jsonl"
+        manifest = None
+        if arm == FULL:
+            local = (
+                _full_pool_sample(counts, cfg.token_budget or 0, seed)
+                if cfg.by_tokens
+                else np.arange(len(pool))
             )
-        elif arm == FULL:
-            local = np.arange(len(pool))
+            _write_jsonl(path, [rows[i] for i in pool[local]])
         else:
-            params = dict(cfg.selector_params.get(arm, {}))
-            if params.get("length_buckets") is not None:  # buckets of the training lengths
-                params["token_counts"] = counts
-            local = np.asarray(
-                select(X, k, arm, random_state=seed, **params).indices, dtype=np.int64
+            size = {"tokens": cfg.token_budget} if cfg.by_tokens else {"k": k}
+            options = cfg.select_options(arm, seed=seed, **size)
+            selection, manifest = select_records(
+                pool_records,
+                embed,
+                options,
+                output=OutputOptions(path=path.resolve()),
+                token_counts=TokenCounts(counts, "training tokens") if cfg.by_tokens else None,
+                quiet=True,
             )
+            write_selection(pool_records, selection, manifest, path, quiet=True)
+            local = np.asarray(selection.indices, dtype=np.int64)
+            embedders[name] = manifest.embedder
         sel_seconds = time.perf_counter() - ts
         chosen = pool[local]
-        _write_jsonl(data_dir / f"{name}.jsonl", [rows[i] for i in chosen])
-        arms[name] = {
+        info_arm = {
             "arm": arm,
             "selection_seed": seed,
             "size": int(local.size),
             "indices": [int(i) for i in chosen],
             "tokens": int(counts[local].sum()),
             "token_counts": [int(c) for c in counts[local]],
-            "h_min_cosine": h_min(X[local]),
-            "covering_radius_cosine": covering_radius(X, X[local])
-            if local.size < len(pool)
-            else 0.0,
             "select_seconds": sel_seconds,
-            "data": str(data_dir / f"{name}.jsonl"),
+            "data": str(path),
         }
+        if manifest is not None:
+            X = np.load(manifest.embedder["cache_path"], mmap_mode="r")
+            info_arm.update(
+                manifest=str(path) + ".manifest.json",
+                preset=manifest.selector["params"].get("preset"),
+                h_min_cosine=manifest.h_min.get("cosine"),
+                covering_radius_cosine=covering_radius(X, X[np.sort(local)])
+                if local.size < len(pool)
+                else 0.0,
+            )
+        arms[name] = info_arm
     info = {
         "n_records": n,
         "schema": records.schema,
@@ -255,7 +268,8 @@ def _prepare_data(cfg: ExperimentConfig, out: Path, quiet: bool) -> dict[str, An
         "token_budget": cfg.token_budget,
         "pool_tokens": length_summary(counts),
         "pool_token_counts": [int(c) for c in counts],
-        "embedder": {"method": emb.method, "params": emb.params, "dim": int(X.shape[1])},
+        "embedder": next(iter(embedders.values()), {"method": cfg.embedder}),
+        "embedders": embedders,
         "arms": arms,
         "seconds": time.perf_counter() - t0,
     }
@@ -624,8 +638,9 @@ def build_report(
             "size_spread": _spread([float(s_["size"]) for s_ in subs]),
             "subset_tokens": _spread([float(s_.get("tokens", math.nan)) for s_ in subs]),
             "lengths": length_summary(np.asarray(lengths)),
-            "h_min_cosine": sub["h_min_cosine"],
-            "covering_radius_cosine": sub["covering_radius_cosine"],
+            # each arm in its own embedding (its preset's pooling); none for the full-pool arm
+            "h_min_cosine": sub.get("h_min_cosine"),
+            "covering_radius_cosine": sub.get("covering_radius_cosine"),
             "steps": int(mine[0]["step"][-1]) if mine else 0,
             "steps_spread": _spread([float(c["step"][-1]) for c in mine]),
             "tokens_seen": _spread([float(r.get("tokens", math.nan)) for r in results]),
@@ -827,8 +842,8 @@ def _write_html(
                 page.arm_label(a),
                 _fmt_range(p["size_spread"], 1.0, 4),
                 _fmt_range(p["tokens_seen"], 1.0, 6),
-                p["h_min_cosine"],
-                p["covering_radius_cosine"],
+                "-" if p["h_min_cosine"] is None else p["h_min_cosine"],
+                "-" if p["covering_radius_cosine"] is None else p["covering_radius_cosine"],
                 _fmt_range(p["steps_spread"], 1.0, 4),
                 _fmt_ms((p["train_seconds"][0] / 60, p["train_seconds"][1] / 60), 3),
                 _fmt_ms(tuple(p["final_smoothed_loss"])),

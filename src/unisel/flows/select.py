@@ -33,7 +33,7 @@ from unisel.manifest import (
 )
 from unisel.options import EmbedOptions, OutputOptions, ReadOptions, SelectOptions
 from unisel.select import Selection
-from unisel.tokens import content_words
+from unisel.tokens import TokenCounts, content_words
 
 
 @dataclass
@@ -80,6 +80,7 @@ def select_records(
     select: SelectOptions,
     *,
     output: OutputOptions | None = None,
+    token_counts: TokenCounts | None = None,
     timer: StageTimer | None = None,
     quiet: bool = False,
 ) -> tuple[Selection, Manifest]:
@@ -101,6 +102,9 @@ def select_records(
         What to select; ``select.start`` is an input record number (see `record_position`).
     output : OutputOptions or None
         Where the subset will be written (recorded in the manifest).
+    token_counts : TokenCounts or None
+        Counts to budget and bucket with instead of counting with ``select.tokenizer`` (the
+        experiment's training tokens); one per record.
 
     Returns
     -------
@@ -135,8 +139,11 @@ def select_records(
                 "leave out --start to extend it"
             )
     start_row = None if o.start is None else record_position(records, o.start)
-    counts = None
-    if o.tokens is not None or o.tokenizer is not None or o.length_buckets is not None:
+    counts = token_counts
+    if counts is not None:
+        if len(counts.counts) != len(records):
+            raise ParameterError(f"{len(counts.counts)} token counts for {len(records)} records")
+    elif o.tokens is not None or o.tokenizer is not None or o.length_buckets is not None:
         with timer("tokens"):  # before embedding: a bad tokenizer fails fast
             counts = record_tokens(records, o.tokenizer, quiet=quiet)
     with timer("embed"):
