@@ -81,19 +81,24 @@ class Preset:
         Records whose embedding is the zero vector (nothing the embedder knows) are set aside.
     outliers : float
         Fraction of the records left out of the max-min candidates as isolated.
+    length_buckets : int or None
+        max-min per length bucket (word counts), so the subset keeps the input's length
+        distribution; off where buckets cannot run (``start``, ``extend``, ``checkpoint``, a
+        Dask cluster).
     """
 
     pooling: str
     min_words: int
     aside_zero: bool
     outliers: float
+    length_buckets: int | None = None
 
 
 #: ``paper``: the paper's recipe as published (word2vec mean pooling, plain greedy, every record
 #: a candidate). ``default``: chosen from benchmarks/bench_quality.py (docs/quality.md).
 PRESETS: dict[str, Preset] = {
     "paper": Preset(pooling="mean", min_words=0, aside_zero=False, outliers=0.0),
-    "default": Preset(pooling="sif", min_words=4, aside_zero=True, outliers=0.10),
+    "default": Preset(pooling="sif", min_words=4, aside_zero=True, outliers=0.0, length_buckets=4),
 }
 DEFAULT_PRESET = "default"
 
@@ -212,6 +217,28 @@ class SelectOptions:
             outliers=base.outliers if self.outliers is None else float(self.outliers),
             min_words=base.min_words if self.min_words is None else int(self.min_words),
         )
+
+    def effective_length_buckets(self) -> tuple[int | None, str | None]:
+        """The buckets this run uses (the flag's, else the preset's for maxmin), and why the
+        preset's are off when they are (``start``, ``extend``, ``checkpoint``, a cluster)."""
+        if self.length_buckets is not None or self.method != "maxmin":
+            return self.length_buckets, None
+        buckets = PRESETS[self.preset].length_buckets
+        if buckets is None:
+            return None, None
+        clash = [
+            flag
+            for flag, given in (
+                ("--start", self.start is not None),
+                ("--extend", self.extend is not None),
+                ("--checkpoint", self.checkpoint is not None),
+                ("--workers/--scheduler", self.workers is not None or self.scheduler is not None),
+            )
+            if given
+        ]
+        if clash:
+            return None, f"the {self.preset} preset's length buckets are off with {clash[0]}"
+        return buckets, None
 
     @property
     def robust(self) -> bool:

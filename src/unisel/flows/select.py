@@ -114,7 +114,10 @@ def select_records(
         The selection's manifest, with ``timings`` so far.
     """
     timer = timer if timer is not None else StageTimer()
-    o = select
+    buckets, why_not = select.effective_length_buckets()
+    if why_not is not None:
+        warnings.warn(f"{why_not}: the subset may not keep the input's lengths", stacklevel=2)
+    o = replace(select, length_buckets=buckets)
     total, initial = selection_size(
         records,
         o.k,
