@@ -54,7 +54,13 @@ def _add_distributed(sub: argparse._SubParsersAction) -> Handler | None:
         "-o", "--output", required=True, help="selection JSON to write (indices, distances)"
     )
     sel.add_argument("--mode", choices=("exact", "two-round"), default="exact")
-    sel.add_argument("--start", type=int, default=0)
+    sel.add_argument(
+        "--start",
+        type=int,
+        default=None,
+        help="row of the first record (default: drawn with --seed, as unisel select draws it)",
+    )
+    sel.add_argument("--seed", type=int, default=0, help="draws the first record (default 0)")
     sel.add_argument("--checkpoint", help="exact mode: checkpoint JSON (resumed when it exists)")
     sel.add_argument(
         "--metrics", action="store_true", help="also compute h_min and covering radius"
@@ -108,11 +114,18 @@ def _run_distributed_embed(args: argparse.Namespace, client: Client | None) -> i
 def _run_distributed_select(args: argparse.Namespace, client: Client | None) -> int:
     import json
 
+    import numpy as np
+
     from unisel import distributed as dist
     from unisel.select.base import resolve_k
 
     X = dist.load_embeddings(args.embeddings)
-    k = resolve_k(int(X.shape[0]), args.k, args.fraction)
+    n = int(X.shape[0])
+    k = resolve_k(n, args.k, args.fraction)
+    # The start rule of `unisel select` (`MaxMinSelector`): the seed draws the first record.
+    start = (
+        args.start if args.start is not None else int(np.random.default_rng(args.seed).integers(n))
+    )
     sel = dist.run_selection(
         X,
         k,
@@ -121,7 +134,7 @@ def _run_distributed_select(args: argparse.Namespace, client: Client | None) -> 
         checkpoint=args.checkpoint,
         overwrite=args.overwrite,
         client=client,
-        start=args.start,
+        start=start,
         n_partitions=args.partitions,
         retries=args.retries,
         quiet=args.quiet,
