@@ -58,6 +58,8 @@ def test_select_every_format_and_schema(tmp_path, capsys, cache, schema, fmt):
         "--embedder",
         "tfidf",
         "-q",
+        "--preset",  # every record a candidate, one greedy: the distances' invariants below
+        "paper",
         *extra,
     )
     assert code == 0, err
@@ -456,6 +458,7 @@ def test_skipped_records_keep_input_numbering(tmp_path, capsys, cache):
 def test_select_on_a_local_dask_cluster_equals_one_process(tmp_path, capsys, cache):
     src = data_file(tmp_path, "alpaca", "jsonl", n=80)
     common = ["-k", 25, "--cache-dir", cache, "--embedder", "tfidf", "-q", "--seed", 2]
+    common += ["--preset", "paper"]  # the default's length buckets run in one process only
     assert run(capsys, "select", src, "-o", tmp_path / "one.jsonl", *common)[0] == 0
     code, _, err = run(
         capsys, "select", src, "-o", tmp_path / "dask.jsonl", "--workers", 2, *common

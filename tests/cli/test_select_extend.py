@@ -37,9 +37,15 @@ def _select(tmp_path, capsys, src, name, *argv):
 
 # ----------------------------------------------------------------- item 6: the embedder
 def test_extend_without_embedder_takes_the_manifests_embedder_and_seed(tmp_path, capsys, data):
-    first = _select(tmp_path, capsys, data, "a", "-k", 10, "--embedder", "tfidf", "--seed", 3)
-    longer = _select(tmp_path, capsys, data, "b", "-k", 25, "--embedder", "tfidf", "--seed", 3)
-    ext = _select(tmp_path, capsys, data, "c", "-k", 15, "--extend", tmp_path / "a.jsonl")
+    # the paper's greedy, whose k records are a prefix of any longer run's
+    paper = ["--preset", "paper"]
+    first = _select(
+        tmp_path, capsys, data, "a", "-k", 10, "--embedder", "tfidf", "--seed", 3, *paper
+    )
+    longer = _select(
+        tmp_path, capsys, data, "b", "-k", 25, "--embedder", "tfidf", "--seed", 3, *paper
+    )
+    ext = _select(tmp_path, capsys, data, "c", "-k", 15, "--extend", tmp_path / "a.jsonl", *paper)
     assert ext.embedder["method"] == "tfidf" and ext.embedder["params"] == first.embedder["params"]
     assert ext.embedder["params"]["seed"] == 3
     assert ext.indices == longer.indices

@@ -28,7 +28,9 @@ def _select(tmp_path, capsys, data, name, *argv):
 def test_budget_is_the_longest_prefix_of_the_unbudgeted_order(tmp_path, capsys, data, method):
     words = [len(t.split()) for t in read_records(data, quiet=True).texts]
     budget = 400
-    m, stdout = _select(tmp_path, capsys, data, "b", "--tokens", budget, "--method", method)
+    # the paper's greedy: one order for every size (the default's buckets order depends on it)
+    paper = ["--preset", "paper"]
+    m, stdout = _select(tmp_path, capsys, data, "b", "--tokens", budget, "--method", method, *paper)
     assert m.tokens["tokenizer"] == "whitespace" and m.tokens["budget"] == budget
     assert m.tokens["per_record"] == [words[i] for i in m.indices]
     assert m.tokens["total"] == sum(m.tokens["per_record"]) <= budget and m.k == len(m.indices)
@@ -39,7 +41,8 @@ def test_budget_is_the_longest_prefix_of_the_unbudgeted_order(tmp_path, capsys, 
 
         order = np.random.default_rng(0).permutation(60).tolist()
     else:
-        order = _select(tmp_path, capsys, data, "all", "-k", 60, "--method", method)[0].indices
+        order = _select(tmp_path, capsys, data, "all", "-k", 60, "--method", method, *paper)[0]
+        order = order.indices
     total, prefix = 0, []
     for i in order:
         if total + words[i] > budget:
@@ -63,8 +66,11 @@ def test_tokenizer_folder_counts_and_k_with_a_tokenizer(tmp_path, capsys, data, 
     m, _ = _select(tmp_path, capsys, data, "k", "-k", 5, "--tokenizer", tiny_bert)
     assert m.k == 5 and m.tokens["budget"] is None
     assert m.tokens["per_record"] == [counts[i] for i in m.indices]
-    m, _ = _select(tmp_path, capsys, data, "plain", "-k", 5)
+    m, _ = _select(tmp_path, capsys, data, "plain", "-k", 5, "--preset", "paper")
     assert m.tokens is None and "tokens" not in m.timings
+    # the default preset's length buckets count words, and the manifest records them
+    m, _ = _select(tmp_path, capsys, data, "default", "-k", 5)
+    assert m.tokens["tokenizer"] == "whitespace" and m.tokens["budget"] is None
 
 
 @pytest.mark.parametrize(
