@@ -163,12 +163,16 @@ def test_what_was_chosen_renders_records_escaped_and_expandable(chat_built, brow
     # A long record shows its start, and all of it (up to the cap) once expanded.
     details = first.find_element(By.CSS_SELECTOR, "details.text")
     assert details.get_attribute("open") is None
-    shown = details.text
+
+    def rendered(element):  # what the page shows: a closed details hides its content
+        return browser.execute_script("return arguments[0].innerText", element)
+
+    shown = rendered(details)
     assert shown.startswith(MARKUP[:40]) and len(shown) < 400
     assert "show all" in shown and f"{len(t.texts[t.planted['markup']]):,}" in shown
     details.find_element(By.TAG_NAME, "summary").click()
     assert details.get_attribute("open") is not None
-    opened = details.text
+    opened = rendered(details)
     assert opened.count("long line of words") > 200
     assert "more characters not shown" in opened
 

@@ -146,7 +146,7 @@ def test_length_and_turn_shift_in_json_and_summary(chat_built):
     assert full["median_words"] == pytest.approx(np.median(words))
     assert full["short_pct"] == pytest.approx(100 * np.mean(words <= 20))
     assert full["median_turns"] == pytest.approx(np.median(t.turns))
-    for i, s in enumerate(rep["sets"][1:], start=1):
+    for s in rep["sets"][1:]:
         rows = t.indices[s["name"]]
         assert s["shift"]["median_words"] == pytest.approx(np.median(words[rows]))
         assert s["shift"]["median_turns"] == pytest.approx(np.median(t.turns[rows]))
@@ -191,7 +191,12 @@ def test_turns_of_messages_skip_empty_turns(tmp_path):
 
     path = tmp_path / "m.jsonl"
     rows = [
-        {"messages": [{"role": "user", "content": "hi there"}, {"role": "assistant", "content": ""}]},
+        {
+            "messages": [
+                {"role": "user", "content": "hi there"},
+                {"role": "assistant", "content": ""},
+            ]
+        },
         {
             "messages": [
                 {"role": "system", "content": "be brief"},

@@ -19,9 +19,10 @@ from unisel.io import InputWarning
 from unisel.io.atomic import atomic_output, check_writable
 from unisel.manifest import load_manifest
 from unisel.report import figures as F
+from unisel.report.chosen import add_ratios, length_shift, what_was_chosen
 from unisel.report.inputs import FULL_NAME, ReportInputs, SubsetSpec, resolve_inputs
 from unisel.report.page import num_span, render_page
-from unisel.report.summary import summarize
+from unisel.report.summary import shift_sentences, summarize
 from unisel.tokens import length_summary
 
 DEFAULT_SAMPLE_SIZE = 20_000
@@ -114,7 +115,7 @@ def build_report(
     Returns the content of ``report.json``.
     """
     from unisel import __version__
-    from unisel.metrics import uniformity_report
+    from unisel.metrics import NEAR_DUPLICATE_THRESHOLD, uniformity_report
 
     X = inputs.X
     names = [FULL_NAME] + [s.name for s in inputs.sets]
@@ -123,7 +124,7 @@ def build_report(
     colors = F.set_colors(names, FULL_NAME)
     sizes = {FULL_NAME: inputs.n, **{s.name: int(s.indices.size) for s in inputs.sets}}
 
-    steps = progress_bar(total=4, desc="report", unit="step", quiet=quiet)
+    steps = progress_bar(total=5, desc="report", unit="step", quiet=quiet)
     steps.set_postfix_str("metrics and nearest neighbours")
     limit: dict[str, Any] = {} if exact_limit == "default" else {"exact_limit": exact_limit}
     ureport = uniformity_report(
@@ -192,6 +193,21 @@ def build_report(
             by_name[n]["length_median"] = lengths[n].get("median")
     steps.update()
 
+    steps.set_postfix_str("records")
+    full_exact = by_name[FULL_NAME].get("nn_method", "exact") == "exact"
+    chosen = what_was_chosen(
+        inputs,
+        seed=seed,
+        nn_full=nn.get(FULL_NAME) if full_exact else None,
+        threshold=NEAR_DUPLICATE_THRESHOLD,
+    )
+    shifts = {n: length_shift(inputs, indices[n]) for n in names}
+    full_shift = shifts[FULL_NAME]
+    for shift in shifts.values():
+        if shift is not None and full_shift is not None:
+            add_ratios(shift, full_shift)
+    steps.update()
+
     steps.set_postfix_str("page")
     sets_json = []
     for name in names:
@@ -205,9 +221,11 @@ def build_report(
                 "color": colors[name],
                 "metrics": by_name[name],
                 "lengths": lengths.get(name),
+                "shift": shifts[name],
             }
         )
     summary = summarize([s["metrics"] for s in sets_json], full_name=FULL_NAME)
+    summary.sentences += shift_sentences(sets_json, full_name=FULL_NAME)
     report: dict[str, Any] = {
         "unisel_version": __version__,
         "title": _title(inputs.source),
@@ -222,6 +240,7 @@ def build_report(
         "length_note": inputs.length_note,
         "summary": {"text": summary.text, "best": summary.best, "comparisons": summary.comparisons},
         "figures": figs,
+        "chosen": chosen,
     }
     report = _json_safe(report)
     (folder / REPORT_JSON).write_text(
@@ -414,7 +433,8 @@ def write_report(
         ``"auto"`` (default: the tokenizer of a manifest's token budget, else whitespace
         words; skipped with a note when the full set's records cannot be read), ``"words"``,
         a tokenizer name, an array of counts, or None for none. See
-        :func:`unisel.report.inputs.resolve_inputs`.
+        :func:`unisel.report.inputs.resolve_inputs`. Unless None, the records are read for
+        the "What was chosen" section and each set's length and turn shift as well.
     quiet : bool
         No progress bar.
     exact_limit : int, None or "default"

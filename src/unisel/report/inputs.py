@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from unisel.errors import InputError, ParameterError, UniselError
-from unisel.io import resolve_source
+from unisel.io import RecordSet, resolve_source
 from unisel.manifest import Manifest, load_manifest
 
 SubsetSpec = str | Path | tuple[str, Sequence[int] | np.ndarray]
@@ -41,6 +41,9 @@ class ReportSet:
     distances : ndarray of shape (k,), float64, or None
         For max-min selections, the cosine distance at which each record was chosen (``inf`` for
         the first, ``nan`` for records of an initial selection); None otherwise.
+    params : dict
+        The manifest's ``selector.params`` (``preset``, ``set_aside`` count, ...); empty for
+        plain index pairs.
     """
 
     name: str
@@ -48,6 +51,7 @@ class ReportSet:
     method: str | None = None
     manifest_path: Path | None = None
     distances: np.ndarray | None = None
+    params: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -72,6 +76,15 @@ class ReportInputs:
     text_digests : ndarray of shape (n,), dtype V16, or None
         `unisel.metrics.text_digests` of the full set's rendered texts, for the identical-text
         counts; None when the records were not read (no ``lengths``, or they could not be).
+    records : RecordSet or None
+        The full set's records as read again for the report (their texts, one per embedding
+        row); None when they were not read.
+    words : ndarray of shape (n,), int64, or None
+        `unisel.tokens.content_words` of each record, whatever ``length_unit`` is.
+    turns : ndarray of shape (n,), int64, or None
+        Conversation turns with text per record (``sharegpt`` and ``messages`` schemas only).
+    records_note : str or None
+        Why there are no records (they could not be read), when lengths were given as an array.
     """
 
     source: str | None
@@ -82,6 +95,10 @@ class ReportInputs:
     length_unit: str | None = None
     length_note: str | None = None
     text_digests: np.ndarray | None = None
+    records: RecordSet | None = None
+    words: np.ndarray | None = None
+    turns: np.ndarray | None = None
+    records_note: str | None = None
 
     @property
     def n(self) -> int:
@@ -313,14 +330,16 @@ def resolve_inputs(
         checked = _check_indices(label, idx, n, where)
         distances = None
         method = None
+        params: dict[str, Any] = {}
         if man is not None:
             method = str(man.selector.get("method")) if man.selector.get("method") else None
+            params = dict(man.selector.get("params") or {})
             distances = man.distances_array
             if distances is not None and distances.shape[0] != checked.shape[0]:
                 raise InputError(
                     f"{man_path}: {distances.shape[0]} distances for {checked.shape[0]} indices"
                 )
-        sets.append(ReportSet(label, checked, method, man_path, distances))
+        sets.append(ReportSet(label, checked, method, man_path, distances, params))
 
     if full is not None:
         source: str | None = str(full)
@@ -344,31 +363,41 @@ def _attach_lengths(
     manifests: list[Manifest],
     lengths: str | np.ndarray,
 ) -> None:
-    """Set ``inputs.lengths`` (one count per embedding row) from an array or the records."""
+    """Set ``inputs.lengths`` (one count per embedding row) from an array or the records, and
+    keep the records, their word and turn counts for the report's records section."""
     from unisel.io import read_records
     from unisel.metrics import text_digests
-    from unisel.tokens import WHITESPACE, count_tokens
+    from unisel.tokens import WHITESPACE, content_words, count_tokens
 
     n = inputs.n
-    if not isinstance(lengths, str):
+    given = not isinstance(lengths, str)
+    if given:
         arr = np.asarray(lengths)
         if arr.shape != (n,) or not np.issubdtype(arr.dtype, np.integer):
             raise ParameterError(f"lengths must be {n} integers, one per record of the full set")
         inputs.lengths, inputs.length_unit = arr.astype(np.int64), "given"
-        return
-    auto = lengths == "auto"
-    tokenizer: str | None = None if lengths in ("auto", "words") else lengths
-    if auto:
+    # Given lengths need no records: reading them is then only for the records section, and
+    # a failure to read only leaves that section out.
+    auto = given or lengths == "auto"
+    tokenizer: str | None = None if given or lengths in ("auto", "words") else str(lengths)
+    if not given and lengths == "auto":
         for m in manifests:
             name = (getattr(m, "tokens", None) or {}).get("tokenizer")
             if name and name not in ("given", WHITESPACE):
                 tokenizer = str(name)
                 break
+
+    def skip(note: str) -> None:
+        if given:
+            inputs.records_note = note
+        else:
+            inputs.length_note = note
+
     first = manifests[0] if manifests else None
     source = full if full is not None else (first.input.get("source") if first else None)
     if not source:
         if auto:
-            inputs.length_note = "no data set to read the records from"
+            skip("no data set to read the records from")
             return
         raise ParameterError("record lengths need the full data set (FULL or a manifest)")
     info = first.input if first else {}
@@ -382,18 +411,77 @@ def _attach_lengths(
         )
     except UniselError as exc:
         if auto:
-            inputs.length_note = f"the records could not be read ({exc})"
+            skip(f"the records could not be read ({exc})")
             return
         raise
     if len(records) != n:
         msg = f"{source}: {len(records)} records but the embeddings have {n} rows"
         if auto:
-            inputs.length_note = msg
+            skip(msg)
             return
         raise InputError(msg)
+    inputs.records = records
     inputs.text_digests = text_digests(records.texts)
+    inputs.words = content_words(records.texts)
+    inputs.turns = count_turns(source, records)
+    if given:
+        return
     counted = count_tokens(records.texts, tokenizer)
     inputs.lengths = counted.counts
     inputs.length_unit = (
         "words" if counted.tokenizer == WHITESPACE else f"tokens ({counted.tokenizer})"
     )
+
+
+#: The field holding a conversation's turns, per schema that has turns.
+TURN_FIELDS = {"sharegpt": "conversations", "messages": "messages"}
+
+
+def _has_text(value: Any) -> bool:
+    """Whether a turn's value holds text (a string, or a list of ``{"text": ...}`` parts)."""
+    if isinstance(value, str):
+        return bool(value.strip())
+    if isinstance(value, (list, tuple)):
+        return any(isinstance(p, dict) and _has_text(p.get("text")) for p in value)
+    return value is not None and bool(str(value).strip())
+
+
+def turn_count(turns: Any) -> int:
+    """The turns with text in a conversation (a ShareGPT ``conversations`` or a ``messages``
+    list); turns without text count for nothing, as the rendered text leaves them out."""
+    if not isinstance(turns, (list, tuple)):
+        return 0
+    return sum(
+        1 for t in turns if isinstance(t, dict) and _has_text(t.get("value", t.get("content")))
+    )
+
+
+def count_turns(source: str | Path, records: RecordSet) -> np.ndarray | None:
+    """Turns per record of a conversation data set, one per entry of ``records``, or None.
+
+    The rendered texts join the turns, so the source is streamed once more for the turn lists
+    (only their column where the format allows); None for schemas without turns, or when the
+    second pass does not line up with ``records``.
+
+    Returns
+    -------
+    ndarray of shape (len(records),), int64, or None
+    """
+    from unisel.io.reader import open_source
+
+    column = TURN_FIELDS.get(records.schema)
+    if column is None:
+        return None
+    try:
+        fmt, src = open_source(source, str(records.meta.get("split", "train")))
+        src.meta.update(fmt.inspect(src))
+        counts = np.fromiter(
+            (turn_count(record.get(column)) for record, _ in fmt.records(src, [column])),
+            dtype=np.int64,
+        )
+    except (UniselError, OSError):  # read once already: a second failure only loses turns
+        return None
+    rows = records.source_rows(np.arange(len(records)))
+    if rows.size and int(rows.max()) >= counts.size:
+        return None
+    return counts[rows]

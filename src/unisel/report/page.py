@@ -15,6 +15,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
 
+from unisel.report.chosen import PREVIEW_CHARS, PREVIEW_LINES, preview, visible
 from unisel.report.summary import Num, Part, format_number
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -114,6 +115,11 @@ def _best_rows(sets: Sequence[Mapping[str, Any]], full_name: str) -> dict[str, s
     return out
 
 
+def plural(count: Any, word: str) -> str:
+    """``word`` for a count of one, else ``word + "s"``."""
+    return word if count == 1 else word + "s"
+
+
 def data_uri(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
@@ -147,6 +153,11 @@ def render_page(
     env.globals["num"] = num_span
     env.globals["render_parts"] = render_parts
     env.globals["data_uri"] = data_uri
+    env.globals["visible"] = visible
+    env.globals["preview"] = preview
+    env.globals["plural"] = plural
+    env.globals["preview_chars"] = PREVIEW_CHARS
+    env.globals["preview_lines"] = PREVIEW_LINES
     full_name = report["full_name"]
     columns = COLUMNS
     if report.get("length_unit"):
@@ -163,4 +174,6 @@ def render_page(
         summary=summary_sentences,
         figures=figures,
         full_name=full_name,
+        chosen=report.get("chosen"),
+        colors={s["name"]: s["color"] for s in report["sets"]},
     )

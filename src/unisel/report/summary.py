@@ -18,7 +18,8 @@ class Num:
     """A number shown in the text: its ``report.json`` pointer, value and display kind.
 
     ``kind`` is ``"dist"`` (3 significant digits), ``"ratio"`` (one decimal), ``"pct"``
-    (whole percent, value already in percent) or ``"int"`` (thousands separators).
+    (whole percent, value already in percent), ``"int"`` (thousands separators) or
+    ``"count"`` (a median of counts: whole numbers as such, halves with one decimal).
     """
 
     pointer: str
@@ -54,6 +55,8 @@ def format_number(value: float | int | None, kind: str = "dist") -> str:
         return f"{value:.1f}" if value < 100 else f"{value:,.0f}"
     if kind == "pct":
         return f"{value:.0f}"
+    if kind == "count":
+        return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
     # Cosine distances computed in float64 carry ~1e-16 of rounding noise: a distance of
     # 6.7e-16 between a record and itself is shown as the 0 it is.
     if abs(value) < ZERO_BELOW:
@@ -244,4 +247,62 @@ def summarize(sets: Sequence[Mapping[str, Any]], *, full_name: str = "full") -> 
                 s += [" and ", num(full_i, "n_identical_texts", "int"), " of an identical text"]
         s.append(".")
         out.sentences.append(s)
+    return out
+
+
+def shift_sentences(
+    sets: Sequence[Mapping[str, Any]], *, full_name: str = "full"
+) -> list[list[Part]]:
+    """One sentence per subset on its length and turn shift against the full set.
+
+    Parameters
+    ----------
+    sets : sequence of mappings
+        ``report.json``'s ``sets``, each with ``name`` and ``shift`` (None when the records
+        were not read: no sentence): ``median_words``, ``median_words_ratio``, ``short_words``,
+        ``short_pct``, ``median_turns`` (None without turns).
+    full_name : str
+
+    Returns
+    -------
+    list of sentences
+        Numbers point at ``/sets/<i>/shift/<field>``.
+    """
+    full_i = next((i for i, s in enumerate(sets) if s["name"] == full_name), None)
+    if full_i is None or not sets[full_i].get("shift"):
+        return []
+
+    def num(i: int, key: str, kind: str) -> Num:
+        return Num(f"/sets/{i}/shift/{key}", sets[i]["shift"][key], kind)
+
+    out: list[list[Part]] = []
+    for i, s in enumerate(sets):
+        shift = s.get("shift")
+        if i == full_i or not shift:
+            continue
+        sentence: list[Part] = [
+            f"{s['name']}'s records have a median of ",
+            num(i, "median_words", "count"),
+            " words" + (" (runs of letters or digits)" if not out else "") + " against ",
+            num(full_i, "median_words", "count"),
+            " in the full set",
+        ]
+        if shift.get("median_words_ratio") is not None:
+            sentence += [" (", num(i, "median_words_ratio", "ratio"), "x)"]
+        sentence += [
+            "; ",
+            num(i, "short_pct", "ratio"),
+            f"% of them have {shift['short_words']} words or fewer against ",
+            num(full_i, "short_pct", "ratio"),
+            "%",
+        ]
+        if shift.get("median_turns") is not None:
+            sentence += [
+                "; median ",
+                num(i, "median_turns", "count"),
+                " turns per conversation against ",
+                num(full_i, "median_turns", "count"),
+            ]
+        sentence.append(".")
+        out.append(sentence)
     return out
