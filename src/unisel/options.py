@@ -98,7 +98,7 @@ class Preset:
 #: a candidate). ``default``: chosen from benchmarks/bench_quality.py (docs/quality.md).
 PRESETS: dict[str, Preset] = {
     "paper": Preset(pooling="mean", min_words=0, aside_zero=False, outliers=0.0),
-    "default": Preset(pooling="sif", min_words=4, aside_zero=True, outliers=0.0, length_buckets=4),
+    "default": Preset(pooling="sif", min_words=4, aside_zero=True, outliers=0.10, length_buckets=4),
 }
 DEFAULT_PRESET = "default"
 

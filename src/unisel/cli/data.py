@@ -108,9 +108,9 @@ def _add_select(sub: argparse._SubParsersAction) -> Handler:
         choices=list(PRESETS),
         default=DEFAULT_PRESET,
         help="default: word2vec with SIF pooling, records of fewer than 4 words or with an "
-        "empty embedding set aside, the 10%% most isolated records not max-min candidates "
-        "(docs/quality.md); paper: the paper's recipe as published (mean pooling, every "
-        "record a candidate)",
+        "empty embedding set aside, the 10%% most isolated records not max-min candidates, 4 "
+        "length buckets (docs/quality.md); paper: the paper's recipe as published (mean "
+        "pooling, every record a candidate, one greedy)",
     )
     p.add_argument(
         "--outliers",
