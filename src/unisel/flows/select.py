@@ -160,7 +160,7 @@ def select_records(
         )
     check_embeddings(emb, len(records), spec)
     with timer("select"):
-        aside = candidates(records, emb.vectors, o)
+        aside, min_words = candidates(records, emb.vectors, o)
         selection = run_selector(
             emb.vectors,
             total,
@@ -176,6 +176,8 @@ def select_records(
                 selection.distances, previous, emb.vectors, initial, o.metric
             )
         selection.params["preset"] = o.preset
+        if o.robust:  # the rule as applied, so that the report can find the records again
+            selection.params.update(min_words=min_words, aside_zero=o.resolved.aside_zero)
     with timer("metrics"):
         hmin = subset_h_min(emb.vectors, selection.indices)
         _warn_repeats(emb.vectors, selection.indices, o.method)
@@ -201,8 +203,11 @@ MAX_SHORT_SHARE = 0.5
 """Above this share of short records the word minimum is not applied (only empty records)."""
 
 
-def candidates(records: RecordSet, vectors: np.ndarray, select: SelectOptions) -> np.ndarray:
-    """Rows set aside by the preset (what the embedding cannot see), as increasing int64 rows.
+def candidates(
+    records: RecordSet, vectors: np.ndarray, select: SelectOptions
+) -> tuple[np.ndarray, int]:
+    """Rows set aside by the preset (what the embedding cannot see), as increasing int64 rows,
+    and the word minimum applied (the preset's, 1 where most records are short, 0 when off).
 
     Records with fewer than ``min_words`` words (:func:`unisel.tokens.content_words`:
     whitespace, zero-width or punctuation-only text counts 0) and, with ``aside_zero``, records
@@ -211,22 +216,25 @@ def candidates(records: RecordSet, vectors: np.ndarray, select: SelectOptions) -
     after every admitted record if k asks for them.
     """
     if not select.robust:
-        return np.empty(0, dtype=np.int64)
+        return np.empty(0, dtype=np.int64), 0
     rule = select.resolved
     aside = np.zeros(len(records), dtype=bool)
+    applied = rule.min_words
     if rule.min_words > 0:
-        few = content_words(records.texts) < rule.min_words
+        words = content_words(records.texts)
+        few = words < rule.min_words
         if few.mean() > MAX_SHORT_SHARE:  # a corpus of short texts: short is not junk here
             warnings.warn(
                 f"{few.mean():.0%} of the records have fewer than {rule.min_words} words: "
                 "only empty ones are set aside (--min-words 0 to silence)",
                 stacklevel=3,
             )
-            few = content_words(records.texts) < 1
+            applied = 1
+            few = words < 1
         aside |= few
     if rule.aside_zero:
         aside |= zero_rows(vectors)
-    return np.flatnonzero(aside).astype(np.int64)
+    return np.flatnonzero(aside).astype(np.int64), applied
 
 
 def select_file(

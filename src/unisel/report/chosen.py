@@ -157,7 +157,7 @@ def _set_aside(inputs: ReportInputs, s: ReportSet) -> dict[str, Any] | None:
             )
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # the selection has warned already
-                rows = candidates(inputs.records, np.asarray(inputs.X), options)
+                rows, _ = candidates(inputs.records, np.asarray(inputs.X), options)
         except UniselError as exc:
             return {
                 "count": int(counted),
