@@ -62,3 +62,52 @@ def test_manifests_without_a_hash_or_without_their_subset_pass(selected: Path) -
         data["output"].pop(key)
     mpath.write_text(json.dumps(data))  # an earlier version's manifest
     assert load_manifest(mpath).k == 8
+
+
+FIXTURE_V1 = Path(__file__).parent / "fixtures" / "manifest_v1"
+
+
+def test_a_manifest_written_before_format_version_still_loads_typed() -> None:
+    from unisel.io import file_sha256
+    from unisel.manifest import EmbedderInfo, InputInfo, OutputInfo, SelectorInfo
+
+    m = load_manifest(FIXTURE_V1 / "subset.jsonl")  # checks the subset beside it
+    assert m.format_version == 1
+    assert isinstance(m.input_info, InputInfo) and m.input_info.n_records == 12
+    assert (m.input_info.format, m.input_info.schema) == ("jsonl", "alpaca")
+    assert isinstance(m.output_info, OutputInfo)
+    assert m.output_info.sha256 == file_sha256(FIXTURE_V1 / "subset.jsonl") == m.output["sha256"]
+    assert isinstance(m.embedder_info, EmbedderInfo)
+    assert (m.embedder_info.method, m.embedder_info.dim) == ("tfidf", 11)
+    sel = m.selector_info
+    assert isinstance(sel, SelectorInfo) and sel.method == "maxmin"
+    assert (sel.start, sel.metric, sel.params["n_samples"]) == (11, "cosine", 4)
+    assert m.indices == [11, 6, 2, 0] and m.selector["params"]["start"] == 11
+
+
+def test_new_manifests_carry_the_format_version(selected: Path) -> None:
+    from unisel.manifest import FORMAT_VERSION
+
+    raw = json.loads(Path(f"{selected}.manifest.json").read_text())
+    assert raw["format_version"] == FORMAT_VERSION == 2
+    m = load_manifest(selected)
+    assert m.format_version == 2 and m.selector_info.start == m.selector["params"]["start"]
+    assert m.embedder_info.cache_path is None and m.output_info.order == "input"
+
+
+def test_a_later_format_version_and_missing_section_keys_are_one_line_errors(
+    tmp_path: Path,
+) -> None:
+    data = json.loads((FIXTURE_V1 / "subset.jsonl.manifest.json").read_text())
+    later = tmp_path / "later.jsonl.manifest.json"
+    later.write_text(json.dumps({**data, "format_version": 3}))
+    with pytest.raises(InputError, match=r"format_version 3; this unisel reads 1 to 2") as err:
+        load_manifest(later, check=False)
+    assert str(err.value).startswith(str(later)) and "\n" not in str(err.value)
+
+    sparse = tmp_path / "sparse.jsonl.manifest.json"
+    del data["embedder"]["dim"]
+    sparse.write_text(json.dumps(data))
+    m = load_manifest(sparse, check=False)  # the dict sections load as before
+    with pytest.raises(InputError, match="manifest section 'embedder' lacks dim"):
+        _ = m.embedder_info

@@ -34,6 +34,13 @@ A manifest is a JSON object (``<output>.manifest.json``) with these keys:
                     selection order; ``null`` otherwise.
 ``timings``         seconds per stage: ``read``, ``embed``, ``select``, ``metrics``, ``write``.
 ``versions``        library versions (python, numpy, scipy, scikit-learn, gensim, ...).
+``format_version``  the layout of the file: 2 (`FORMAT_VERSION`). Manifests without it were
+                    written before it was recorded and read as version 1 (the same keys);
+                    a manifest of a later version is refused with a line saying so.
+
+The sections stay plain dicts on `Manifest` (``manifest.input["source"]``); the typed view of
+each, checked when it is asked for, is `Manifest.input_info` (`InputInfo`), `output_info`
+(`OutputInfo`), `embedder_info` (`EmbedderInfo`) and `selector_info` (`SelectorInfo`).
 """
 
 from __future__ import annotations
@@ -41,16 +48,156 @@ from __future__ import annotations
 import json
 import math
 import platform
-from dataclasses import asdict, dataclass, field
+from collections.abc import Mapping
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
 from unisel.errors import InputError
 
 MANIFEST_SUFFIX = ".manifest.json"
+
+#: The manifest layout written now (see the module docstring); `load_manifest` reads 1 and 2.
+FORMAT_VERSION = 2
+
+
+@dataclass(frozen=True)
+class InputInfo:
+    """The ``input`` section: what the subset was selected from.
+
+    Attributes
+    ----------
+    source : str
+        The absolute path or hub name (``<pandas.DataFrame>`` etc. for in-memory inputs).
+    format, schema : str
+        As `unisel.io.RecordSet` has them.
+    text_field : str or None
+    n_records : int
+        Records read (after ``n_dropped`` and ``n_skipped``).
+    n_dropped, n_skipped : int
+        Cut-off records at the end of a JSON array; records without text left out.
+    sha256 : str
+        The content hash of the input.
+    in_memory : bool
+        The input was a ``datasets.Dataset`` or ``pandas.DataFrame`` in memory.
+    extra : mapping
+        Keys of the section this version does not name.
+    """
+
+    source: str
+    format: str
+    schema: str
+    n_records: int
+    text_field: str | None = None
+    n_dropped: int = 0
+    n_skipped: int = 0
+    sha256: str = ""
+    in_memory: bool = False
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class OutputInfo:
+    """The ``output`` section: where the subset was written.
+
+    Attributes
+    ----------
+    path : str or None
+        The resolved subset path; None for a selection returned in memory.
+    format : str
+    order : {"input", "selection"}
+    sha256 : str or None
+        Of the subset file or folder; None in manifests of in-memory selections and of
+        versions before the pair was checked.
+    size : int or None
+        Bytes of the subset, beside ``sha256``.
+    extra : mapping
+    """
+
+    format: str
+    order: str
+    path: str | None = None
+    sha256: str | None = None
+    size: int | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class EmbedderInfo:
+    """The ``embedder`` section: how the records were embedded.
+
+    Attributes
+    ----------
+    method : str
+        The registered embedder name.
+    params : mapping
+        Its settings.
+    dim : int
+        Embedding dimension.
+    cache_path : str or None
+        The cached ``.npy`` of the embeddings.
+    extra : mapping
+    """
+
+    method: str
+    dim: int
+    params: Mapping[str, Any] = field(default_factory=dict)
+    cache_path: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SelectorInfo:
+    """The ``selector`` section: which selector chose the subset, with which settings.
+
+    Attributes
+    ----------
+    method : str
+        The registered selector name.
+    params : mapping
+        `unisel.select.Selector.manifest_params` of the fitted selector.
+    extra : mapping
+    """
+
+    method: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def start(self) -> int | None:
+        """The first record (an input record number), when the selector has one."""
+        start = self.params.get("start")
+        return None if start is None else int(start)
+
+    @property
+    def metric(self) -> str:
+        """The distance of the greedy; manifests from before it was recorded are cosine."""
+        return str(self.params.get("metric", "cosine"))
+
+
+_S = TypeVar("_S", InputInfo, OutputInfo, EmbedderInfo, SelectorInfo)
+
+
+def _section(cls: type[_S], data: Any, what: str) -> _S:
+    """``cls`` (a frozen dataclass with an ``extra`` field) from a manifest section's dict.
+
+    Keys ``cls`` does not name go to ``extra``; a missing required key or a section that is not
+    an object raises `InputError` naming the section and the key.
+    """
+    if not isinstance(data, Mapping):
+        raise InputError(f"manifest section {what!r} is not an object")
+    known = {f.name for f in fields(cls)} - {"extra"}
+    required = {
+        f.name for f in fields(cls) if f.default is MISSING and f.default_factory is MISSING
+    }
+    missing = sorted(required - set(data))
+    if missing:
+        raise InputError(f"manifest section {what!r} lacks {', '.join(missing)}")
+    values = {k: v for k, v in data.items() if k in known}
+    return cls(**values, extra={k: v for k, v in data.items() if k not in known})
 
 
 @dataclass
@@ -71,9 +218,30 @@ class Manifest:
     unisel_version: str = ""
     embedding_indices: list[int] | None = None
     tokens: dict[str, Any] | None = None
+    format_version: int = FORMAT_VERSION
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, allow_nan=False)
+
+    @property
+    def input_info(self) -> InputInfo:
+        """The ``input`` section, typed."""
+        return _section(InputInfo, self.input, "input")
+
+    @property
+    def output_info(self) -> OutputInfo:
+        """The ``output`` section, typed."""
+        return _section(OutputInfo, self.output, "output")
+
+    @property
+    def embedder_info(self) -> EmbedderInfo:
+        """The ``embedder`` section, typed."""
+        return _section(EmbedderInfo, self.embedder, "embedder")
+
+    @property
+    def selector_info(self) -> SelectorInfo:
+        """The ``selector`` section, typed."""
+        return _section(SelectorInfo, self.selector, "selector")
 
     @property
     def indices_array(self) -> np.ndarray:
@@ -202,6 +370,14 @@ def load_manifest(path: str | Path, *, check: bool = True) -> Manifest:
         raise InputError(f"{path}: manifest not found") from None
     except (OSError, json.JSONDecodeError) as exc:
         raise InputError(f"{path}: not a readable manifest ({exc})") from None
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: not a unisel manifest (a JSON {type(data).__name__})")
+    version = data.setdefault("format_version", 1)  # written before the version was recorded
+    if not isinstance(version, int) or not 1 <= version <= FORMAT_VERSION:
+        raise InputError(
+            f"{path}: manifest format_version {version!r}; this unisel reads 1 to "
+            f"{FORMAT_VERSION} (a newer unisel wrote it?)"
+        )
     try:
         manifest = Manifest(**data)
     except TypeError as exc:

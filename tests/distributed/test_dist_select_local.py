@@ -130,3 +130,22 @@ def test_euclidean_metric_is_a_clear_parameter_error(mode):
     X = np.random.default_rng(0).normal(size=(50, 4))
     with pytest.raises(ParameterError, match="metric='cosine' only, not 'euclidean'"):
         select_distributed(X, 5, mode=mode, metric="euclidean", client=None, start=0)
+
+
+def test_two_round_steps_select_with_the_engine_that_ships(monkeypatch):
+    import unisel.select.engine as engine
+
+    real, calls = engine.maxmin, []
+
+    def spy(X, k, **kw):
+        calls.append((int(np.shape(X)[0]), int(k), kw.get("start")))
+        return real(X, k, **kw)
+
+    monkeypatch.setattr(engine, "maxmin", spy)
+    X = _data(4, 300, 6, dup=20)
+    sel = select_two_round(X, 12, start=5, n_partitions=3)
+    # one local greedy per partition, then one on the union of their picks
+    assert len(calls) == 4 and calls[-1][:2] == (sel.extra["union_size"], 12)
+    ref, _ = maxmin_reference(X, 12, start=5)
+    one = select_two_round(X, 12, start=5, n_partitions=1)
+    np.testing.assert_array_equal(one.indices, ref)

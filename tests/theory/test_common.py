@@ -127,3 +127,21 @@ def test_json_output_is_strict_and_complete(tmp_path) -> None:
     assert back["agrees"] is True and back["checks"][0]["prediction"] == "p"
     assert jsonable({1: np.float64(2.0)}) == {"1": 2.0}
     assert [p.name for p in tmp_path.iterdir()] == ["x.json"]  # no temp file left behind
+
+
+def test_the_theory_selects_with_the_engine_that_ships(monkeypatch) -> None:
+    import unisel.select.engine as engine
+
+    real, calls = engine.maxmin, []
+
+    def spy(X, k, **kw):
+        calls.append(kw.get("metric"))
+        return real(X, k, **kw)
+
+    monkeypatch.setattr(engine, "maxmin", spy)
+    X = np.random.default_rng(5).random((200, 3))
+    X[50] = X[10]  # an exact duplicate: ties go to the lowest index in every engine
+    out = euclidean_maxmin(X, 30, start=3)
+    assert calls == ["euclidean"]
+    ref, _ = maxmin_reference(X, 30, start=3, metric="euclidean")
+    assert out.tolist() == ref.tolist() == _maxmin_plain(X, 30, 3)

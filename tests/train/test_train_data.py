@@ -116,3 +116,37 @@ def test_target_counts_are_the_trained_tokens_per_row_with_zero_for_dropped_rows
     assert skipped == [1] and counts[1] == 0
     assert [c for i, c in enumerate(counts) if i != 1] == [e.n_targets for e in examples]
     assert all(c > 0 for i, c in enumerate(counts) if i != 1)
+
+
+def test_rows_are_read_by_the_io_formats_tsv_included(tmp_path):
+    import csv
+
+    path = tmp_path / "a.tsv"
+    with path.open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f, delimiter="\t")
+        w.writerow(["instruction", "input", "output"])
+        w.writerow(["Say hi, please", "", "hi, there"])
+        w.writerow(["Add 1 and 2", "", "3"])
+    data = load_rows(path)
+    assert data.schema == "alpaca"
+    assert data.rows == [
+        {"instruction": "Say hi, please", "input": "", "output": "hi, there"},
+        {"instruction": "Add 1 and 2", "input": "", "output": "3"},
+    ]
+
+
+def test_raw_rows_follow_the_records_read_and_refuse_a_changed_file(tmp_path):
+    from unisel.errors import InputError
+    from unisel.io import read_records
+    from unisel.train.data import raw_rows
+
+    rows = [dict(r) for r in ALPACA[:4]]
+    rows[1] = {"instruction": "", "input": "", "output": ""}  # no text: left out
+    path = tmp_path / "a.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    with pytest.warns(UserWarning, match="without text"):
+        records = read_records(path, skip_empty=True, quiet=True)
+    assert raw_rows(records) == [rows[0], rows[2], rows[3]]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows[:0:-1]))  # another size
+    with pytest.raises(InputError, match="changed since it was read"):
+        raw_rows(records)

@@ -555,14 +555,16 @@ def select_exact(
 
 # ------------------------------------------------------------------ two-round mode
 def _maxmin(X: np.ndarray, k: int, start: int) -> tuple[np.ndarray, np.ndarray]:
-    """Exact greedy max-min in this process with certified batches (same output as the reference).
+    """Exact greedy max-min (cosine) in this process: the engine of `unisel select`.
 
-    Blocks of 65536 rows play the partitions, so each round is one matrix product per block
-    instead of one matrix-vector product per selected row.
+    Returns the indices and distances of `unisel.select.engine.maxmin_reference` (the engine's
+    contract), so a partition's coreset and the driver's final pick are the single-machine
+    selection of their rows.
     """
-    parts = max(1, int(X.shape[0]) // 65536)
-    sel = select_exact(X, k, start=start, n_partitions=parts, candidates=64, max_batch=512)
-    return sel.indices, sel.distances
+    from unisel.select.engine import maxmin
+
+    indices, distances = maxmin(np.asarray(X), k, start=start)
+    return np.asarray(indices, dtype=np.int64), np.asarray(distances, dtype=np.float64)
 
 
 def _local_greedy(

@@ -28,6 +28,7 @@ import numpy as np
 
 from unisel.distributed._atomic import atomic_save_npy, atomic_write_json
 from unisel.errors import InputError, ParameterError
+from unisel.io import atomic_output
 
 INDEX_NAME = "index.json"
 STORE_FORMAT = "unisel-shards/1"
@@ -152,14 +153,12 @@ def finalize_store(output: str | Path, *, overwrite: bool = False) -> Path:
         ``output`` exists and ``overwrite`` is false.
     """
     output = Path(output)
-    tmp = partial_dir(output)
-    if output.exists():
-        if not overwrite:
-            raise ParameterError(
-                f"{output}: output exists; pass overwrite=True (--overwrite) to replace it"
-            )
-        shutil.rmtree(output) if output.is_dir() else output.unlink()
-    tmp.rename(output)
+    check_output_free(output, overwrite=overwrite)
+    if output.is_symlink() or output.is_file():
+        output.unlink()  # atomic_output replaces a folder, not a file by a folder
+    # The old store stays readable until the rename, and comes back if the rename fails.
+    with atomic_output(output, replace_dir=True) as tmp:
+        partial_dir(output).rename(tmp)
     return output
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from unisel.errors import InputError, ParameterError
+from unisel.io.atomic import atomic_write_text
 
 EVAL_FILE = "lm_eval.json"
 EXAMPLE_TASK = Path(__file__).resolve().parent / "tasks" / "unisel_tiny_mc.yaml"
@@ -250,10 +251,7 @@ def evaluate(
     if output is None and Path(resolve_model(model)).name == "model" and Path(model).is_dir():
         output = Path(model) / EVAL_FILE
     if output is not None:
-        output = Path(output)
-        tmp = output.with_name(output.name + ".tmp")
-        tmp.write_text(json.dumps(result.to_dict(), indent=2))
-        tmp.replace(output)
+        atomic_write_text(output, json.dumps(result.to_dict(), indent=2))
     return result
 
 

@@ -1,253 +1,30 @@
-"""Figures and a self-contained HTML page for an experiment.
+"""The experiment's page (``index.html``), rendered with jinja2 like the report's page.
 
-The page embeds its figures (PNG, base64) so ``index.html`` can be mailed or archived alone; the
-PNGs are also written to ``figures/``. This is a small stand-alone builder; once
-``unisel.report``'s page machinery is merged, :func:`write_page` should render through it.
+One self-contained file: the figures (:mod:`unisel.experiment.figures`, also kept as PNGs in
+``figures/``) are inlined as base64 data URIs, so the page can be mailed or archived alone.
+The prose and layout live in ``templates/page.html``; this module draws the figures, formats the
+table cells and renders the template.
 """
 
 from __future__ import annotations
 
 import base64
-import html
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from unisel.experiment.config import ARM_LABELS
+from unisel.experiment import figures as figs
+from unisel.experiment.config import ExperimentConfig
+from unisel.experiment.curves import NOT_REACHED
+from unisel.io.atomic import atomic_write_text
 
-_COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#17becf"]
+TEMPLATES = Path(__file__).parent / "templates"
+TITLE = "unisel experiment: uniform vs baseline subsets"
 
-
-def arm_label(arm: str) -> str:
-    return ARM_LABELS.get(arm, arm)
-
-
-def arm_colors(arms: Sequence[str]) -> dict[str, str]:
-    return {a: _COLORS[i % len(_COLORS)] for i, a in enumerate(arms)}
-
-
-def _plt() -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def plot_curves(
-    curves: list[dict[str, Any]],
-    arms: Sequence[str],
-    *,
-    x: str,
-    window: int,
-    smoothing: str,
-    thresholds: Sequence[float],
-    path: Path,
-    ylabel: str = "training loss",
-) -> Path:
-    """Raw (faint) and smoothed (solid) loss of every run, coloured by arm.
-
-    ``curves`` items have ``arm``, ``seed``, ``step``, ``seconds``, ``tokens_seen``, ``loss``
-    and ``smoothed`` arrays; ``x`` is ``"step"``, ``"minutes"`` or ``"tokens"`` (training
-    tokens seen).
-    """
-    plt = _plt()
-    colors = arm_colors(arms)
-    fig, ax = plt.subplots(figsize=(7.5, 4.5), dpi=110)
-    seen: set[str] = set()
-    for c in curves:
-        xs = _xs(c, x)
-        col = colors[c["arm"]]
-        ax.plot(xs, c["loss"], color=col, alpha=0.2, linewidth=0.8)
-        label = None if c["arm"] in seen else arm_label(c["arm"])
-        seen.add(c["arm"])
-        ax.plot(xs, c["smoothed"], color=col, linewidth=1.8, label=label)
-    for t in thresholds:
-        ax.axhline(t, color="grey", linestyle="--", linewidth=0.8)
-        ax.annotate(
-            f"{t:g}", xy=(1.0, t), xycoords=("axes fraction", "data"), fontsize=8, color="grey"
-        )
-    name = "moving average" if smoothing == "ma" else "EMA"
-    ax.set_xlabel(_XLABELS[x])
-    ax.set_ylabel(ylabel)
-    ax.set_title(f"{ylabel}: raw (faint) and {name}, window {window}")
-    ax.grid(alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
-
-
-_XLABELS = {
-    "step": "optimiser step",
-    "minutes": "training wall-clock (minutes)",
-    "tokens": "training tokens seen",
-}
-
-
-def _xs(c: dict[str, Any], x: str) -> np.ndarray:
-    if x == "step":
-        return np.asarray(c["step"])
-    if x == "minutes":
-        return np.asarray(c["seconds"]) / 60.0
-    return np.asarray(c["tokens_seen"])
-
-
-def plot_heldout_curves(
-    curves: list[dict[str, Any]],
-    arms: Sequence[str],
-    *,
-    thresholds: Sequence[float],
-    path: Path,
-) -> Path:
-    """Held-out loss at each evaluation of every run, against tokens seen and minutes.
-
-    ``curves`` items have a ``heldout`` dict of arrays ``step``, ``seconds``, ``tokens_seen``
-    and ``loss``; one line per run, coloured by arm.
-    """
-    plt = _plt()
-    colors = arm_colors(arms)
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), dpi=110, sharey=True)
-    seen: set[str] = set()
-    for c in curves:
-        h = c["heldout"]
-        if not h["loss"].size:
-            continue
-        label = None if c["arm"] in seen else arm_label(c["arm"])
-        seen.add(c["arm"])
-        col = colors[c["arm"]]
-        axes[0].plot(h["tokens_seen"], h["loss"], marker="o", ms=3, color=col, label=label)
-        axes[1].plot(h["seconds"] / 60.0, h["loss"], marker="o", ms=3, color=col)
-    for ax, x in zip(axes, ("tokens", "minutes"), strict=True):
-        for t in thresholds:
-            ax.axhline(t, color="grey", linestyle="--", linewidth=0.8)
-        ax.set_xlabel(_XLABELS[x])
-        ax.grid(alpha=0.3)
-    axes[0].set_ylabel("held-out loss")
-    axes[0].set_title("held-out loss at each evaluation")
-    if seen:
-        axes[0].legend(fontsize=8)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
-
-
-def plot_lengths(
-    lengths: dict[str, np.ndarray],
-    arms: Sequence[str],
-    *,
-    pool: np.ndarray | None = None,
-    path: Path,
-    xlabel: str = "training tokens per record",
-) -> Path:
-    """Step histograms (share of records per bin, log-spaced bins) of each arm's lengths.
-
-    ``lengths[arm]`` is a (k,) array of counts; ``pool`` (grey, filled) the whole pool's.
-    """
-    plt = _plt()
-    colors = arm_colors(arms)
-    fig, ax = plt.subplots(figsize=(7.5, 4.0), dpi=110)
-    everything = [np.asarray(v) for v in lengths.values() if len(v)]
-    if pool is not None and len(pool):
-        everything.append(np.asarray(pool))
-    if everything:
-        allv = np.concatenate(everything).astype(np.float64)
-        hi = max(2.0, float(allv.max()) + 1)
-        log_x = hi > 64  # short records: one bin per count reads better
-        bins = (
-            np.unique(np.concatenate([[0.0], np.round(np.geomspace(1.0, hi, 30))]))
-            if log_x
-            else np.arange(0.0, hi + 1.0) - 0.5
-        )
-        if pool is not None and len(pool):
-            w = np.full(len(pool), 1.0 / len(pool))
-            ax.hist(pool, bins=bins, weights=w, color="#bbbbbb", alpha=0.6, label="pool")
-        for a in arms:
-            v = np.asarray(lengths.get(a, []))
-            if not v.size:
-                continue
-            w = np.full(v.size, 1.0 / v.size)
-            ax.hist(
-                v, bins=bins, weights=w, histtype="step", linewidth=1.6, color=colors[a],
-                label=f"{arm_label(a)} (median {np.median(v):.0f})",
-            )  # fmt: skip
-        if log_x:
-            ax.set_xscale("symlog", linthresh=1.0)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel("share of records")
-    ax.set_title("length distribution per arm")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
-
-
-def plot_bars(
-    values: dict[str, dict[str, tuple[float, float]]],
-    arms: Sequence[str],
-    *,
-    title: str,
-    ylabel: str,
-    path: Path,
-) -> Path:
-    """Grouped bars: one group per key of ``values`` (a task, or one metric), one bar per arm.
-
-    ``values[group][arm] = (mean, std)``; the error bar is the std over seeds.
-    """
-    plt = _plt()
-    colors = arm_colors(arms)
-    groups = list(values)
-    fig, ax = plt.subplots(
-        figsize=(max(4.0, 1.6 * len(groups) * max(1, len(arms)) / 2 + 2), 4.0), dpi=110
-    )
-    width = 0.8 / max(1, len(arms))
-    for j, arm in enumerate(arms):
-        xs, ys, es = [], [], []
-        for g_i, g in enumerate(groups):
-            if arm in values[g]:
-                m, s = values[g][arm]
-                xs.append(g_i + (j - (len(arms) - 1) / 2) * width)
-                ys.append(m)
-                es.append(0.0 if not math.isfinite(s) else s)
-        ax.bar(xs, ys, width=width, yerr=es, color=colors[arm], label=arm_label(arm), capsize=3)
-    ax.set_xticks(range(len(groups)))
-    ax.set_xticklabels(groups)
-    ax.set_ylabel(ylabel)
-    ax.set_title(title)
-    ax.grid(axis="y", alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
-
-
-def html_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    """An escaped HTML table; floats shown with 4 significant digits."""
-
-    def cell(v: Any) -> str:
-        if isinstance(v, float):
-            return "&ndash;" if not math.isfinite(v) else f"{v:.4g}"
-        return html.escape(str(v))
-
-    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{cell(v)}</td>" for v in r) + "</tr>" for r in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
-_CSS = """
+CSS = """
 body{font-family:system-ui,sans-serif;max-width:980px;margin:2em auto;padding:0 1em;color:#222}
 table{border-collapse:collapse;margin:.8em 0;font-size:.92em}
 th,td{border:1px solid #ccc;padding:.3em .6em;text-align:right}
@@ -257,26 +34,257 @@ pre{background:#f7f7f7;padding:.8em;overflow:auto;font-size:.85em}
 .note{color:#555;font-size:.92em}
 """
 
+Spread = Mapping[str, float]
 
-def write_page(path: Path, title: str, sections: Sequence[tuple[str, str]]) -> Path:
-    """Write a single-file HTML page.
 
-    ``sections`` are ``(heading, html_body)`` pairs; use :func:`figure_html` and
-    :func:`html_table` to build bodies.
+# ----------------------------------------------------------------------------- cell formats
+def fmt_range(sp: Spread, scale: float = 1.0, digits: int = 3, unit: str = "") -> str:
+    """``mean [min–max]`` of a spread (``mean`` alone for one value, "–" for none)."""
+    if not sp or not sp.get("n"):
+        return "–"
+    m, lo, hi = sp["mean"] / scale, sp["min"] / scale, sp["max"] / scale
+    text = f"{m:.{digits}g}{unit}"
+    if sp["n"] > 1:
+        text += f" [{lo:.{digits}g}–{hi:.{digits}g}]"
+    return text
+
+
+def fmt_ttt(cell: Mapping[str, Any], tokens: bool = False) -> str:
+    """One time-to-threshold cell: minutes (and tokens, step), runs reaching it if not all."""
+    if cell["reached"] == 0:
+        return NOT_REACHED
+    text = f"{cell['seconds_mean'] / 60:.2f} min (step {cell['step_mean']:.0f})"
+    if tokens and "tokens" in cell:
+        text = (
+            f"{fmt_range(cell['seconds'], 60.0, 3, ' min')}, "
+            f"{fmt_range(cell['tokens'], 1e3, 3, 'k tok')}, "
+            f"step {fmt_range(cell['step'], 1.0, 3)}"
+        )
+    if cell["reached"] < cell["runs"]:
+        text += f", {cell['reached']}/{cell['runs']} runs"
+    return text
+
+
+def fmt_ms(ms: Sequence[float], digits: int = 4) -> str:
+    """``mean ± std`` of a ``(mean, std)`` pair ("–" for a non-finite mean)."""
+    m, s = ms
+    if not math.isfinite(m):
+        return "–"
+    return f"{m:.{digits}g}" + (f" ± {s:.2g}" if math.isfinite(s) else "")
+
+
+def fmt_spread(sp: Spread, digits: int = 4) -> str:
+    """``mean ± std [min–max]`` of a spread."""
+    if not sp or not sp.get("n"):
+        return "–"
+    text = f"{sp['mean']:.{digits}g}"
+    if sp["n"] > 1:
+        text += f" ± {sp['std']:.2g} [{sp['min']:.{digits}g}–{sp['max']:.{digits}g}]"
+    return text
+
+
+def _cell(v: Any) -> Any:
+    """A table cell: floats with 4 significant digits, an en dash for non-finite ones."""
+    from markupsafe import Markup
+
+    if isinstance(v, float):
+        return Markup("&ndash;") if not math.isfinite(v) else f"{v:.4g}"
+    return v
+
+
+def _data_uri(png: Path) -> str:
+    return "data:image/png;base64," + base64.b64encode(Path(png).read_bytes()).decode("ascii")
+
+
+# ----------------------------------------------------------------------------- figures
+def draw_figures(
+    config: ExperimentConfig,
+    out: Path,
+    curves: list[dict[str, Any]],
+    summary: Mapping[str, Any],
+    lengths: Mapping[str, np.ndarray],
+    pool: np.ndarray,
+) -> dict[str, Path]:
+    """Write the page's PNGs into ``out/figures``.
+
+    Parameters
+    ----------
+    config : ExperimentConfig
+    out : Path
+        The experiment folder.
+    curves : list of dict
+        One per finished run (see `unisel.experiment.summary.build_report`).
+    summary : mapping
+        The content of ``summary.json``.
+    lengths : mapping
+        Per arm, the training tokens of every record of its subsets, shape (records,).
+    pool : ndarray of shape (pool_size,)
+        The training tokens of every record of the pool.
+
+    Returns
+    -------
+    dict
+        Figure name (``step``, ``minutes``, ``tokens``, ``heldout_curves``, ``heldout``,
+        ``lengths`` and, with scores, ``lm_eval``) -> PNG path.
     """
-    parts = [f"<h2>{html.escape(h)}</h2>\n{body}" for h, body in sections]
-    doc = (
-        "<!DOCTYPE html><html><head><meta charset='utf-8'>"
-        f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>"
-        f"<h1>{html.escape(title)}</h1>" + "\n".join(parts) + "</body></html>"
+    folder = out / "figures"
+    arms = list(config.arms)
+    per_arm = summary["arms"]
+    drawn: dict[str, Path] = {}
+    for x, name in (("step", "steps"), ("minutes", "time"), ("tokens", "tokens")):
+        drawn[x] = figs.plot_curves(
+            curves,
+            arms,
+            x=x,
+            window=config.smoothing_window,
+            smoothing=config.smoothing,
+            thresholds=summary["thresholds"],
+            path=folder / f"loss_vs_{name}.png",
+        )
+    drawn["heldout_curves"] = figs.plot_heldout_curves(
+        curves, arms, thresholds=summary["heldout_thresholds"], path=folder / "heldout_curves.png"
     )
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(doc, encoding="utf-8")
-    tmp.replace(path)
-    return path
+    held = {
+        "held-out loss": {a: tuple(per_arm[a]["heldout_loss"]) for a in arms if per_arm[a]["runs"]},
+    }
+    drawn["heldout"] = figs.plot_bars(
+        held,
+        arms,
+        title="held-out loss (mean ± std over seeds)",
+        ylabel="loss",
+        path=folder / "heldout.png",
+    )
+    drawn["lengths"] = figs.plot_lengths(
+        dict(lengths), arms, pool=np.asarray(pool), path=folder / "lengths.png"
+    )
+    if summary["lm_eval"]:
+        drawn["lm_eval"] = figs.plot_bars(
+            {g: dict(d) for g, d in summary["lm_eval"].items()},
+            arms,
+            title="lm-eval scores (mean ± std over seeds)",
+            ylabel="score",
+            path=folder / "lm_eval.png",
+        )
+    return drawn
 
 
-def figure_html(png: Path, alt: str) -> str:
-    """An ``<img>`` with the PNG inlined as a data URI."""
-    data = base64.b64encode(png.read_bytes()).decode("ascii")
-    return f"<img alt='{html.escape(alt)}' src='data:image/png;base64,{data}'>"
+# ----------------------------------------------------------------------------- page
+def _tables(config: ExperimentConfig, summary: Mapping[str, Any]) -> dict[str, Any]:
+    """The page's table rows, every cell formatted."""
+    arms = list(config.arms)
+    eval_bars = summary["lm_eval"]
+    per_arm = summary["arms"]
+    thr, hthr = summary["thresholds"], summary["heldout_thresholds"]
+    arms_rows = []
+    for a in arms:
+        p = per_arm[a]
+        arms_rows.append(
+            [
+                figs.arm_label(a),
+                fmt_range(p["size_spread"], 1.0, 4),
+                fmt_range(p["tokens_seen"], 1.0, 6),
+                "-" if p["h_min_cosine"] is None else p["h_min_cosine"],
+                "-" if p["covering_radius_cosine"] is None else p["covering_radius_cosine"],
+                fmt_range(p["steps_spread"], 1.0, 4),
+                fmt_ms((p["train_seconds"][0] / 60, p["train_seconds"][1] / 60), 3),
+                fmt_ms(p["final_smoothed_loss"]),
+                fmt_spread(p["heldout_loss_spread"]),
+                fmt_ms(p["heldout_ce"]),
+                fmt_ms(p["heldout_accuracy"], 3),
+            ]
+        )
+    pool_sum = summary.get("pool_lengths") or {}
+    length_rows = [
+        [label, ls["n"], ls["total"], ls["mean"], ls["q10"], ls["median"], ls["q90"], ls["max"]]
+        for label, ls in [("pool", pool_sum)]
+        + [(figs.arm_label(a), per_arm[a]["lengths"]) for a in arms]
+        if ls and ls.get("n")
+    ]
+    return {
+        "arms_header": [
+            "arm",
+            "records",
+            "tokens trained on",
+            "h_min (cos)",
+            "covering radius (cos)",
+            "steps",
+            "train min",
+            "final smoothed loss",
+            "held-out loss",
+            "held-out CE",
+            "held-out acc.",
+        ],
+        "arms_rows": arms_rows,
+        "threshold_header": [f"loss ≤ {t:g}" for t in thr],
+        "threshold_rows": [
+            [figs.arm_label(a)]
+            + [fmt_ttt(per_arm[a]["time_to_threshold"][f"{t:g}"], tokens=True) for t in thr]
+            for a in arms
+        ],
+        "heldout_threshold_header": [f"held-out ≤ {t:g}" for t in hthr],
+        "heldout_threshold_rows": [
+            [figs.arm_label(a), fmt_range(per_arm[a]["heldout_evaluations"], 1.0, 3)]
+            + [
+                fmt_ttt(per_arm[a]["heldout_time_to_threshold"][f"{t:g}"], tokens=True)
+                for t in hthr
+            ]
+            for a in arms
+        ],
+        "length_rows": length_rows,
+        "arm_labels": [figs.arm_label(a) for a in arms],
+        "eval_rows": [
+            [g] + [fmt_ms(eval_bars[g].get(a, (math.nan, math.nan)), 3) for a in arms]
+            for g in eval_bars
+        ],
+    }
+
+
+def render_page(
+    config: ExperimentConfig,
+    summary: Mapping[str, Any],
+    figures: Mapping[str, Path],
+) -> str:
+    """The experiment page as one HTML document.
+
+    Parameters
+    ----------
+    config : ExperimentConfig
+    summary : mapping
+        The content of ``summary.json`` (its ``lm_eval`` scores, when any, get a section).
+    figures : mapping
+        `draw_figures`' result: figure name -> PNG path (inlined as data URIs).
+
+    Returns
+    -------
+    str
+        The complete HTML document.
+    """
+    import yaml
+    from jinja2 import StrictUndefined
+
+    from unisel._templates import environment
+
+    env = environment(TEMPLATES, undefined=StrictUndefined)
+    env.filters["cell"] = _cell
+    env.filters["fmt"] = format
+    env.filters["data_uri"] = _data_uri
+    w = config.smoothing_window
+    return env.get_template("page.html").render(
+        title=TITLE,
+        css=CSS,
+        config=config,
+        config_yaml=yaml.safe_dump(config.to_dict(), sort_keys=False),
+        summary=summary,
+        window=w,
+        alpha=2 / (w + 1),
+        smooth_name="moving average" if config.smoothing == "ma" else "EMA",
+        figures=figures,
+        **_tables(config, summary),
+    )
+
+
+def write_page(
+    config: ExperimentConfig, out: Path, summary: Mapping[str, Any], figures: Mapping[str, Path]
+) -> Path:
+    """Write `render_page`'s document to ``out/index.html`` (atomically); returns its path."""
+    return atomic_write_text(out / "index.html", render_page(config, summary, figures))

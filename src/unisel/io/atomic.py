@@ -240,6 +240,28 @@ def output_lock(path: str | os.PathLike[str]) -> Iterator[None]:
         os.close(fd)
 
 
+def atomic_write_text(path: str | os.PathLike[str], text: str, *, encoding: str = "utf-8") -> Path:
+    """Write ``text`` to ``path`` through `atomic_output`: readers see the old file or the new.
+
+    Parameters
+    ----------
+    path : path-like
+        The file to write (its missing parent folders are created).
+    text : str
+        The whole content.
+    encoding : str
+        Text encoding of the file.
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
+    with atomic_output(path) as tmp:
+        tmp.write_text(text, encoding=encoding)
+    return Path(path)
+
+
 @contextlib.contextmanager
 def atomic_output(
     path: str | os.PathLike[str],

@@ -13,6 +13,7 @@ from unisel._progress import progress_bar
 from unisel.errors import InputError, ParameterError
 from unisel.io.atomic import file_sha256, texts_sha256
 from unisel.io.formats import FORMATS, Format, Source, format_for_suffix, sniff_json
+from unisel.io.formats.base import Record, pick
 from unisel.io.formats.hf import is_disk_dataset, load_disk, load_hub
 from unisel.io.formats.memory import open_in_memory
 from unisel.io.records import RecordSet
@@ -268,3 +269,58 @@ def _read(
         source_index=kept if skipped else None,
         handle=src.handle,
     )
+
+
+def reopen_source(records: RecordSet) -> Source:
+    """Open the input of ``records`` again, checking that it has not changed since it was read.
+
+    Raises
+    ------
+    InputError
+        A local file that is no longer readable, or whose size or modification time changed.
+    """
+    meta = records.meta
+    display = str(meta.get("display", records.source))
+    path = Path(meta["path"]) if meta.get("path") else None
+    handle = records.handle
+    if records.format == "hf_disk" and handle is None and path is not None:
+        handle = load_disk(path, display, str(meta.get("split", "train")))
+    elif records.format == "hub" and handle is None:
+        handle = load_hub(records.source, str(meta.get("split", "train")))
+    elif path is not None and "size" in meta:
+        try:
+            stat = path.stat()
+        except OSError:
+            raise InputError(f"{display}: no longer readable") from None
+        if (stat.st_size, stat.st_mtime_ns) != (meta["size"], meta.get("mtime_ns")):
+            raise InputError(f"{display}: changed since it was read; read it again")
+    return Source(display, path, dict(meta), handle)
+
+
+def source_records(records: RecordSet) -> list[Record]:
+    """The whole source record (every field) behind each entry of ``records.texts``.
+
+    The input is streamed again by its format, after `reopen_source` checked it is unchanged;
+    records the reader left out (``records.source_index``) are left out here too, so entry
+    ``i`` is the record whose text is ``records.texts[i]``.
+
+    Parameters
+    ----------
+    records : RecordSet
+        What `read_records` returned.
+
+    Returns
+    -------
+    list of dict, length ``len(records)``
+
+    Raises
+    ------
+    InputError
+        The input changed or vanished since it was read.
+    """
+    fmt = FORMATS.get(records.format)()
+    source = reopen_source(records)
+    index = records.source_index
+    positions = list(range(len(records))) if index is None else list(index)
+    stream = ((number, record) for number, (record, _line) in enumerate(fmt.records(source)))
+    return list(pick(stream, positions, source.display))

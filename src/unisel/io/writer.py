@@ -10,11 +10,12 @@ from typing import Literal
 import numpy as np
 
 from unisel._progress import progress_bar
-from unisel.errors import InputError, ParameterError
+from unisel.errors import ParameterError
 from unisel.io.atomic import atomic_output
 from unisel.io.formats import FORMATS, Format, Source, format_for_suffix
-from unisel.io.formats.hf import is_disk_dataset, load_disk, load_hub
+from unisel.io.formats.hf import is_disk_dataset
 from unisel.io.formats.memory import not_written
+from unisel.io.reader import reopen_source
 from unisel.io.records import RecordSet
 
 ORDERS = ("input", "selection")
@@ -33,26 +34,6 @@ def _positions(records: RecordSet, indices: Sequence[int] | np.ndarray) -> np.nd
         if counts.max() > 1:
             raise ParameterError(f"index {int(values[counts > 1][0])} is chosen twice")
     return records.source_rows(idx.astype(np.int64))
-
-
-def _source(records: RecordSet) -> Source:
-    """Re-open the input of ``records`` for writing, checking that it has not changed."""
-    meta = records.meta
-    display = str(meta.get("display", records.source))
-    path = Path(meta["path"]) if meta.get("path") else None
-    handle = records.handle
-    if records.format == "hf_disk" and handle is None and path is not None:
-        handle = load_disk(path, display, str(meta.get("split", "train")))
-    elif records.format == "hub" and handle is None:
-        handle = load_hub(records.source, str(meta.get("split", "train")))
-    elif path is not None and "size" in meta:
-        try:
-            stat = path.stat()
-        except OSError:
-            raise InputError(f"{display}: no longer readable") from None
-        if (stat.st_size, stat.st_mtime_ns) != (meta["size"], meta.get("mtime_ns")):
-            raise InputError(f"{display}: changed since it was read; read it again")
-    return Source(display, path, dict(meta), handle)
 
 
 def _check_output(fmt: Format, source: Source, out: Path, given: str) -> bool:
@@ -134,7 +115,7 @@ def write_subset(
     fmt = FORMATS.get(records.format)()
     if not fmt.writable:
         raise ParameterError(not_written(records.source))
-    source = _source(records)
+    source = reopen_source(records)
     out = Path(output).expanduser().absolute()
     replace_dir = _check_output(fmt, source, out, str(output))
     bar = progress_bar(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -56,6 +58,10 @@ class Selector(ABC):
     scikit-learn style: parameters in ``__init__``, :meth:`fit` does the work and sets
     ``ranking_`` (selected row indices in selection order) and ``gains_`` (the distance at which
     each was chosen, or ``None``). Subclasses register with ``@SELECTORS.register("name")``.
+    `get_params` / `set_params` follow scikit-learn's contract, so ``sklearn.base.clone`` works;
+    a subclass stores each ``__init__`` parameter under its own name, converted (if at all) so
+    that converting the stored value again gives the same object (see `int_list`).
+    :meth:`manifest_params` is what the manifest records of a fitted selector.
 
     Parameters
     ----------
@@ -73,8 +79,39 @@ class Selector(ABC):
         self.ranking_: np.ndarray | None = None
         self.gains_: np.ndarray | None = None
 
-    def get_params(self) -> dict[str, Any]:
-        """The parameters that define this selector (for the manifest)."""
+    @classmethod
+    def _param_names(cls) -> list[str]:
+        """The names of ``__init__``'s parameters (scikit-learn's ``_get_param_names``)."""
+        skip = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+        params = inspect.signature(cls.__init__).parameters.values()
+        return [p.name for p in params if p.name != "self" and p.kind not in skip]
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """The ``__init__`` parameters and their values (scikit-learn's ``get_params``).
+
+        ``type(self)(**self.get_params())`` is an unfitted copy (what ``sklearn.base.clone``
+        builds).
+
+        Parameters
+        ----------
+        deep : bool
+            Accepted for scikit-learn; a selector holds no nested estimators.
+        """
+        return {name: getattr(self, name) for name in self._param_names()}
+
+    def set_params(self, **params: Any) -> Selector:
+        """Set ``__init__`` parameters by name (scikit-learn's ``set_params``); returns self."""
+        known = self._param_names()
+        for name, value in params.items():
+            if name not in known:
+                raise ParameterError(
+                    f"{type(self).__name__} has no parameter {name!r}; known: {', '.join(known)}"
+                )
+            setattr(self, name, value)
+        return self
+
+    def manifest_params(self) -> dict[str, Any]:
+        """The parameters that define the selection, for the manifest (JSON-ready)."""
         return {"n_samples": self.n_samples, "random_state": self.random_state}
 
     def _check(self, X: np.ndarray) -> None:
@@ -136,13 +173,26 @@ class Selector(ABC):
         return Selection(
             indices=self.ranking_,
             method=self.name,
-            params=self.get_params(),
+            params=self.manifest_params(),
             n_total=n_total,
             distances=self.gains_,
         )
 
 
 SELECTORS: Registry[Selector] = Registry("selector")
+
+
+def int_list(values: Sequence[int] | np.ndarray | None) -> list[int] | None:
+    """``values`` as a list of Python ints (None stays None).
+
+    A list that already holds only Python ints is returned itself, not copied: converting a
+    stored parameter again then gives the same object, which ``sklearn.base.clone`` checks.
+    """
+    if values is None:
+        return None
+    if isinstance(values, list) and all(type(v) is int for v in values):
+        return values
+    return [int(v) for v in values]
 
 
 def resolve_k(n: int, k: int | None = None, fraction: float | None = None) -> int:

@@ -98,8 +98,8 @@ class KMeansSelector(Selector):
         super().__init__(n_samples, random_state=random_state)
         self.max_iter = max_iter
 
-    def get_params(self) -> dict[str, Any]:
-        return {**super().get_params(), "max_iter": self.max_iter}
+    def manifest_params(self) -> dict[str, Any]:
+        return {**super().manifest_params(), "max_iter": self.max_iter}
 
     def _fit(self, X: np.ndarray) -> tuple[np.ndarray, None]:
         from sklearn.cluster import KMeans, MiniBatchKMeans

@@ -11,7 +11,7 @@ import numpy as np
 from unisel.errors import ParameterError
 from unisel.options import DEFAULT_OUTLIER_NEIGHBORS, DEFAULT_OUTLIER_SAMPLE_SIZE
 from unisel.select import engine
-from unisel.select.base import SELECTORS, Selector
+from unisel.select.base import SELECTORS, Selector, int_list
 
 if TYPE_CHECKING:
     from unisel.select.admission import Admission
@@ -113,21 +113,21 @@ class MaxMinSelector(Selector):
         self.outliers = float(outliers)
         self.outlier_neighbors = int(outlier_neighbors)
         self.outlier_sample_size = int(outlier_sample_size)
-        self.set_aside = None if set_aside is None else [int(i) for i in set_aside]
+        self.set_aside = int_list(set_aside)
         self.admission_: Admission | None = None
         self.length_buckets = length_buckets
         self.lengths = None if lengths is None else np.asarray(lengths)
         self.metric = engine.check_metric(metric)
         self.start = start
-        self.initial = None if initial is None else [int(i) for i in initial]
+        self.initial = int_list(initial)
         self.device = device
         self.loop = loop
         self.checkpoint = checkpoint
         self.quiet = quiet
         self.start_: int | None = None
 
-    def get_params(self) -> dict[str, Any]:
-        params = super().get_params()
+    def manifest_params(self) -> dict[str, Any]:
+        params = super().manifest_params()
         params.update(
             start=self.start_ if self.start_ is not None else self.start,
             device=self.device,

@@ -276,12 +276,12 @@ def euclidean_maxmin(
 ) -> np.ndarray:
     """Greedy max-min (farthest-point) selection under plain Euclidean distance.
 
-    The same loop as `unisel.select.engine.reference.maxmin_reference`, but on the raw
-    coordinates instead of the cosine distance of unit-normalised rows. Theorems 1 and 3 are
-    stated for points in a cube with the Euclidean distance; normalising such points to the
-    unit sphere would merge every ray from the origin into one point, so the theory
-    experiments select with this helper. On rows of unit length the two orders coincide
-    (``|u - v|^2 = 2 (1 - cos)``), which the tests check against the reference.
+    The engine that ships (`unisel.select.engine.maxmin`) with ``metric="euclidean"``: the
+    distance on the raw coordinates, not the cosine distance of unit-normalised rows. Theorems
+    1 and 3 are stated for points in a cube with the Euclidean distance; normalising such points
+    to the unit sphere would merge every ray from the origin into one point. On rows of unit
+    length the order is that of the cosine greedy (``|u - v|^2 = 2 (1 - cos)``), which the
+    tests check against the reference.
 
     Parameters
     ----------
@@ -298,23 +298,17 @@ def euclidean_maxmin(
     ndarray of shape (k,), int64
         Selected rows in selection order; ties go to the lowest index.
     """
+    from unisel.select.engine import maxmin
+
     X = np.asarray(X, dtype=np.float64)
     n = X.shape[0]
     prefix = [int(i) for i in initial] if initial is not None and len(initial) else [int(start)]
     if not 1 <= k <= n or len(prefix) > k:
         raise ValueError(f"need len(initial) <= k <= n, got k={k}, n={n}, initial={len(prefix)}")
-    out = np.empty(k, dtype=np.int64)
-    min_sq = np.full(n, np.inf)
-    for t, i in enumerate(prefix):
-        out[t] = i
-        np.minimum(min_sq, ((X - X[i]) ** 2).sum(axis=1), out=min_sq)
-    min_sq[out[: len(prefix)]] = -np.inf
-    for t in range(len(prefix), k):
-        i = int(np.argmax(min_sq))
-        out[t] = i
-        np.minimum(min_sq, ((X - X[i]) ** 2).sum(axis=1), out=min_sq)
-        min_sq[i] = -np.inf
-    return out
+    order, _ = maxmin(
+        X, k, start=prefix[0], initial=prefix if len(prefix) > 1 else None, metric="euclidean"
+    )
+    return np.asarray(order, dtype=np.int64)
 
 
 # ------------------------------------------------------------------------------- seeding

@@ -16,8 +16,6 @@ the loss must not see:
 
 from __future__ import annotations
 
-import csv
-import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,100 +82,18 @@ class LoadedData:
 
 
 # ----------------------------------------------------------------------------- reading rows
-def _json_rows(path: Path, n: int | None) -> list[Any]:
-    try:
-        with path.open("rb") as f:
-            data = json.load(f)
-        if isinstance(data, dict):
-            data = next((v for v in data.values() if isinstance(v, list)), [data])
-        return list(data)
-    except json.JSONDecodeError:
-        pass
-    # A truncated array: stream the complete items (read_records drops the incomplete tail).
-    import ijson
-
-    rows: list[Any] = []
-    with path.open("rb") as f:
-        try:
-            for item in ijson.items(f, "item", use_float=True):
-                rows.append(item)
-                if n is not None and len(rows) >= n:
-                    break
-        except ijson.JSONError:
-            pass
-    return rows
-
-
-def _jsonl_rows(path: Path, n: int | None) -> list[Any]:
-    rows = []
-    with path.open("r", encoding="utf-8") as f:
-        for line in f:
-            if line.strip():
-                rows.append(json.loads(line))
-                if n is not None and len(rows) >= n:
-                    break
-    return rows
-
-
-def _parquet_rows(path: Path, n: int | None) -> list[Any]:
-    import pyarrow.parquet as pq
-
-    return pq.read_table(path).to_pylist()
-
-
-def _csv_rows(path: Path, n: int | None) -> list[Any]:
-    with path.open("r", encoding="utf-8", newline="") as f:
-        return list(csv.DictReader(f))
-
-
-def _hf_rows(source: str, fmt: str, split: str) -> list[Any]:
-    import datasets
-
-    if fmt == "hf_disk":
-        ds = datasets.load_from_disk(source)
-        if isinstance(ds, datasets.DatasetDict):
-            ds = ds[split]
-    else:
-        ds = datasets.load_dataset(source, split=split)
-    return list(ds)
-
-
-_FILE_READERS: dict[str, Callable[[Path, int | None], list[Any]]] = {
-    "json": _json_rows,
-    "jsonl": _jsonl_rows,
-    "parquet": _parquet_rows,
-    "csv": _csv_rows,
-}
-
-
 def raw_rows(records: Any) -> list[dict[str, Any]]:
     """The raw rows behind a :class:`~unisel.io.RecordSet`, aligned with ``records.texts``.
 
-    Uses ``records.rows`` when the reader kept them and ``records.handle`` (the open
-    ``datasets.Dataset``) when it has one, else re-reads ``records.source`` by
-    ``records.format``. ``records.source_index`` (records the reader left out) is honoured.
+    Uses ``records.rows`` when the caller kept them, else reads them through
+    `unisel.io.source_records` (the reader's own formats; records it left out stay out).
     """
     kept = getattr(records, "rows", None)
     if kept is not None:
         return list(kept)
-    n = len(records)
-    index = getattr(records, "source_index", None)
-    need = (max(index) + 1 if index else 0) if index is not None else n
-    fmt = records.format
-    handle = getattr(records, "handle", None)
-    if handle is not None:
-        rows = [handle[i] for i in range(min(need, len(handle)))]
-    elif fmt in _FILE_READERS:
-        rows = _FILE_READERS[fmt](Path(records.source), need)
-    elif fmt in ("hf_disk", "hub"):
-        rows = _hf_rows(records.source, fmt, str(records.meta.get("split", "train")))
-    else:
-        raise InputError(f"{records.source}: cannot read rows of format {fmt!r} for training")
-    if len(rows) < need:
-        raise InputError(f"{records.source}: found {len(rows)} rows, the reader found {need}")
-    if index is not None:
-        return [rows[i] for i in index]
-    return rows[:n]
+    from unisel.io import source_records
+
+    return source_records(records)
 
 
 def load_rows(

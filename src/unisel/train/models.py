@@ -18,13 +18,12 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import shutil
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from unisel.errors import InputError, ParameterError
+from unisel.io.atomic import atomic_output
 
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
@@ -73,15 +72,38 @@ def smollm2_gguf_path() -> Path | None:
     return path if path.is_file() else None
 
 
-def _publish(tmp: Path, target: Path) -> Path:
-    """Move a finished folder onto ``target`` (another process may have won the race)."""
+class _AlreadyBuilt(Exception):
+    """Another process published the cache folder first."""
+
+
+def _publish(target: Path, write: Callable[[Path], None]) -> Path:
+    """Build a cache folder with ``write(tmp)`` and rename it onto ``target`` (`atomic_output`).
+
+    Two processes may build the same folder at once: the first to finish publishes it, and a
+    later one that finds ``target`` complete (its ``config.json`` written) keeps that folder
+    and drops its own copy.
+    """
+
+    def keep_first(_: Path) -> None:
+        if (target / "config.json").is_file():
+            raise _AlreadyBuilt
+
     try:
-        tmp.rename(target)
-    except OSError:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if not (target / "config.json").is_file():
-            raise
+        with atomic_output(target, before_replace=keep_first) as tmp:
+            write(tmp)
+    except _AlreadyBuilt:
+        pass
     return target
+
+
+def _save_model(model: Any, tokenizer: Any) -> Callable[[Path], None]:
+    """A `_publish` writer: the model (safetensors) and its tokenizer."""
+
+    def write(tmp: Path) -> None:
+        model.save_pretrained(tmp, safe_serialization=True)
+        tokenizer.save_pretrained(tmp)
+
+    return write
 
 
 @_register("smollm2-135m")
@@ -105,11 +127,7 @@ def _smollm2() -> Path:
     setattr(model, "is_quantized", False)  # noqa: B010
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".smollm2-", dir=target.parent))
-    model.save_pretrained(tmp, safe_serialization=True)
-    tokenizer.save_pretrained(tmp)
-    return _publish(tmp, target)
+    return _publish(target, _save_model(model, tokenizer))
 
 
 def _byte_tokenizer() -> Any:
@@ -158,11 +176,12 @@ def _smollm2_tokenizer_dir() -> Path:
     gguf = smollm2_gguf_path()
     assert gguf is not None
     tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".tok-", dir=target.parent))
-    tokenizer.save_pretrained(tmp)
-    (tmp / "config.json").write_text("{}")  # marks the folder complete for _publish
-    return _publish(tmp, target)
+
+    def write(tmp: Path) -> None:
+        tokenizer.save_pretrained(tmp)
+        (tmp / "config.json").write_text("{}")  # marks the folder complete for _publish
+
+    return _publish(target, write)
 
 
 TINY_LLAMA: dict[str, Any] = dict(
@@ -197,11 +216,7 @@ def _tiny_llama() -> Path:
     with torch.random.fork_rng():
         torch.manual_seed(0)
         model = LlamaForCausalLM(config)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".tiny-", dir=target.parent))
-    model.save_pretrained(tmp, safe_serialization=True)
-    tokenizer.save_pretrained(tmp)
-    return _publish(tmp, target)
+    return _publish(target, _save_model(model, tokenizer))
 
 
 def resolve_model(name_or_path: str) -> str:

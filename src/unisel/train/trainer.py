@@ -40,7 +40,7 @@ import json
 import math
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,6 +49,7 @@ import numpy as np
 
 from unisel._progress import progress_bar
 from unisel.errors import ParameterError
+from unisel.io.atomic import atomic_output, atomic_write_text
 from unisel.train.config import TrainConfig
 
 CONFIG_FILE = "train_config.json"
@@ -135,9 +136,7 @@ def read_log(path: str | Path) -> list[dict[str, Any]]:
 def _truncate_log(path: Path, last_step: int) -> None:
     """Keep the log lines up to ``last_step`` (a resumed run rewrites the rest)."""
     rows = [r for r in read_log(path) if r["step"] <= last_step]
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    tmp.replace(path)
+    atomic_write_text(path, "".join(json.dumps(r) + "\n" for r in rows))
 
 
 def _append(path: Path, row: dict[str, Any]) -> None:
@@ -163,7 +162,7 @@ def _prepare_output(cfg: TrainConfig) -> tuple[Path, TrainResult | None]:
     if out.exists() and any(out.iterdir()):
         raise ParameterError(f"{out}: exists and is not a unisel training run; use an empty folder")
     out.mkdir(parents=True, exist_ok=True)
-    saved.write_text(json.dumps(cfg.to_dict(), indent=2))
+    atomic_write_text(saved, json.dumps(cfg.to_dict(), indent=2))
     return out, None
 
 
@@ -259,39 +258,74 @@ def evaluate_loss(
     }
 
 
-def train(
-    config: TrainConfig,
-    *,
-    on_step: Callable[[dict[str, Any]], None] | None = None,
-) -> TrainResult:
-    """Fine-tune ``config.model`` on ``config.data``; resumes an interrupted run in ``config.output``.
+@dataclass
+class _Run:
+    """What a training run holds between its steps (built by `_setup`).
 
-    Parameters
-    ----------
-    config : TrainConfig
-    on_step : callable, optional
-        Called with each log row after it is written (progress hooks; raising stops the run,
-        which the next call resumes from the last checkpoint).
-
-    Returns
-    -------
-    TrainResult
+    ``per_proc`` examples per process and step (``batch_size * grad_accum``), ``global_batch``
+    over all processes; ``total`` steps; the example stream ends at position ``stream_end``.
+    ``start``, ``seconds`` and ``tokens_total`` come from the checkpoint the run resumes.
     """
-    config.check()
-    out, finished = _prepare_output(config)
-    if finished is not None:
-        return finished
 
-    import torch
+    cfg: TrainConfig
+    out: Path
+    accelerator: Any
+    tokenizer: Any
+    model: Any
+    optimizer: Any
+    examples: list[Any]
+    eval_examples: list[Any] | None
+    n_skipped: int
+    lr: float
+    per_proc: int
+    global_batch: int
+    total: int
+    stream_end: int
+    start: int = 0
+    seconds: float = 0.0
+    tokens_total: int = 0
+    last_loss: float = math.nan
+
+    @property
+    def n(self) -> int:
+        return len(self.examples)
+
+    @property
+    def pad_id(self) -> Any:
+        return self.tokenizer.pad_token_id
+
+    @property
+    def main(self) -> bool:
+        return bool(self.accelerator.is_main_process)
+
+
+@contextlib.contextmanager
+def _shared_output(accelerator: Any, path: Path) -> Iterator[Path]:
+    """`atomic_output` for a folder that every process writes into.
+
+    The main process stages the folder and renames it onto ``path`` when the block ends; the
+    other processes write into the main process's staging folder (its name is broadcast), so
+    the files of all processes land in one folder and appear together.
+    """
+    from accelerate.utils import broadcast_object_list
+
+    if accelerator.is_main_process:
+        with atomic_output(path, replace_dir=True) as tmp:
+            broadcast_object_list([str(tmp)])
+            yield tmp
+    else:
+        yield Path(broadcast_object_list([None])[0])
+
+
+def _setup(cfg: TrainConfig, out: Path) -> _Run:
+    """Accelerator, tokenizer, examples, model and optimiser; the state of a checkpoint."""
     import transformers
     from accelerate import Accelerator
     from accelerate.utils import set_seed
 
-    from unisel.train.data import collate
     from unisel.train.models import load_model, load_tokenizer
-    from unisel.train.objectives import get_objective, token_stats
+    from unisel.train.objectives import get_objective
 
-    cfg = config
     if cfg.quiet:
         transformers.logging.disable_progress_bar()
     accelerator = Accelerator(mixed_precision=cfg.mixed_precision)
@@ -316,180 +350,233 @@ def train(
     per_proc = cfg.batch_size * cfg.grad_accum
     global_batch = per_proc * accelerator.num_processes
     total = cfg.max_steps or max(1, math.ceil(cfg.epochs * n / global_batch))
-    # epochs: the stream stops after round(epochs * n) examples (a smaller last step)
-    stream_end = total * global_batch if cfg.max_steps else max(1, round(cfg.epochs * n))
-    pad_id = tokenizer.pad_token_id
-
-    log_path, eval_path, ckpt = out / LOG_FILE, out / EVAL_FILE, out / CHECKPOINT_DIR
-    start, seconds, tokens_total = 0, 0.0, 0
+    run = _Run(
+        cfg=cfg,
+        out=out,
+        accelerator=accelerator,
+        tokenizer=tokenizer,
+        model=model,
+        optimizer=optimizer,
+        examples=examples,
+        eval_examples=eval_examples,
+        n_skipped=n_skipped,
+        lr=lr,
+        per_proc=per_proc,
+        global_batch=global_batch,
+        total=total,
+        # epochs: the stream stops after round(epochs * n) examples (a smaller last step)
+        stream_end=total * global_batch if cfg.max_steps else max(1, round(cfg.epochs * n)),
+    )
+    ckpt = out / CHECKPOINT_DIR
     if (ckpt / STATE_FILE).is_file():
         accelerator.load_state(str(ckpt))
         state = json.loads((ckpt / STATE_FILE).read_text())
-        start, seconds, tokens_total = state["step"], state["seconds"], state["tokens"]
-    if accelerator.is_main_process:
-        _truncate_log(log_path, start)
-        _truncate_log(eval_path, start)
+        run.start, run.seconds, run.tokens_total = state["step"], state["seconds"], state["tokens"]
+    if run.main:
+        _truncate_log(out / LOG_FILE, run.start)
+        _truncate_log(out / EVAL_FILE, run.start)
+    return run
 
-    def save_checkpoint(step: int) -> None:
-        tmp = out / (CHECKPOINT_DIR + ".tmp")
-        if accelerator.is_main_process and tmp.exists():
-            shutil.rmtree(tmp)
-        accelerator.wait_for_everyone()
-        accelerator.save_state(str(tmp), safe_serialization=True)
-        if accelerator.is_main_process:
-            state = {"step": step, "seconds": seconds, "tokens": tokens_total}
+
+def _save_checkpoint(run: _Run, step: int) -> None:
+    """Save the resumable state of every process as ``checkpoint/`` (replaced atomically)."""
+    acc = run.accelerator
+    acc.wait_for_everyone()
+    with _shared_output(acc, run.out / CHECKPOINT_DIR) as tmp:
+        acc.save_state(str(tmp), safe_serialization=True)
+        if run.main:
+            state = {"step": step, "seconds": run.seconds, "tokens": run.tokens_total}
             (tmp / STATE_FILE).write_text(json.dumps(state))
-            old = out / (CHECKPOINT_DIR + ".old")
-            if ckpt.exists():
-                ckpt.rename(old)
-            tmp.rename(ckpt)
-            shutil.rmtree(old, ignore_errors=True)
-        accelerator.wait_for_everyone()
+        acc.wait_for_everyone()  # every process has written its part before the rename
+    acc.wait_for_everyone()
 
-    def held_out(step: int) -> dict[str, float] | None:
-        if not eval_examples:
-            return None
-        res = evaluate_loss(
-            model,
-            eval_examples,
-            objective=cfg.objective,
-            l2_reduction=cfg.l2_reduction,
-            batch_size=cfg.eval_batch_size or cfg.batch_size,
-            pad_id=pad_id,
-            accelerator=accelerator,
+
+def _held_out(run: _Run, step: int) -> dict[str, float] | None:
+    """Evaluate on the held-out examples and log the result (None without held-out data)."""
+    if not run.eval_examples:
+        return None
+    cfg = run.cfg
+    res = evaluate_loss(
+        run.model,
+        run.eval_examples,
+        objective=cfg.objective,
+        l2_reduction=cfg.l2_reduction,
+        batch_size=cfg.eval_batch_size or cfg.batch_size,
+        pad_id=run.pad_id,
+        accelerator=run.accelerator,
+    )
+    if run.main:
+        _append(run.out / EVAL_FILE, {"step": step, "seconds": run.seconds, **res})
+    return res
+
+
+def _micro_batches(run: _Run, step: int) -> tuple[list[dict[str, Any]], float]:
+    """This process's micro-batches of ``step`` and their weight (0: nothing left to train)."""
+    from unisel.train.data import collate
+
+    cfg = run.cfg
+    pos = step * run.global_batch + run.accelerator.process_index * run.per_proc
+    idx = stream_indices(run.n, cfg.seed, pos, max(pos, min(pos + run.per_proc, run.stream_end)))
+    # A process with nothing left in the last step still runs one example, weighted 0, so
+    # that every process takes part in the gradient synchronisation.
+    weight = 1.0 if idx.size else 0.0
+    if not idx.size:
+        idx = np.zeros(1, dtype=np.int64)
+    micro = [
+        collate([run.examples[i] for i in idx[lo : lo + cfg.batch_size]], run.pad_id)
+        for lo in range(0, idx.size, cfg.batch_size)
+    ]
+    return micro, weight
+
+
+def _step(run: _Run, step: int) -> dict[str, Any]:
+    """One optimiser step (token-weighted over its micro-batches); returns its log row."""
+    import torch
+
+    from unisel.train.objectives import token_stats
+
+    cfg, acc, model = run.cfg, run.accelerator, run.model
+    micro, weight = _micro_batches(run, step)
+    local_tokens = int(weight) * sum(int((m["labels"][:, 1:] != -100).sum()) for m in micro)
+    step_tokens = int(acc.reduce(torch.tensor(local_tokens, device=acc.device), reduction="sum"))
+    step_lr = lr_at(step, run.lr, cfg.warmup_steps)
+    for group in run.optimizer.param_groups:
+        group["lr"] = step_lr
+
+    t0 = time.perf_counter()
+    sums = torch.zeros(3, dtype=torch.float64, device=acc.device)
+    for j, mb in enumerate(micro):
+        mb = {k: v.to(acc.device) for k, v in mb.items()}
+        # Gradients sync across processes on the last micro-batch only.
+        sync = contextlib.nullcontext() if j == len(micro) - 1 else acc.no_sync(model)
+        with sync:
+            with acc.autocast():
+                logits = model(
+                    input_ids=mb["input_ids"], attention_mask=mb["attention_mask"]
+                ).logits
+            st = token_stats(logits, mb["labels"], cfg.objective, l2_reduction=cfg.l2_reduction)
+            # DDP averages gradients over processes; scale back to a sum over the step's tokens.
+            loss = st.loss_sum * (weight * acc.num_processes / step_tokens)
+            acc.backward(loss)
+        sums += weight * torch.tensor(
+            [float(st.loss_sum.detach()), st.ce_sum, st.n_correct],
+            dtype=torch.float64,
+            device=acc.device,
         )
-        if accelerator.is_main_process:
-            _append(eval_path, {"step": step, "seconds": seconds, **res})
-        return res
+        del logits, loss, st
+    if cfg.max_grad_norm:
+        acc.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
+    run.optimizer.step()
+    run.optimizer.zero_grad(set_to_none=True)
+    run.seconds += time.perf_counter() - t0
 
+    sums = acc.reduce(sums, reduction="sum")
+    run.tokens_total += step_tokens
+    run.last_loss = float(sums[0]) / step_tokens
+    return {
+        "step": step + 1,
+        "loss": run.last_loss,
+        "ce": float(sums[1]) / step_tokens,
+        "accuracy": float(sums[2]) / step_tokens,
+        "tokens": step_tokens,
+        "lr": step_lr,
+        "seconds": round(run.seconds, 4),
+        "epoch": round(min((step + 1) * run.global_batch, run.stream_end) / run.n, 4),
+    }
+
+
+def _save_model(run: _Run) -> str:
+    """Save the model (LoRA merged) and tokenizer as ``model/`` (replaced atomically)."""
+    acc = run.accelerator
+    unwrapped = acc.unwrap_model(run.model)
+    if run.cfg.lora:
+        unwrapped = unwrapped.merge_and_unload()
+    with _shared_output(acc, run.out / MODEL_DIR) as tmp:
+        unwrapped.save_pretrained(tmp, is_main_process=run.main, save_function=acc.save)
+        if run.main:
+            run.tokenizer.save_pretrained(tmp)
+    return str(run.out / MODEL_DIR)
+
+
+def _finish(run: _Run) -> TrainResult:
+    """Final held-out evaluation, model, checkpoint, ``result.json`` (which marks the run done)."""
+    cfg, out = run.cfg, run.out
+    final_eval = _held_out(run, run.total)
+    model_path = _save_model(run) if cfg.save_model else None
+    if cfg.keep_checkpoint:
+        _save_checkpoint(run, run.total)
+    elif run.main:
+        shutil.rmtree(out / CHECKPOINT_DIR, ignore_errors=True)
+    result = TrainResult(
+        output=str(out),
+        steps=run.total,
+        seconds=run.seconds,
+        tokens=run.tokens_total,
+        n_examples=run.n,
+        n_skipped=run.n_skipped,
+        final_loss=run.last_loss if run.start < run.total else _last_logged_loss(out / LOG_FILE),
+        heldout=final_eval,
+        model_path=model_path,
+        resumed_from=run.start,
+    )
+    if run.main:
+        atomic_write_text(out / RESULT_FILE, json.dumps(result.to_dict(), indent=2))
+    run.accelerator.wait_for_everyone()
+    return result
+
+
+def train(
+    config: TrainConfig,
+    *,
+    on_step: Callable[[dict[str, Any]], None] | None = None,
+) -> TrainResult:
+    """Fine-tune ``config.model`` on ``config.data``; resumes an interrupted run in ``config.output``.
+
+    Parameters
+    ----------
+    config : TrainConfig
+    on_step : callable, optional
+        Called with each log row after it is written (progress hooks; raising stops the run,
+        which the next call resumes from the last checkpoint).
+
+    Returns
+    -------
+    TrainResult
+    """
+    config.check()
+    out, finished = _prepare_output(config)
+    if finished is not None:
+        return finished
+    run = _setup(config, out)
+    cfg = run.cfg
     bar = progress_bar(
-        total=total,
-        initial=start,
+        total=run.total,
+        initial=run.start,
         desc=f"train {out.name}",
-        quiet=cfg.quiet or not accelerator.is_main_process,
+        quiet=cfg.quiet or not run.main,
         unit="step",
     )
-    rank = accelerator.process_index
-    last_loss = float("nan")
-    for step in range(start, total):
-        pos = step * global_batch + rank * per_proc
-        idx = stream_indices(n, cfg.seed, pos, max(pos, min(pos + per_proc, stream_end)))
-        # A process with nothing left in the last step still runs one example, weighted 0, so
-        # that every process takes part in the gradient synchronisation.
-        weight = 1.0 if idx.size else 0.0
-        if not idx.size:
-            idx = np.zeros(1, dtype=np.int64)
-        micro = [
-            collate([examples[i] for i in idx[lo : lo + cfg.batch_size]], pad_id)
-            for lo in range(0, idx.size, cfg.batch_size)
-        ]
-        local_tokens = int(weight) * sum(int((m["labels"][:, 1:] != -100).sum()) for m in micro)
-        step_tokens = int(
-            accelerator.reduce(
-                torch.tensor(local_tokens, device=accelerator.device), reduction="sum"
-            )
-        )
-        step_lr = lr_at(step, lr, cfg.warmup_steps)
-        for group in optimizer.param_groups:
-            group["lr"] = step_lr
-
-        t0 = time.perf_counter()
-        sums = torch.zeros(3, dtype=torch.float64, device=accelerator.device)
-        for j, mb in enumerate(micro):
-            mb = {k: v.to(accelerator.device) for k, v in mb.items()}
-            # Gradients sync across processes on the last micro-batch only.
-            sync = contextlib.nullcontext() if j == len(micro) - 1 else accelerator.no_sync(model)
-            with sync:
-                with accelerator.autocast():
-                    logits = model(
-                        input_ids=mb["input_ids"], attention_mask=mb["attention_mask"]
-                    ).logits
-                st = token_stats(logits, mb["labels"], cfg.objective, l2_reduction=cfg.l2_reduction)
-                # DDP averages gradients over processes; scale back to a sum over the step's tokens.
-                loss = st.loss_sum * (weight * accelerator.num_processes / step_tokens)
-                accelerator.backward(loss)
-            sums += weight * torch.tensor(
-                [float(st.loss_sum.detach()), st.ce_sum, st.n_correct],
-                dtype=torch.float64,
-                device=accelerator.device,
-            )
-            del logits, loss, st
-        if cfg.max_grad_norm:
-            accelerator.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
-        seconds += time.perf_counter() - t0
-
-        sums = accelerator.reduce(sums, reduction="sum")
-        tokens_total += step_tokens
-        last_loss = float(sums[0]) / step_tokens
-        row = {
-            "step": step + 1,
-            "loss": last_loss,
-            "ce": float(sums[1]) / step_tokens,
-            "accuracy": float(sums[2]) / step_tokens,
-            "tokens": step_tokens,
-            "lr": step_lr,
-            "seconds": round(seconds, 4),
-            "epoch": round(min((step + 1) * global_batch, stream_end) / n, 4),
-        }
-        if accelerator.is_main_process:
-            _append(log_path, row)
+    for step in range(run.start, run.total):
+        row = _step(run, step)
+        if run.main:
+            _append(out / LOG_FILE, row)
         bar.update(1)
-        bar.set_postfix(loss=f"{last_loss:.4f}")
-        if not math.isfinite(last_loss):
+        bar.set_postfix(loss=f"{run.last_loss:.4f}")
+        if not math.isfinite(run.last_loss):
             bar.close()
             raise ParameterError(
-                f"the {cfg.objective} loss diverged at step {step + 1} (lr={lr:g}); lower the learning rate"
+                f"the {cfg.objective} loss diverged at step {step + 1} (lr={run.lr:g}); "
+                "lower the learning rate"
             )
         if on_step is not None:
             on_step(row)
-        done = step + 1 == total
+        done = step + 1 == run.total
         if cfg.eval_every and (step + 1) % cfg.eval_every == 0 and not done:
-            held_out(step + 1)
+            _held_out(run, step + 1)
         if cfg.save_every and (step + 1) % cfg.save_every == 0 and not done:
-            save_checkpoint(step + 1)
+            _save_checkpoint(run, step + 1)
     bar.close()
-
-    final_eval = held_out(total)
-    model_path = None
-    if cfg.save_model:
-        model_path = str(out / MODEL_DIR)
-        unwrapped = accelerator.unwrap_model(model)
-        if cfg.lora:
-            unwrapped = unwrapped.merge_and_unload()
-        tmp = out / (MODEL_DIR + ".tmp")
-        unwrapped.save_pretrained(
-            tmp, is_main_process=accelerator.is_main_process, save_function=accelerator.save
-        )
-        if accelerator.is_main_process:
-            tokenizer.save_pretrained(tmp)
-            if Path(model_path).exists():
-                shutil.rmtree(model_path)
-            tmp.rename(model_path)
-    if cfg.keep_checkpoint:
-        save_checkpoint(total)
-    elif accelerator.is_main_process:
-        shutil.rmtree(ckpt, ignore_errors=True)
-
-    result = TrainResult(
-        output=str(out),
-        steps=total,
-        seconds=seconds,
-        tokens=tokens_total,
-        n_examples=n,
-        n_skipped=n_skipped,
-        final_loss=last_loss if start < total else _last_logged_loss(log_path),
-        heldout=final_eval,
-        model_path=model_path,
-        resumed_from=start,
-    )
-    if accelerator.is_main_process:
-        tmp_result = out / (RESULT_FILE + ".tmp")
-        tmp_result.write_text(json.dumps(result.to_dict(), indent=2))
-        tmp_result.replace(out / RESULT_FILE)
-    accelerator.wait_for_everyone()
-    return result
+    return _finish(run)
 
 
 def _last_logged_loss(path: Path) -> float:
