@@ -256,9 +256,7 @@ def _prepare_data(cfg: ExperimentConfig, out: Path, quiet: bool) -> dict[str, An
         "arms": arms,
         "seconds": time.perf_counter() - t0,
     }
-    tmp = sel_path.with_name(sel_path.name + ".tmp")
-    tmp.write_text(json.dumps(info, indent=1, allow_nan=False, default=float))
-    tmp.replace(sel_path)
+    atomic_write_text(sel_path, json.dumps(info, indent=1, allow_nan=False, default=float))
     return info
 
 

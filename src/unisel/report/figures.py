@@ -1,4 +1,5 @@
-"""The report's figures (matplotlib, Agg backend), each returning the numbers it drew.
+"""The report's figures (matplotlib ``Figure`` objects, no pyplot and no backend switch), each
+returning the numbers it drew.
 
 Every ``plot_*`` function writes one PNG and returns a JSON-ready dict of what is on it, so
 ``report.json`` holds the drawn data and tests can check the figures by content.
@@ -11,15 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import matplotlib
+import numpy as np
+from matplotlib.colors import LogNorm
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.colors import LogNorm  # noqa: E402
-
-from unisel.report.summary import format_number  # noqa: E402
+from unisel.io import atomic_output
+from unisel.report.summary import format_number
 
 FULL_COLOR = "#7f7f7f"
 # tab10 without its grey, which marks the full set.
@@ -176,8 +174,10 @@ def _grid(n_panels: int, max_cols: int = 4) -> tuple[int, int]:
 
 def _save(fig: Any, path: Path) -> None:
     # "tight" keeps panel titles inside the image whatever the panel count and aspect.
-    fig.savefig(path, dpi=DPI, metadata=_PNG_META, bbox_inches="tight", pad_inches=0.12)
-    plt.close(fig)
+    with atomic_output(path) as tmp:
+        fig.savefig(
+            tmp, format="png", dpi=DPI, metadata=_PNG_META, bbox_inches="tight", pad_inches=0.12
+        )
 
 
 def plot_pca(panels: Sequence[Panel], path: Path, *, sample_size: int) -> dict[str, Any]:
@@ -187,15 +187,9 @@ def plot_pca(panels: Sequence[Panel], path: Path, *, sample_size: int) -> dict[s
     the full-set row of each point) and the shared axis limits.
     """
     rows, cols = _grid(len(panels))
-    fig, axes = plt.subplots(
-        rows,
-        cols,
-        figsize=(3.3 * cols, 3.9 * rows),
-        squeeze=False,
-        sharex=True,
-        sharey=True,
-        layout="compressed",
-    )
+    fig = Figure(figsize=(3.3 * cols, 3.9 * rows), layout="compressed")
+
+    axes = fig.subplots(rows, cols, squeeze=False, sharex=True, sharey=True)
     out = []
     for ax, panel in zip(axes.flat, panels, strict=False):
         pts = panel.coords[panel.shown]
@@ -243,15 +237,9 @@ def plot_density(panels: Sequence[Panel], path: Path, *, gridsize: int = 35) -> 
     colour and a clumped one as a few hot cells.
     """
     rows, cols = _grid(len(panels))
-    fig, axes = plt.subplots(
-        rows,
-        cols,
-        figsize=(3.3 * cols, 3.9 * rows),
-        squeeze=False,
-        sharex=True,
-        sharey=True,
-        layout="compressed",
-    )
+    fig = Figure(figsize=(3.3 * cols, 3.9 * rows), layout="compressed")
+
+    axes = fig.subplots(rows, cols, squeeze=False, sharex=True, sharey=True)
     shares = []
     hexbins = []
     for ax, panel in zip(axes.flat, panels, strict=False):
@@ -322,7 +310,9 @@ def plot_nn_histogram(
     q = max(float(np.quantile(v, tail_quantile)) for v in values) if values else top
     hi = min(top, 1.05 * q) if q > 0 else top
     edges = np.linspace(0.0, hi if hi > 0 else 1.0, bins + 1)
-    fig, ax = plt.subplots(figsize=(9.5, 3.5), layout="constrained")
+    fig = Figure(figsize=(9.5, 3.5), layout="constrained")
+
+    ax = fig.subplots()
     out = []
     total_overflow = 0
     for name, d in nn.items():
@@ -373,7 +363,9 @@ def plot_coverage(
     curves are thinned to ``max_points`` evenly spaced steps (the curve is non-increasing, so
     the drawing is unchanged); the drawn points go to the JSON.
     """
-    fig, ax = plt.subplots(figsize=(9.5, 3.5), layout="constrained")
+    fig = Figure(figsize=(9.5, 3.5), layout="constrained")
+
+    ax = fig.subplots()
     out = []
     for name, dist in curves.items():
         steps = np.arange(1, dist.size + 1)
@@ -417,7 +409,9 @@ def plot_bars(
     path: Path,
 ) -> dict[str, Any]:
     """Side-by-side bars: h_min (larger is more uniform) and covering radius (smaller covers better)."""
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(9.5, 3.3), layout="constrained")
+    fig = Figure(figsize=(9.5, 3.3), layout="constrained")
+
+    (a1, a2) = fig.subplots(1, 2)
     pos = np.arange(len(names))
     col = [colors[n] for n in names]
     for ax, vals, title in (
@@ -469,7 +463,9 @@ def plot_lengths(
     edges = np.unique(
         np.concatenate([[0.0], np.round(np.geomspace(1.0, max(2.0, top + 1.0), bins))])
     )
-    fig, ax = plt.subplots(figsize=(9.5, 3.5), layout="constrained")
+    fig = Figure(figsize=(9.5, 3.5), layout="constrained")
+
+    ax = fig.subplots()
     out = []
     for name, v in lengths.items():
         counts, _ = np.histogram(v, bins=edges)

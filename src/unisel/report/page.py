@@ -12,9 +12,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
 
+from unisel._templates import environment
 from unisel.report.chosen import PREVIEW_CHARS, PREVIEW_LINES, preview, visible
 from unisel.report.summary import Num, Part, format_number
 
@@ -144,12 +144,7 @@ def render_page(
     str
         The complete HTML document.
     """
-    env = Environment(
-        loader=FileSystemLoader(str(TEMPLATES)),
-        autoescape=select_autoescape(["html"]),
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
+    env = environment(TEMPLATES)
     env.globals["num"] = num_span
     env.globals["render_parts"] = render_parts
     env.globals["data_uri"] = data_uri
