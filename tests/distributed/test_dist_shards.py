@@ -23,7 +23,7 @@ def test_store_indexes_like_the_array(tmp_path_factory, n, parts, data):
     A = open_sharded(path)
     assert A.shape == X.shape and A.dtype == X.dtype and len(A) == n
     assert A.n_shards == min(parts, n)
-    np.testing.assert_array_equal(np.asarray(A), X)
+    np.testing.assert_array_equal(np.asarray(A), X)  # stored and read back: the same bytes
     np.testing.assert_array_equal(load_sharded(path), X)
     lo = data.draw(st.integers(-n, n))
     hi = data.draw(st.integers(-n, n))

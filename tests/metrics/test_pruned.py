@@ -1,4 +1,9 @@
-"""The cluster-pruned exact search against the plain kernel: same distances, same indices."""
+"""The cluster-pruned exact search against the plain kernel: same distances, same indices.
+
+Exact equality is the contract here, not luck: both searches decide every reported distance with
+the same float64 pair kernel on the same canonical rows (the float32 products only screen), so a
+numpy or BLAS version changes both sides alike.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""``metric="euclidean"``: the fast engine against the reference loop, bit for bit."""
+"""``metric="euclidean"``: the fast engine against the reference loop, bit for bit.
+
+Bit for bit by design: both sides compute the canonical squared-Euclidean keys of
+`unisel.select.engine._canonical` (fixed order, no BLAS).
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,9 @@
-"""The cluster-pruned phase of the engine: identical to the reference, and it does prune."""
+"""The cluster-pruned phase of the engine: identical to the reference, and it does prune.
+
+Exact equality is the contract: the engine and the reference both decide with the canonical
+float64 keys of `unisel.select.engine._canonical` (a fixed summation order, no BLAS), so no numpy
+or BLAS version can move one side without the other.
+"""
 
 from __future__ import annotations
 
