@@ -67,7 +67,9 @@ def test_matches_the_package_pooling(no_network) -> None:
 def test_deterministic_batch_independent_and_matryoshka() -> None:
     a = wl.WordLlamaEmbedder(batch_size=2).embed(TEXTS, progress=False)
     b = wl.WordLlamaEmbedder(batch_size=1000).embed(TEXTS, progress=False)
-    assert a.tobytes() == b.tobytes()  # each text is pooled alone, in a fixed order: no batch effect
+    assert (
+        a.tobytes() == b.tobytes()
+    )  # each text is pooled alone, in a fixed order: no batch effect
     small = wl.WordLlamaEmbedder(dim=64).embed(TEXTS, progress=False)
     assert small.shape == (5, 64)
     np.testing.assert_array_equal(
