@@ -257,3 +257,38 @@ class OutputOptions:
     def __post_init__(self) -> None:
         if self.order not in ORDERS:
             raise _error(f"order must be one of {', '.join(ORDERS)}, got {self.order!r}")
+
+
+@dataclass(frozen=True)
+class MetricsOptions:
+    """How the metrics are computed.
+
+    Attributes
+    ----------
+    near_duplicate_threshold : float
+        Nearest-neighbour distance at or below which a record counts as a near duplicate
+        (None: the metrics module's default).
+    exact_limit : int or None
+        Sets above this many rows get estimated nearest-neighbour distributions (None: always
+        exact).
+    approximate : {"sample", "hnsw"}
+        How they are estimated.
+    sample_size : int
+        Rows of the sample (or HNSW recall queries).
+    seed : int
+        Seed of the sample and of the embedder.
+    """
+
+    near_duplicate_threshold: float | None = None
+    exact_limit: int | None = DEFAULT_EXACT_LIMIT
+    approximate: str = "sample"
+    sample_size: int = DEFAULT_SAMPLE_SIZE
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        check_seed(self.seed)
+        if self.approximate not in APPROXIMATE_METHODS:
+            raise _error(
+                f"approximate must be one of {', '.join(APPROXIMATE_METHODS)}, "
+                f"got {self.approximate!r}"
+            )

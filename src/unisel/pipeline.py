@@ -21,7 +21,8 @@ from typing import Any
 import numpy as np
 
 from unisel.flows.extend import extension_distances, extension_embedder, selection_size
-from unisel.flows.metrics import metrics_embeddings, metrics_file
+from unisel.flows.metrics import metrics_embeddings
+from unisel.flows.metrics import metrics_file as _metrics_file
 from unisel.flows.outputs import check_output, write_selection
 from unisel.flows.select import DatasetSelection, SelectResult, candidates
 from unisel.flows.select import select_dataset as _select_dataset
@@ -41,6 +42,7 @@ from unisel.manifest import Manifest
 from unisel.options import (
     DEFAULT_EMBEDDER,
     EmbedOptions,
+    MetricsOptions,
     OutputOptions,
     ReadOptions,
     SelectOptions,
@@ -118,6 +120,31 @@ def select_dataset(
     """`unisel.flows.select_dataset` with `select_file`'s keywords (no ``output``)."""
     read, embed, select, _ = options_from_keywords(keywords, "select_dataset")
     return _select_dataset(data, read=read, embed=embed, select=select, order=order, quiet=quiet)
+
+
+def metrics_file(
+    input: Any, *, subsets: Any = (), quiet: bool = False, **keywords: Any
+) -> Any:
+    """`unisel.flows.metrics_file` with one keyword per ``unisel metrics`` flag.
+
+    Keywords: ``embedder``, ``embedder_params``, ``cache_dir``, ``seed``, ``schema``,
+    ``text_field``, ``split``, ``skip_empty``, ``near_duplicate_threshold``, ``exact_limit``,
+    ``approximate``, ``sample_size``.
+    """
+    fields = {f.name for f in dataclasses.fields(MetricsOptions)}
+    given = {k: v for k, v in keywords.items() if k in fields and k != "seed"}
+    seed = keywords.pop("seed", 0)
+    read, embed, _, _ = options_from_keywords(
+        {k: v for k, v in keywords.items() if k not in fields}, "metrics_file"
+    )
+    return _metrics_file(
+        input,
+        subsets=subsets,
+        read=read,
+        embed=embed,
+        metrics=MetricsOptions(**given, seed=seed),
+        quiet=quiet,
+    )
 
 
 def run_selector(

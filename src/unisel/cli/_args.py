@@ -123,22 +123,6 @@ def cache_arg(args: argparse.Namespace) -> object:
     return False if args.no_cache else args.cache_dir
 
 
-def common_input_kwargs(args: argparse.Namespace) -> dict[str, object]:
-    """The keyword arguments of `unisel.pipeline.select_file` / ``metrics_file`` that
-    `add_common_input` parsed: the reading of the input, the seed, the embedding cache and
-    its settings, quiet."""
-    return {
-        "schema": args.schema,
-        "text_field": args.text_field,
-        "split": args.split,
-        "skip_empty": args.skip_empty,
-        "seed": args.seed,
-        "cache_dir": cache_arg(args),
-        "embedder_params": parse_options(args.embed_opt),
-        "quiet": args.quiet,
-    }
-
-
 def read_options(args: argparse.Namespace) -> Any:
     """The `ReadOptions` of the flags `add_common_input` declared."""
     from unisel.options import ReadOptions

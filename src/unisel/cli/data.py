@@ -11,7 +11,6 @@ from unisel.cli._args import (
     add_quiet,
     add_seed,
     add_size,
-    common_input_kwargs,
     embed_options,
     read_options,
     select_options,
@@ -275,17 +274,22 @@ def _exact_limit(text: str) -> int | None:
 def _run_metrics(args: argparse.Namespace) -> int:
     import json
 
-    from unisel.pipeline import metrics_file
+    from unisel.flows import metrics_file
+    from unisel.options import MetricsOptions
 
     report = metrics_file(
         args.input,
         subsets=args.subset,
-        embedder=args.embedder,
-        near_duplicate_threshold=args.near_threshold,
-        exact_limit=args.exact_limit,
-        approximate=args.approximate,
-        sample_size=args.sample_size,
-        **common_input_kwargs(args),  # type: ignore[arg-type]
+        read=read_options(args),
+        embed=embed_options(args),
+        metrics=MetricsOptions(
+            near_duplicate_threshold=args.near_threshold,
+            exact_limit=args.exact_limit,
+            approximate=args.approximate,
+            sample_size=args.sample_size,
+            seed=args.seed,
+        ),
+        quiet=args.quiet,
     )
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))

@@ -17,13 +17,11 @@ from unisel.manifest import (
     manifest_path_for,
 )
 from unisel.metrics import (
-    DEFAULT_EXACT_LIMIT,
-    DEFAULT_SAMPLE_SIZE,
     NEAR_DUPLICATE_THRESHOLD,
     UniformityReport,
     uniformity_report,
 )
-from unisel.options import check_seed
+from unisel.options import EmbedOptions, MetricsOptions, ReadOptions
 
 
 def metrics_embeddings(
@@ -63,18 +61,9 @@ def metrics_file(
     input: str | Path,
     *,
     subsets: Sequence[str | Path] = (),
-    embedder: str | None = None,
-    seed: int = 0,
-    schema: str | None = None,
-    text_field: str | None = None,
-    split: str = "train",
-    skip_empty: bool | None = None,
-    cache_dir: str | Path | None | bool = None,
-    near_duplicate_threshold: float = NEAR_DUPLICATE_THRESHOLD,
-    embedder_params: dict[str, Any] | None = None,
-    exact_limit: int | None = DEFAULT_EXACT_LIMIT,
-    approximate: str = "sample",
-    sample_size: int = DEFAULT_SAMPLE_SIZE,
+    read: ReadOptions | None = None,
+    embed: EmbedOptions | None = None,
+    metrics: MetricsOptions | None = None,
     quiet: bool = False,
 ) -> UniformityReport:
     """Uniformity metrics of a data set and of subsets of it, side by side.
@@ -88,49 +77,58 @@ def metrics_file(
         The full data set.
     subsets : sequence of paths
         Manifests, or subset files (with or without a manifest beside them).
-    embedder : str or None
-        Embedder spec; by default the one recorded in the first subset's manifest, else word2vec.
-    exact_limit, approximate, sample_size
-        Sets above ``exact_limit`` rows get estimated nearest-neighbour numbers, marked as
-        such (see `unisel.metrics.uniformity_report`; the sample's seed is ``seed``).
+    read : ReadOptions or None
+        How the data set is read.
+    embed : EmbedOptions or None
+        The embedder; ``embedder=None`` takes the one recorded in the first subset's manifest
+        (its cached vectors), else word2vec.
+    metrics : MetricsOptions or None
+        Near-duplicate threshold, exact limit and estimation (see
+        `unisel.metrics.uniformity_report`), seed.
 
     Returns
     -------
     UniformityReport
         With ``extra["timings"]`` holding the seconds per stage.
     """
-    check_seed(seed)
+    read = read if read is not None else ReadOptions()
+    embed = embed if embed is not None else EmbedOptions()
+    metrics = metrics if metrics is not None else MetricsOptions()
     timer = StageTimer()
     with timer("read"):
         records = read_records(
             input,
-            schema=schema,
-            text_field=text_field,
-            split=split,
-            skip_empty=skip_empty,
+            schema=read.schema,
+            text_field=read.text_field,
+            split=read.split,
+            skip_empty=read.skip_empty,
             quiet=quiet,
         )
     # Before embedding: a subset that is not the one its manifest describes fails fast.
-    named = named_subsets(subsets, records, schema=schema, text_field=text_field)
+    named = named_subsets(subsets, records, schema=read.schema, text_field=read.text_field)
     with timer("embed"):
         emb = metrics_embeddings(
             records,
             subsets,
-            embedder,
-            cache_dir=cache_dir,
-            seed=seed,
+            embed.embedder,
+            cache_dir=embed.cache_dir,
+            seed=metrics.seed,
             quiet=quiet,
-            embedder_params=embedder_params,
+            embedder_params=dict(embed.params),
         )
     with timer("metrics"):
         report = uniformity_report(
             emb.vectors,
             named,
-            near_duplicate_threshold=near_duplicate_threshold,
-            exact_limit=exact_limit,
-            approximate=approximate,
-            sample_size=sample_size,
-            random_state=seed,
+            near_duplicate_threshold=(
+                NEAR_DUPLICATE_THRESHOLD
+                if metrics.near_duplicate_threshold is None
+                else metrics.near_duplicate_threshold
+            ),
+            exact_limit=metrics.exact_limit,
+            approximate=metrics.approximate,
+            sample_size=metrics.sample_size,
+            random_state=metrics.seed,
             quiet=quiet,
             texts=records.texts,
         )
