@@ -131,3 +131,15 @@ def test_bad_parameters():
         admit(X, set_aside=np.array([25]))
     with pytest.raises(ParameterError, match="no record is a max-min candidate"):
         select(X, 3, "maxmin", set_aside=list(range(20)))
+
+
+def test_buckets_with_more_records_than_candidates_put_the_candidates_first():
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(60, 5))
+    lengths = rng.integers(1, 50, size=60)
+    aside = [2, 9, 31]
+    sel = select(X, 60, "maxmin", set_aside=aside, outliers=0.1, length_buckets=3, lengths=lengths)
+    assert sorted(sel.indices.tolist()) == list(range(60))
+    n_admitted = 60 - 3 - 6  # ceil(0.1 * 60) isolated
+    assert not set(sel.indices[:n_admitted].tolist()) & set(aside)
+    assert set(aside) <= set(sel.indices[n_admitted:].tolist())

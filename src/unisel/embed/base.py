@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from unisel._registry import Registry
+from unisel.errors import ParameterError
 
 
 @dataclass
@@ -131,6 +132,22 @@ def package_version(distribution: str) -> str | None:
         return metadata.version(distribution)
     except metadata.PackageNotFoundError:
         return None
+
+
+def check_at_least(owner: str, /, **values: float | None) -> None:
+    """Raise `ParameterError` for the first of ``values`` (setting name -> value; None, an
+    unset optional setting, passes) that is below 1.
+
+    Parameters
+    ----------
+    owner : str
+        The embedder the settings belong to, first in the message (``"tfidf"``, ``"hf:PATH"``).
+    **values : int, float or None
+        The settings to check, in the order they are reported.
+    """
+    for name, value in values.items():
+        if value is not None and value < 1:
+            raise ParameterError(f"{owner}: {name} must be >= 1, got {value}")
 
 
 def lift_zero_rows(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

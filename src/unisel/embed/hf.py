@@ -18,7 +18,7 @@ import numpy as np
 
 from unisel._progress import progress_bar
 from unisel.embed._deps import require, transformers_progress
-from unisel.embed.base import EMBEDDERS, Embedder
+from unisel.embed.base import EMBEDDERS, Embedder, check_at_least
 from unisel.errors import InputError, ParameterError
 
 
@@ -71,10 +71,7 @@ class HFEmbedder(Embedder):
     ) -> None:
         if not path:
             raise ParameterError("hf: no model given; use hf:PATH (a local folder or a hub name)")
-        if batch_size < 1:
-            raise ParameterError(f"hf:{path}: batch_size must be >= 1, got {batch_size}")
-        if max_length < 1:
-            raise ParameterError(f"hf:{path}: max_length must be >= 1, got {max_length}")
+        check_at_least(f"hf:{path}", batch_size=batch_size, max_length=max_length)
         self.path = str(path)
         self.batch_size = int(batch_size)
         self.max_length = int(max_length)
@@ -138,11 +135,7 @@ class HFEmbedder(Embedder):
     def embed(self, texts: Sequence[str], *, progress: bool = True) -> np.ndarray:
         """Encode ``texts`` in batches, longest first, and mean-pool the token states.
 
-        Parameters
-        ----------
-        texts : sequence of str, length n
-        progress : bool
-            Show a progress bar over the batches.
+        As `Embedder.embed`, ``progress`` showing a bar over the batches.
 
         Returns
         -------

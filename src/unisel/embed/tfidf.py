@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from unisel.embed.base import EMBEDDERS, Embedder
+from unisel.embed.base import EMBEDDERS, Embedder, check_at_least
 from unisel.errors import InputError, ParameterError
 
 
@@ -45,12 +45,7 @@ class TfidfEmbedder(Embedder):
         sublinear_tf: bool = True,
         seed: int = 0,
     ) -> None:
-        if n_components < 1:
-            raise ParameterError(f"tfidf: n_components must be >= 1, got {n_components}")
-        if min_df < 1:
-            raise ParameterError(f"tfidf: min_df must be >= 1, got {min_df}")
-        if max_features is not None and max_features < 1:
-            raise ParameterError(f"tfidf: max_features must be >= 1, got {max_features}")
+        check_at_least("tfidf", n_components=n_components, min_df=min_df, max_features=max_features)
         self.n_components = int(n_components)
         self.min_df = int(min_df)
         self.max_features = None if max_features is None else int(max_features)
@@ -99,6 +94,7 @@ class TfidfEmbedder(Embedder):
         Parameters
         ----------
         texts : sequence of str, length n
+            The corpus the vocabulary, the weights and the projection are learnt from.
         progress : bool
             Unused.
 

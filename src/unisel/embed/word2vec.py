@@ -39,7 +39,7 @@ from tqdm.auto import tqdm
 
 from unisel._progress import progress_bar
 from unisel.embed._pooling import first_component, mean_pool, remove_component, sif_weights
-from unisel.embed.base import EMBEDDERS, Embedder
+from unisel.embed.base import EMBEDDERS, Embedder, check_at_least
 from unisel.errors import InputError, ParameterError
 from unisel.io.atomic import owner_tag, remove_stale
 
@@ -160,25 +160,24 @@ class Word2VecEmbedder(Embedder):
         ):
             if int(value) < low:
                 raise ParameterError(f"word2vec: {field} must be >= {low}, got {value}")
-        if max_train_tokens is not None and max_train_tokens < 1:
-            raise ParameterError(f"word2vec: max_train_tokens must be >= 1, got {max_train_tokens}")
+        check_at_least("word2vec", max_train_tokens=max_train_tokens)
         self.vector_size = int(vector_size)
         self.window = int(window)
         self.min_count = int(min_count)
         self.epochs = int(epochs)
         self.sg = bool(sg)
-        if training not in TRAINING:
-            raise ParameterError(
-                f"word2vec: training must be one of {', '.join(TRAINING)}, got {training!r}"
-            )
+        for field, choice, choices in (
+            ("training", training, TRAINING),
+            ("pooling", pooling, POOLINGS),
+        ):
+            if choice not in choices:
+                raise ParameterError(
+                    f"word2vec: {field} must be one of {', '.join(choices)}, got {choice!r}"
+                )
         self.max_train_tokens = None if max_train_tokens is None else int(max_train_tokens)
         self.training = str(training)
         self.workers = int(workers)
         self.seed = int(seed)
-        if pooling not in POOLINGS:
-            raise ParameterError(
-                f"word2vec: pooling must be one of {', '.join(POOLINGS)}, got {pooling!r}"
-            )
         if not sif_a > 0:
             raise ParameterError(f"word2vec: sif_a must be > 0, got {sif_a}")
         self.pooling = str(pooling)
@@ -313,6 +312,7 @@ class Word2VecEmbedder(Embedder):
         Parameters
         ----------
         texts : sequence of str, length m
+            Any texts: the fitted model is applied, not changed.
         progress : bool
             Show a progress bar on stderr.
 

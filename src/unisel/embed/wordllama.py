@@ -35,7 +35,7 @@ import numpy as np
 from unisel._progress import progress_bar
 from unisel.embed._deps import require
 from unisel.embed._pooling import mean_pool
-from unisel.embed.base import EMBEDDERS, Embedder, package_version
+from unisel.embed.base import EMBEDDERS, Embedder, check_at_least, package_version
 from unisel.errors import InputError, ParameterError
 
 PACKAGE = "wordllama"
@@ -118,8 +118,7 @@ class WordLlamaEmbedder(Embedder):
     def __init__(self, *, dim: int = BUNDLED_DIM, batch_size: int = 1024) -> None:
         if isinstance(dim, bool) or int(dim) not in DIMS:
             raise ParameterError(f"wordllama: dim must be one of {list(DIMS)}, got {dim!r}")
-        if batch_size < 1:
-            raise ParameterError(f"wordllama: batch_size must be >= 1, got {batch_size}")
+        check_at_least("wordllama", batch_size=batch_size)
         self.dim = int(dim)
         self.batch_size = int(batch_size)
 
@@ -135,11 +134,7 @@ class WordLlamaEmbedder(Embedder):
     def embed(self, texts: Sequence[str], *, progress: bool = True) -> np.ndarray:
         """Tokenize ``texts`` and average their token vectors.
 
-        Parameters
-        ----------
-        texts : sequence of str, length n
-        progress : bool
-            Show a progress bar over the batches.
+        As `Embedder.embed`, ``progress`` showing a bar over the batches.
 
         Returns
         -------

@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from unisel.embed import Embeddings
-from unisel.flows.stages import load_embeddings
+from unisel.flows.stages import load_embeddings, read_input
 from unisel.flows.subsets import named_subsets
 from unisel.flows.timing import StageTimer
-from unisel.io import RecordSet, read_records
+from unisel.io import RecordSet
 from unisel.manifest import (
     load_manifest,
     manifest_path_for,
@@ -95,15 +95,7 @@ def metrics_file(
     embed = embed if embed is not None else EmbedOptions()
     metrics = metrics if metrics is not None else MetricsOptions()
     timer = StageTimer()
-    with timer("read"):
-        records = read_records(
-            input,
-            schema=read.schema,
-            text_field=read.text_field,
-            split=read.split,
-            skip_empty=read.skip_empty,
-            quiet=quiet,
-        )
+    records = read_input(input, read, timer, quiet)
     # Before embedding: a subset that is not the one its manifest describes fails fast.
     named = named_subsets(subsets, records, schema=read.schema, text_field=read.text_field)
     with timer("embed"):

@@ -18,6 +18,7 @@ from unisel.flows.stages import (
     _warn_repeats,
     check_embeddings,
     load_embeddings,
+    read_input,
     record_tokens,
     run_selector,
     selection_manifest,
@@ -25,7 +26,7 @@ from unisel.flows.stages import (
 )
 from unisel.flows.subsets import record_position, subset_of
 from unisel.flows.timing import StageTimer
-from unisel.io import RecordSet, read_records
+from unisel.io import RecordSet
 from unisel.io.atomic import check_writable
 from unisel.manifest import (
     Manifest,
@@ -273,7 +274,7 @@ def select_file(
         raise ParameterError("select_file needs an output path")
     timer = StageTimer()
     check_output(Path(input), output.path, output.order, checkpoint=select.checkpoint)
-    records = _read(input, read, timer, quiet)
+    records = read_input(input, read, timer, quiet)
     if len(records) == 0:
         raise InputError(f"{input}: no records")
     path = Path(output.path)
@@ -286,18 +287,6 @@ def select_file(
     return SelectResult(
         selection=selection, manifest=manifest, output=path, manifest_path=mpath, timings=timer
     )
-
-
-def _read(source: Any, read: ReadOptions, timer: StageTimer, quiet: bool) -> RecordSet:
-    with timer("read"):
-        return read_records(
-            source,
-            schema=read.schema,
-            text_field=read.text_field,
-            split=read.split,
-            skip_empty=read.skip_empty,
-            quiet=quiet,
-        )
 
 
 def select_dataset(
@@ -339,7 +328,7 @@ def select_dataset(
     if select.checkpoint is not None:
         check_writable(select.checkpoint, what="--checkpoint")
     timer = StageTimer()
-    records = _read(data, read, timer, quiet)
+    records = read_input(data, read, timer, quiet)
     selection, manifest = select_records(
         records, embed, select, output=out, timer=timer, quiet=quiet
     )

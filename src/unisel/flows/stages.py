@@ -13,7 +13,8 @@ import numpy as np
 from unisel import __version__
 from unisel.embed import Embeddings, embed_texts
 from unisel.errors import InputError, ParameterError
-from unisel.io import RecordSet
+from unisel.flows.timing import StageTimer
+from unisel.io import RecordSet, read_records
 from unisel.manifest import (
     Manifest,
     distances_to_json,
@@ -23,7 +24,7 @@ from unisel.metrics import (
     count_exact_duplicates,
 )
 from unisel.metrics.neighbors import h_min
-from unisel.options import SelectOptions
+from unisel.options import ReadOptions, SelectOptions
 from unisel.select import Selection, select
 from unisel.select.engine import check_metric
 from unisel.tokens import TokenCounts, count_tokens
@@ -328,6 +329,20 @@ def check_selector_params(method: str, params: dict[str, Any]) -> dict[str, Any]
     return dict(params)
 
 
+def read_input(source: Any, read: ReadOptions, timer: StageTimer, quiet: bool) -> RecordSet:
+    """The read stage: `unisel.io.read_records` with the settings of ``read``, timed as
+    ``"read"``."""
+    with timer("read"):
+        return read_records(
+            source,
+            schema=read.schema,
+            text_field=read.text_field,
+            split=read.split,
+            skip_empty=read.skip_empty,
+            quiet=quiet,
+        )
+
+
 def _select_on_cluster(
     X: np.ndarray,
     k: int,
@@ -352,7 +367,8 @@ def _select_on_cluster(
     if o.mode != "exact" and (initial or o.checkpoint is not None):
         raise ParameterError("--extend and --checkpoint need --mode exact")
     n = int(X.shape[0])
-    rows, extra = _cluster_candidates(X, k, o, start_row, initial, quiet)
+    named = [*(initial or []), *([] if start_row is None else [start_row])]
+    rows, extra = _cluster_candidates(X, k, o, named)
     local = np.full(n, -1, dtype=np.int64)
     local[rows] = np.arange(rows.size)
     if initial:
@@ -388,15 +404,11 @@ def _select_on_cluster(
 
 
 def _cluster_candidates(
-    X: np.ndarray,
-    k: int,
-    options: SelectOptions,
-    start_row: int | None,
-    initial: list[int] | None,
-    quiet: bool,
+    X: np.ndarray, k: int, options: SelectOptions, named: list[int]
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """The rows the cluster selects from: the preset's admission, computed on the driver (the
-    same rule as the single-process selector), and its parameters for the manifest."""
+    same rule as the single-process selector), with the ``named`` rows (the rows to extend,
+    the start row) always among them; and its parameters for the manifest."""
     n = int(X.shape[0])
     aside = options.selector_params.get("set_aside")
     if not options.robust:
@@ -410,7 +422,6 @@ def _cluster_candidates(
         metric=options.metric,
         random_state=options.seed,
     )
-    named = [*(initial or []), *([] if start_row is None else [start_row])]
     rows = np.union1d(adm.rows, np.asarray(named, dtype=np.int64))
     if k > rows.size:
         raise ParameterError(

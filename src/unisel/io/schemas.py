@@ -135,8 +135,34 @@ def _join(parts: list[str]) -> str:
     return "\n".join(p for p in parts if p.strip())
 
 
+class _Turns(Schema):
+    """A list of chat turns (objects) in the one field of ``fields``; renders the texts of
+    every turn joined with newlines."""
+
+    @classmethod
+    def detect(cls, record: Record) -> bool:
+        return cls.fields[0] in record
+
+    def render(self, record: Record, where: str) -> str:
+        key = self.fields[0]
+        turns = _as_list(record.get(key), key, where)
+        parts: list[str] = []
+        for j, turn in enumerate(turns):
+            if not isinstance(turn, dict):
+                raise InputError(f"{where}: {key}[{j}] is not an object")
+            parts.extend(self._turn_texts(turn, f"{key}[{j}]", where))
+        text = _join(parts)
+        if not text:
+            raise self._no_text(where)
+        return text
+
+    def _turn_texts(self, turn: dict[str, Any], at: str, where: str) -> list[str]:
+        """The texts of one turn; ``at`` names it in messages (``messages[3]``)."""
+        raise NotImplementedError
+
+
 @SCHEMAS.register("sharegpt")
-class ShareGPT(Schema):
+class ShareGPT(_Turns):
     """ShareGPT conversations: ``{"conversations": [{"from": ..., "value": ...}, ...]}``.
 
     Renders the ``value`` of every turn (``content`` is accepted too), joined with newlines.
@@ -144,26 +170,12 @@ class ShareGPT(Schema):
 
     fields = ("conversations",)
 
-    @classmethod
-    def detect(cls, record: Record) -> bool:
-        return "conversations" in record
-
-    def render(self, record: Record, where: str) -> str:
-        turns = _as_list(record.get("conversations"), "conversations", where)
-        parts: list[str] = []
-        for j, turn in enumerate(turns):
-            if not isinstance(turn, dict):
-                raise InputError(f"{where}: conversations[{j}] is not an object")
-            value = turn.get("value", turn.get("content"))
-            parts.append(_as_text(value, f"conversations[{j}].value", where))
-        text = _join(parts)
-        if not text:
-            raise self._no_text(where)
-        return text
+    def _turn_texts(self, turn: dict[str, Any], at: str, where: str) -> list[str]:
+        return [_as_text(turn.get("value", turn.get("content")), f"{at}.value", where)]
 
 
 @SCHEMAS.register("messages")
-class Messages(Schema):
+class Messages(_Turns):
     """Chat messages: ``{"messages": [{"role": ..., "content": ...}, ...]}``.
 
     Renders the ``content`` of every message joined with newlines. A content given as a list of
@@ -172,29 +184,15 @@ class Messages(Schema):
 
     fields = ("messages",)
 
-    @classmethod
-    def detect(cls, record: Record) -> bool:
-        return "messages" in record
-
-    def render(self, record: Record, where: str) -> str:
-        messages = _as_list(record.get("messages"), "messages", where)
-        parts: list[str] = []
-        for j, message in enumerate(messages):
-            if not isinstance(message, dict):
-                raise InputError(f"{where}: messages[{j}] is not an object")
-            content = message.get("content")
-            if isinstance(content, list):
-                parts.extend(
-                    _as_text(p.get("text"), f"messages[{j}].content", where)
-                    for p in content
-                    if isinstance(p, dict) and p.get("type", "text") == "text"
-                )
-            else:
-                parts.append(_as_text(content, f"messages[{j}].content", where))
-        text = _join(parts)
-        if not text:
-            raise self._no_text(where)
-        return text
+    def _turn_texts(self, turn: dict[str, Any], at: str, where: str) -> list[str]:
+        content = turn.get("content")
+        if isinstance(content, list):
+            return [
+                _as_text(p.get("text"), f"{at}.content", where)
+                for p in content
+                if isinstance(p, dict) and p.get("type", "text") == "text"
+            ]
+        return [_as_text(content, f"{at}.content", where)]
 
 
 @SCHEMAS.register("alpaca")

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 from markupsafe import Markup
 
+from unisel._json import jsonable
 from unisel._progress import progress_bar
 from unisel.errors import ParameterError
 from unisel.io import InputWarning
@@ -30,24 +31,6 @@ DEFAULT_SAMPLE_SIZE = 20_000
 DENSITY_ABOVE = 5_000
 REPORT_JSON = "report.json"
 INDEX_HTML = "index.html"
-
-
-def _json_safe(value: Any) -> Any:
-    """Plain JSON values: NaN and infinities become None, numpy scalars become Python ones."""
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return [_json_safe(v) for v in value.tolist()]
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        f = float(value)
-        return f if math.isfinite(f) else None
-    if isinstance(value, np.bool_):
-        return bool(value)
-    return value
 
 
 def _metrics_dict(obj: Any) -> dict[str, Any]:
@@ -136,7 +119,7 @@ def build_report(
         texts=inputs.text_digests,
         **limit,
     )
-    by_name = {str(m["name"]): m for m in (_json_safe(_metrics_dict(s)) for s in ureport.sets)}
+    by_name = {str(m["name"]): m for m in (jsonable(_metrics_dict(s)) for s in ureport.sets)}
     nn = ureport.nn_distances
     steps.update()
 
@@ -231,7 +214,7 @@ def build_report(
         "title": _title(inputs.source),
         "source": inputs.source,
         "n_records": inputs.n,
-        "embedder": _json_safe(inputs.embedder),
+        "embedder": jsonable(inputs.embedder),
         "full_name": FULL_NAME,
         "sample_size": int(sample_size),
         "seed": int(seed),
@@ -242,7 +225,7 @@ def build_report(
         "figures": figs,
         "chosen": chosen,
     }
-    report = _json_safe(report)
+    report = jsonable(report)
     (folder / REPORT_JSON).write_text(
         json.dumps(report, indent=1, allow_nan=False), encoding="utf-8"
     )

@@ -312,14 +312,12 @@ class MaxMinSelector(Selector):
         if np.shape(lengths) != (n,):
             raise ParameterError(f"{np.size(lengths)} lengths for {n} records; give one per record")
         ids = bucket_ids(lengths, n_buckets)
+        k_buckets = self.n_samples
         if admission is not None:  # buckets of the candidates only
             ids = np.where(admission.admitted, ids, -1)
-            if self.n_samples > int(admission.admitted.sum()):
-                raise ParameterError(
-                    f"k={self.n_samples} is more than the {int(admission.admitted.sum())} "
-                    "max-min candidates; with length buckets lower k or the outlier fraction"
-                )
-        labels = proportional_labels(np.bincount(ids[ids >= 0]), self.n_samples)
+            # more than the candidates: the rest come after them, by the plain greedy
+            k_buckets = min(self.n_samples, int(admission.admitted.sum()))
+        labels = proportional_labels(np.bincount(ids[ids >= 0]), k_buckets)
         rng = np.random.default_rng(self.random_state)
         order = np.empty(labels.size, dtype=np.int64)
         dist = np.empty(labels.size, dtype=np.float64)
@@ -348,6 +346,16 @@ class MaxMinSelector(Selector):
             picks = pool[idx[chosen.size :]]
             order[slots], dist[slots] = picks, d[chosen.size :]
             chosen = np.concatenate([chosen, picks])
+        if k_buckets < self.n_samples:
+            more, more_dist = engine.maxmin(
+                X,
+                self.n_samples,
+                initial=order.tolist(),
+                device=self.device,
+                metric=self.metric,
+                quiet=self.quiet,
+            )
+            order, dist = more, np.concatenate([dist, more_dist[k_buckets:]])
         if budget is not None:
             m = budget.prefix_length(order)
             order, dist = order[:m], dist[:m]

@@ -373,14 +373,15 @@ def _figure(
         rr = [r for r in rows if r["d"] == d]
         for name in DESIGNS:
             sel = [r for r in rr if r["design"] == name]
-            ax[0, j].scatter(
-                [r["largest_simplex_diameter"] for r in sel],
-                [r["pl_l2_error"] for r in sel],
-                marker=marker[name],
-                color=color[name],
-                s=14,
-                label=name,
-            )
+            for row, x_key in ((0, "largest_simplex_diameter"), (1, "h_min")):
+                ax[row, j].scatter(
+                    [r[x_key] for r in sel],
+                    [r["pl_l2_error"] for r in sel],
+                    marker=marker[name],
+                    color=color[name],
+                    s=14,
+                    label=name,
+                )
             nn = [r for r in sel if r["nn_l2_error"] is not None]
             ax[0, j].scatter(
                 [r["largest_simplex_diameter"] for r in nn],
@@ -390,14 +391,6 @@ def _figure(
                 edgecolors=color[name],
                 s=30,
                 label=f"{name} (NN)" if j == 0 else None,
-            )
-            ax[1, j].scatter(
-                [r["h_min"] for r in sel],
-                [r["pl_l2_error"] for r in sel],
-                marker=marker[name],
-                color=color[name],
-                s=14,
-                label=name,
             )
         ax[0, j].set(
             xscale="log",

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 import zlib
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ import numpy as np
 from scipy import stats
 from scipy.spatial import cKDTree
 
+from unisel._json import jsonable
 from unisel.io import atomic_output
 
 #: Significance level of every test unless an experiment says otherwise.
@@ -56,14 +56,7 @@ class Check:
     agrees: bool
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "prediction": self.prediction,
-            "statistic": self.statistic,
-            "value": self.value,
-            "p_value": self.p_value,
-            "criterion": self.criterion,
-            "agrees": self.agrees,
-        }
+        return asdict(self)
 
     def line(self) -> str:
         """One human-readable line: verdict, prediction, statistic."""
@@ -352,26 +345,6 @@ def deterministic(threads: int = 1) -> Iterator[None]:
 
 
 # ------------------------------------------------------------------------------- output
-def jsonable(obj: Any) -> Any:
-    """Convert NumPy scalars/arrays and tuples to JSON types; non-finite floats become None."""
-    if isinstance(obj, dict):
-        return {str(k): jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return jsonable(obj.tolist())
-    if isinstance(obj, (bool, np.bool_)):
-        return bool(obj)
-    if isinstance(obj, (int, np.integer)):
-        return int(obj)
-    if isinstance(obj, (float, np.floating)):
-        f = float(obj)
-        return f if math.isfinite(f) else None
-    if isinstance(obj, Path):
-        return str(obj)
-    return obj
-
-
 def _atomic_write(path: Path, write: Any) -> None:
     with atomic_output(path) as tmp:
         write(tmp)

@@ -288,6 +288,19 @@ def _steps_for_rank(steps: int | None, cap: int) -> int:
     return cap + 1 if steps is None else steps
 
 
+def _descend(cfg: ConvergenceConfig, P0: Params, X: Any, y: Any, lr: float) -> GDTrace:
+    """`gradient_descent` from ``P0`` with the step limit, threshold and tracking of ``cfg``."""
+    return gradient_descent(
+        P0,
+        X,
+        y,
+        lr=lr,
+        max_steps=cfg.max_steps,
+        threshold=cfg.loss_threshold,
+        track_points=cfg.track_points,
+    )
+
+
 def _gap_sweep(cfg: ConvergenceConfig, seed: int, progress: Callable[[], None]) -> list[dict]:
     import torch
 
@@ -308,15 +321,7 @@ def _gap_sweep(cfg: ConvergenceConfig, seed: int, progress: Callable[[], None]) 
             X[j] = X[i] + (X[j] - X[i]) * factor
             Xt = torch.tensor(X)
             lam_min, lam_max = gram_eigs(P0, Xt)
-            tr = gradient_descent(
-                P0,
-                Xt,
-                y,
-                lr=lr,
-                max_steps=cfg.max_steps,
-                threshold=cfg.loss_threshold,
-                track_points=cfg.track_points,
-            )
+            tr = _descend(cfg, P0, Xt, y, lr)
             rows.append(
                 {
                     "seed_index": s,
@@ -361,15 +366,7 @@ def _subset_pairs(cfg: ConvergenceConfig, seed: int, progress: Callable[[], None
         row: dict[str, Any] = {"pair_index": s, "lr": lr}
         for m, idx in designs.items():
             Xt, yt = torch.tensor(pool[idx]), torch.tensor(labels[idx])
-            tr = gradient_descent(
-                P0,
-                Xt,
-                yt,
-                lr=lr,
-                max_steps=cfg.max_steps,
-                threshold=cfg.loss_threshold,
-                track_points=cfg.track_points,
-            )
+            tr = _descend(cfg, P0, Xt, yt, lr)
             row[m] = {
                 "indices": idx,
                 "h_min": euclidean_h_min(pool[idx]),
@@ -446,19 +443,26 @@ def _checks(cfg: ConvergenceConfig, sweep: list[dict], pairs: list[dict]) -> lis
 
     checks += [
         paired_check(
-            "a max-min subset of a biased pool has a larger h_min than a random one",
-            col("maxmin", "h_min"),
-            col("random", "h_min"),
+            prediction,
+            col("maxmin", key),
+            col("random", key),
             larger_is_better=True,
-            what="h_min",
-        ),
-        paired_check(
-            "a max-min subset has a larger smallest Gram eigenvalue at init than a random one",
-            col("maxmin", "lambda_min_init"),
-            col("random", "lambda_min_init"),
-            larger_is_better=True,
-            what="lambda_min",
-        ),
+            what=what,
+        )
+        for prediction, key, what in (
+            (
+                "a max-min subset of a biased pool has a larger h_min than a random one",
+                "h_min",
+                "h_min",
+            ),
+            (
+                "a max-min subset has a larger smallest Gram eigenvalue at init than a random one",
+                "lambda_min_init",
+                "lambda_min",
+            ),
+        )
+    ]
+    checks += [
         paired_check(
             "a max-min subset reaches the loss threshold in fewer GD steps than a random one",
             steps_col("maxmin").astype(np.float64),

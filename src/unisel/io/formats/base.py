@@ -88,6 +88,21 @@ class Format:
         raise NotImplementedError
 
 
+class RowsFormat(Format):
+    """A format whose source handle is an in-memory table (a data set, a DataFrame) with a
+    length: one record a row, progress counted in rows."""
+
+    unit = "rows"
+
+    def inspect(self, source: Source) -> dict[str, Any]:
+        if len(source.handle) == 0:
+            raise InputError(f"{source.display}: no records")
+        return {}
+
+    def total(self, source: Source) -> int | None:
+        return len(source.handle)
+
+
 FORMATS: Registry[Format] = Registry("input format")
 
 

@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from unisel.errors import InputError, ParameterError
-from unisel.io.formats.base import FORMATS, Format, Record, Source, Update, _no_update
+from unisel.io.formats.base import FORMATS, Record, RowsFormat, Source, Update, _no_update
 
 _BATCH_ROWS = 1024
 DISK_MARKERS = ("state.json", "dataset_dict.json")
@@ -105,16 +105,10 @@ def load_hub(name: str, split: str) -> Any:
     return _pick_split(data, split, name)
 
 
-class _HFFormat(Format):
-    unit = "rows"
-
+class _HFFormat(RowsFormat):
     def inspect(self, source: Source) -> dict[str, Any]:
-        if len(source.handle) == 0:
-            raise InputError(f"{source.display}: no records")
+        super().inspect(source)
         return {"fingerprint": source.handle._fingerprint}
-
-    def total(self, source: Source) -> int | None:
-        return len(source.handle)
 
     def records(
         self, source: Source, columns: Sequence[str] | None = None, update: Update = _no_update

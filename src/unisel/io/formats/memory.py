@@ -16,7 +16,15 @@ from typing import Any
 import numpy as np
 
 from unisel.errors import InputError, ParameterError
-from unisel.io.formats.base import FORMATS, Format, Record, Source, Update, _no_update
+from unisel.io.formats.base import (
+    FORMATS,
+    Format,
+    Record,
+    RowsFormat,
+    Source,
+    Update,
+    _no_update,
+)
 from unisel.io.formats.hf import _BATCH_ROWS, _HFFormat, _pick_split
 
 DATASET_DISPLAY = "<datasets.Dataset>"
@@ -99,21 +107,12 @@ def _plain(value: Any) -> Any:
 
 
 @FORMATS.register("dataframe")
-class DataFrameFormat(Format):
+class DataFrameFormat(RowsFormat):
     """A ``pandas.DataFrame`` held by the caller, one record per row; the subset is
     ``df.iloc[...]`` (see `unisel.pipeline.select_dataset`), not written back to a file."""
 
     family = "dataframe"
-    unit = "rows"
     writable = False
-
-    def inspect(self, source: Source) -> dict[str, Any]:
-        if len(source.handle) == 0:
-            raise InputError(f"{source.display}: no records")
-        return {}
-
-    def total(self, source: Source) -> int | None:
-        return len(source.handle)
 
     def records(
         self, source: Source, columns: Sequence[str] | None = None, update: Update = _no_update
