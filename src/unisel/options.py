@@ -61,6 +61,9 @@ DEFAULT_OUTLIER_SAMPLE_SIZE = 20_000
 # and hand them to unisel.flows; nothing forwards options by name lists.
 
 DEFAULT_EMBEDDER = "word2vec"
+#: The registered selectors, for ``--help`` without importing them (a test keeps this equal to
+#: `unisel.select.SELECTORS.names()`).
+SELECTOR_NAMES = ("clustered", "first", "kmeans", "maxmin", "random")
 ORDERS = ("input", "selection")
 MODES = ("exact", "two-round")
 METRIC_NAMES = ("cosine", "euclidean")

@@ -14,7 +14,9 @@ import sys
 import numpy as np
 import pytest
 
-HEAVY_FOR_HELP = ("torch", "transformers", "numba", "scipy", "sklearn", "gensim", "pandas", "dask")
+HEAVY_FOR_HELP = (
+    "torch", "transformers", "numba", "scipy", "sklearn", "gensim", "pandas", "dask", "numpy",
+)  # fmt: skip
 TORCH = ("torch", "transformers", "sentence_transformers")
 
 _PROBE = """
@@ -84,3 +86,19 @@ def test_select_without_torch(embedder, tmp_path, monkeypatch):
     )
     assert status == 0 and out.exists()
     assert not modules & set(TORCH), sorted(modules & set(TORCH))
+
+
+def test_the_help_lists_every_registered_selector():
+    from unisel.options import SELECTOR_NAMES
+    from unisel.select import SELECTORS
+
+    assert list(SELECTOR_NAMES) == SELECTORS.names()
+
+
+def test_version_is_read_when_asked(capsys):
+    from unisel.cli import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0
+    assert capsys.readouterr().out.startswith("unisel ")

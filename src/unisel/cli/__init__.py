@@ -55,15 +55,23 @@ _SUBCOMMANDS = (
 )
 
 
+class _Version(argparse.Action):
+    """``--version``, reading the version only when asked (see `unisel.__getattr__`)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: object) -> None:
+        import unisel
+
+        print(f"unisel {unisel.__version__}")  # on stdout, as argparse's own version action
+        parser.exit()
+
+
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Handler]]:
     """The argument parser and the handler of each subcommand."""
-    from unisel import __version__
-
     parser = argparse.ArgumentParser(
         prog="unisel",
         description="Select the most uniformly spread subset of a fine-tuning data set.",
     )
-    parser.add_argument("--version", action="version", version=f"unisel {__version__}")
+    parser.add_argument("--version", action=_Version, nargs=0, help="print the version and exit")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     handlers: dict[str, Handler] = {}
     for add in _SUBCOMMANDS:

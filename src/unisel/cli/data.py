@@ -19,8 +19,7 @@ from unisel.cli._args import (
 
 # ---------------------------------------------------------------- select (issue 2)
 def _add_select(sub: argparse._SubParsersAction) -> Handler:
-    from unisel.options import DEFAULT_PRESET, PRESETS
-    from unisel.select import SELECTORS
+    from unisel.options import DEFAULT_PRESET, PRESETS, SELECTOR_NAMES
 
     p = sub.add_parser("select", help="select the most uniformly spread subset of a data set")
     add_common_input(p)
@@ -57,7 +56,7 @@ def _add_select(sub: argparse._SubParsersAction) -> Handler:
         "in proportion to their sizes, so the subset keeps the input's length distribution",
     )
     p.add_argument(
-        "--method", default="maxmin", choices=SELECTORS.names(), help="selector (default maxmin)"
+        "--method", default="maxmin", choices=SELECTOR_NAMES, help="selector (default maxmin)"
     )
     p.add_argument(
         "--embedder",
