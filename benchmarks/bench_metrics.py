@@ -17,7 +17,15 @@ peak resident memory above the post-load baseline (`bench_maxmin.PeakSampler`). 
   ``DEFAULT_SAMPLE_SIZE`` rows (stated in the ``method`` column);
 - ``hnsw`` (``--hnsw``): ``approximate="hnsw"`` above the limit, with its measured recall;
 - ``subset``: ``uniformity_report(X, {"random": 10% of the rows}, include_full=False)``: the
-  covering radius of a subset over the full set (pruned "max" search) and the subset's own NN.
+  covering radius of a subset over the full set (pruned "max" search) and the subset's own NN;
+- ``report``: ``uniformity_report(X, {two random 10% subsets})``: what ``unisel metrics`` does
+  for a data set and two selections of it (the full set's NN pass, each subset's own NN and
+  covering radius), end to end.
+
+Cold and warm: every cell but ``plain`` is timed warm (after a small call that compiles the
+numba screens or loads them from numba's cache) and cold (``--cold-repeat`` runs, default 1,
+0 to skip): a fresh process whose ``NUMBA_CACHE_DIR`` is a new empty folder, timed from
+``import unisel.metrics`` to the end of the call, every compilation included.
 
 Exactness: the ``exact`` cell's NN distances of the plain cell's query rows must equal the
 plain cell's (``max |diff|`` column; 0 expected, both decide in float64).
@@ -57,7 +65,8 @@ from bench_maxmin import (  # noqa: E402
     sharegpt_embeddings,
 )
 
-CELLS = ["plain", "exact", "default", "hnsw", "subset"]
+CELLS = ["plain", "exact", "default", "hnsw", "subset", "report"]
+COLD = {"exact", "default", "hnsw", "subset", "report"}  # cells with numba kernels
 PLAIN_QUERIES = 2048  # query rows the plain cell measures before deciding to extrapolate
 
 
@@ -92,18 +101,30 @@ def _plain(X: np.ndarray, budget: float, seed: int) -> dict:
 
 
 def run_cell(
-    path: str, cell: str, budget: float, seed: int, n_jobs: int | None, limit: int | None
+    path: str,
+    cell: str,
+    budget: float,
+    seed: int,
+    n_jobs: int | None,
+    limit: int | None,
+    cold: bool = False,
 ) -> dict:
-    """One cell in this process: seconds, peak MB above the loaded embeddings, the numbers."""
-    from unisel.metrics import uniformity_report
+    """One cell in this process: seconds, peak MB above the loaded embeddings, the numbers.
 
+    ``cold``: no warm-up call, and the seconds start before ``import unisel.metrics`` (the
+    parent gives the process an empty ``NUMBA_CACHE_DIR``).
+    """
     X = np.load(path)
     n = X.shape[0]
-    # compile the numba screen and import everything outside the timing
-    uniformity_report(X[:3000], {}, exact_limit=None, n_jobs=n_jobs)
+    t_import = time.perf_counter()
+    from unisel.metrics import uniformity_report
+
+    if not cold:
+        # compile the numba screen and import everything outside the timing
+        uniformity_report(X[:3000], {}, exact_limit=None, n_jobs=n_jobs)
     sampler = PeakSampler().__enter__()
     base = sampler.reset()
-    res: dict = {"cell": cell, "n": n}
+    res: dict = {"cell": cell, "n": n, "cold": cold}
     if cell == "plain":
         res.update(_plain(X, budget, seed))
     else:
@@ -117,7 +138,13 @@ def run_cell(
             rng = np.random.default_rng(seed)
             subsets = {"random": rng.choice(n, size=max(2, n // 10), replace=False)}
             kw["include_full"] = False
-        t0 = time.perf_counter()
+        elif cell == "report":
+            rng = np.random.default_rng(seed)
+            subsets = {
+                name: rng.choice(n, size=max(2, n // 10), replace=False)
+                for name in ("random-a", "random-b")
+            }
+        t0 = t_import if cold else time.perf_counter()
         rep = uniformity_report(X, subsets, **kw)
         res["seconds"] = time.perf_counter() - t0
         res["extrapolated"] = False
@@ -140,15 +167,25 @@ def run_cell(
 
 
 def _child(
-    path: str, cell: str, budget: float, seed: int, n_jobs: int | None, limit: int | None
+    path: str,
+    cell: str,
+    budget: float,
+    seed: int,
+    n_jobs: int | None,
+    limit: int | None,
+    cold: bool = False,
 ) -> dict:
+    """One cell in a fresh process; a ``cold`` one with a new, empty numba cache folder."""
     env = dict(os.environ)
     src = str(Path(__file__).resolve().parents[1] / "src")
     env["PYTHONPATH"] = src + os.pathsep + env.get("PYTHONPATH", "")
-    arg = json.dumps([path, cell, budget, seed, n_jobs, limit])
-    out = subprocess.run(
-        [sys.executable, __file__, "--cell", arg], capture_output=True, text=True, env=env
-    )
+    arg = json.dumps([path, cell, budget, seed, n_jobs, limit, cold])
+    with tempfile.TemporaryDirectory(prefix="bench_numba_cache_") as cache:
+        if cold:
+            env["NUMBA_CACHE_DIR"] = cache
+        out = subprocess.run(
+            [sys.executable, __file__, "--cell", arg], capture_output=True, text=True, env=env
+        )
     if out.returncode != 0:
         return {"cell": cell, "error": out.stderr.strip().splitlines()[-1:]}
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -177,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
         default=str(Path.home() / ".cache" / "unisel" / "bench"),
         help="where the ShareGPT embeddings are cached (.npy)",
     )
-    ap.add_argument("--cells", default="plain,exact,default,subset", help=", ".join(CELLS))
+    ap.add_argument("--cells", default="plain,exact,default,subset,report", help=", ".join(CELLS))
     ap.add_argument("--hnsw", action="store_true", help="also the hnsw cell above the limit")
     ap.add_argument("--exact-max", type=int, default=200_000, help="largest n of the exact cell")
     ap.add_argument(
@@ -189,13 +226,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--budget", type=float, default=120.0, help="seconds of the plain cell")
     ap.add_argument("--n-jobs", type=int, default=None, help="threads (default: all cores)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--cold-repeat",
+        type=int,
+        default=1,
+        help="cold runs of each cell but plain (fresh process, empty numba cache; median "
+        "reported); 0 leaves the cold column out",
+    )
     ap.add_argument("--quick", action="store_true", help="tiny sizes: a smoke test of the script")
     ap.add_argument("--json", help="write all results here")
     ap.add_argument("--cell", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.cell:
-        path, cell, budget, seed, n_jobs, limit = json.loads(args.cell)
-        print(json.dumps(run_cell(path, cell, float(budget), int(seed), n_jobs, limit)))
+        path, cell, budget, seed, n_jobs, limit, cold = json.loads(args.cell)
+        print(json.dumps(run_cell(path, cell, float(budget), int(seed), n_jobs, limit, cold)))
         return 0
     if args.quick:
         args.sizes, args.dim, args.budget = "3000,6000", 32, 0.5
@@ -238,6 +282,17 @@ def main(argv: list[str] | None = None) -> int:
             if c == "hnsw" and n <= limit:
                 continue
             out[c] = _child(path, c, args.budget, args.seed, args.n_jobs, limit)
+            if c in COLD and args.cold_repeat > 0 and "error" not in out[c]:
+                runs = [
+                    _child(path, c, args.budget, args.seed, args.n_jobs, limit, cold=True)
+                    for _ in range(args.cold_repeat)
+                ]
+                ok = [r["seconds"] for r in runs if "error" not in r]
+                if ok:
+                    out[c]["cold_runs"] = ok
+                    out[c]["cold_seconds"] = float(np.median(ok))
+                else:
+                    out[c]["cold_error"] = runs[0]["error"]
         diff = _exactness(out)
         plain_s = out.get("plain", {}).get("seconds")
         for c in out.values():
@@ -266,7 +321,7 @@ def main(argv: list[str] | None = None) -> int:
 def _print_table(name: str, cells: dict, diff: float | None) -> None:
     print(f"\n{name}")
     print(
-        f"{'cell':<9}{'seconds':>11}{'peak MB':>9}{'x plain':>9}  {'method':<22}"
+        f"{'cell':<9}{'warm s':>11}{'cold s':>9}{'peak MB':>9}{'x plain':>9}  {'method':<22}"
         f"{'h_min cos':>11}{'NN mean':>9}{'cover':>8}"
     )
     for c, r in cells.items():
@@ -281,13 +336,16 @@ def _print_table(name: str, cells: dict, diff: float | None) -> None:
         mark = "<=" if r.get("h_min_exact") is False or r.get("extrapolated") else ""
         hmin = f"{mark}{r['h_min_cosine']:.4g}"
         cover = f"{r['covering_radius']:.4g}" if "covering_radius" in r else "-"
+        cold = f"{r['cold_seconds']:.2f}" if "cold_seconds" in r else "-"
         print(
-            f"{c:<9}{r['seconds']:>10.2f}{star}{r['peak_mb']:>9.0f}{ratio:>9}  {method:<22}"
-            f"{hmin:>11}{r['nn_mean']:>9.4g}{cover:>8}"
+            f"{c:<9}{r['seconds']:>10.2f}{star}{cold:>9}{r['peak_mb']:>9.0f}{ratio:>9}  "
+            f"{method:<22}{hmin:>11}{r['nn_mean']:>9.4g}{cover:>8}"
         )
     print(
         "* extrapolated from the query rows named (each costs the same; its h_min and NN mean "
-        "are those rows'); <= an upper bound;\n  exact vs plain on the plain cell's rows: "
+        "are those rows'); <= an upper bound; warm: kernels compiled before the timing;\n"
+        "  cold: a fresh process with an empty numba cache, from `import unisel.metrics` on;\n"
+        "  exact vs plain on the plain cell's rows: "
         f"max |diff| = {'-' if diff is None else f'{diff:.3g}'}"
     )
 

@@ -30,6 +30,7 @@ def tiny_blocks(mp: pytest.MonkeyPatch) -> None:
     mp.setattr(_pruned, "CLUSTER_ROWS", 6)
     mp.setattr(_pruned, "PHASE1_ROWS", 10)
     mp.setattr(_pruned, "MAX_COLUMNS", 9)
+    mp.setattr(_pruned, "SYMMETRIC_COLUMNS", 9)
     mp.setattr(_pruned, "BLOCK_ROWS", 5)
     mp.setattr(_pruned, "SCREEN_SLOTS", 2)
     mp.setattr(_pruned, "SYMMETRIC_SLOTS", 2)
@@ -164,3 +165,50 @@ def test_bad_mode_and_backend():
         nearest_distances(X, X, prune=True, precision="float64")
     with pytest.raises(ParameterError):
         sampled_nearest_distances(X, [0, 1], backend="annoy")
+
+
+def test_copies_are_searched_once_with_the_plain_values_and_indices(monkeypatch):
+    # one text repeated hundreds of times (as in real chat sets), a scaled copy (cosine
+    # distance 0, not a copy), zero rows: the search runs on the distinct rows only
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(3000, 16)).astype(np.float32)
+    X[rng.choice(3000, 600, replace=False)] = X[2500]
+    X[rng.choice(3000, 50, replace=False)] = X[10]
+    X[40] = 2.0 * X[2500]
+    X[[5, 6]] = 0.0
+    sizes = []
+    real = _pruned.pruned_search
+
+    def spy(Q, R, *args, **kwargs):
+        sizes.append(Q.shape[0])
+        return real(Q, R, *args, **kwargs)
+
+    monkeypatch.setattr(_pruned, "pruned_search", spy)
+    distinct = np.unique(X, axis=0).shape[0]
+    for metric in ("cosine", "euclidean"):
+        want = nearest_distances(X, X, metric=metric, exclude_self=True, prune=False)
+        sizes.clear()
+        got = nearest_distances(X, X, metric=metric, exclude_self=True, prune=True)
+        np.testing.assert_array_equal(got[0], want[0])
+        np.testing.assert_array_equal(got[1], want[1])
+        # one search, of the distinct rows; cosine answers the zero row without a search
+        assert sizes == [distinct - 1 if metric == "cosine" else distinct]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 60), st.integers(0, 4), st.integers(0, 2**32 - 1), st.booleans())
+def test_first_copies_is_the_lowest_equal_row(n, d, seed, skip_some):
+    from unisel.metrics.neighbors import first_copies
+
+    rng = np.random.default_rng(seed)
+    X = rng.integers(0, 3, size=(n, d)).astype(rng.choice([np.float32, np.float64]))
+    skip = rng.random(n) < 0.3 if skip_some else None
+    want = np.arange(n)
+    for i in range(n):
+        if skip is not None and skip[i]:
+            continue
+        for j in range(i):
+            if (skip is None or not skip[j]) and X[j].tobytes() == X[i].tobytes():
+                want[i] = j
+                break
+    np.testing.assert_array_equal(first_copies(X, skip), want)

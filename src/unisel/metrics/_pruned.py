@@ -84,12 +84,12 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
-import numba as nb
 import numpy as np
 from scipy.sparse import csr_matrix
 from threadpoolctl import threadpool_limits
 
 from unisel._progress import progress_bar
+from unisel.select.engine._jit import njit
 
 if TYPE_CHECKING:
     from unisel.metrics.neighbors import _Rows
@@ -106,6 +106,7 @@ FAISS_CANDIDATES = 8
 SCREEN_SLOTS = 16  # candidate list per query of the numpy screen
 SYMMETRIC = True  # cosine self search, numpy: each block pair once, into rows and columns
 SYMMETRIC_SLOTS = 8  # candidate list per query and thread of the symmetric search
+SYMMETRIC_COLUMNS = 4096  # partner rows per product of the symmetric search (8 MB products)
 _EPS32 = 2.0**-24
 
 
@@ -274,7 +275,7 @@ def _lower_bounds(C: _Clusters, qgeo: np.ndarray, q_sq: np.ndarray, metric: str)
 # ----------------------------------------------------------------------------- screen kernel
 
 
-@nb.njit(cache=True, nogil=True, fastmath={"nnan", "nsz", "reassoc"})
+@njit(nogil=True, fastmath={"nnan", "nsz", "reassoc"})
 def _screen_into(S, cols, qidx, tol2, run, cand_i, cand_v, count):  # pragma: no cover (numba)
     """`_screen_block` for rows that are queries ``qidx`` of per-query state arrays (the
     symmetric search folds a product into its rows' and, transposed, its columns' states)."""
@@ -307,7 +308,7 @@ def _screen_into(S, cols, qidx, tol2, run, cand_i, cand_v, count):  # pragma: no
         count[q] = K + 1 if (over or c > K) else c
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(nogil=True)
 def _screen_block(S, cols, tol2, run, cand_i, cand_v, count):  # pragma: no cover (numba)
     """Fold one float32 block product ``S`` (a, s) into each row's candidate list.
 
@@ -319,41 +320,99 @@ def _screen_block(S, cols, tol2, run, cand_i, cand_v, count):  # pragma: no cove
     _screen_into(S, cols, np.arange(S.shape[0]), tol2, run, cand_i, cand_v, count)
 
 
-@nb.njit(cache=True, nogil=True, fastmath={"nnan", "nsz", "reassoc"})
-def _screen_cols(S, rows, qcol, tol2, run, cand_i, cand_v, count):  # pragma: no cover (numba)
-    """`_screen_into` for the columns of ``S`` (queries ``qcol``, candidates ``rows``),
-    reading ``S`` row by row (no transposed copy): column maxima, then one scan."""
+@njit(nogil=True, inline="always")
+def _f32_at_most(x: float) -> np.float32:
+    """The largest float32 at most ``x`` (float64; +-inf stay)."""
+    y = np.float32(x)
+    if np.float64(y) > x:
+        y = np.nextafter(y, np.float32(-np.inf))
+    return y
+
+
+@njit(nogil=True, fastmath={"nnan", "nsz", "reassoc"})
+def _screen_both(S, j0, qrow, qcol, tol2, run, cand_i, cand_v, count):  # pragma: no cover
+    """`_screen_into` for the rows of ``S`` (queries ``qrow``) and the same screen for its
+    columns from ``j0`` on (queries ``qcol[j0:]``, candidates ``qrow``, read row by row: no
+    transposed copy) in two passes over ``S``: the row and column maxima in one, every entry
+    against its row's and its column's threshold in the other (a row screen then a column
+    screen read it four times, the last two from memory). Row and column queries are different rows of the set (the
+    symmetric search leaves the block's own columns, ``j < j0``, to the row screen), so the
+    lists come out as the two screens one after the other leave them."""
     a, s = S.shape
     K = cand_i.shape[1]
+    rowmax = np.full(a, -np.inf, dtype=np.float32)
     colmax = np.full(s, -np.inf, dtype=np.float32)
     for i in range(a):
         row = S[i]
+        mx = np.float32(-np.inf)
         for j in range(s):
-            colmax[j] = max(colmax[j], row[j])
-    thr = np.empty(s)
-    for j in range(s):
-        q = qcol[j]
-        m = max(run[q], np.float64(colmax[j]))
+            v = row[j]
+            mx = max(mx, v)
+            colmax[j] = max(colmax[j], v)
+        rowmax[i] = mx
+    thr_r = np.empty(a)
+    thr_c = np.full(s, np.inf)
+    for i in range(a):
+        q = qrow[i]
+        m = max(run[q], np.float64(rowmax[i]))
         run[q] = m
-        thr[j] = m - tol2[q]
+        thr_r[i] = m - tol2[q]
         if count[q] <= K:
             c = 0
             for t in range(count[q]):
-                if cand_v[q, t] >= thr[j]:
+                if cand_v[q, t] >= thr_r[i]:
                     cand_v[q, c] = cand_v[q, t]
                     cand_i[q, c] = cand_i[q, t]
                     c += 1
             count[q] = c
+    for j in range(j0, s):
+        q = qcol[j]
+        m = max(run[q], np.float64(colmax[j]))
+        run[q] = m
+        thr_c[j] = m - tol2[q]
+        if count[q] <= K:
+            c = 0
+            for t in range(count[q]):
+                if cand_v[q, t] >= thr_c[j]:
+                    cand_v[q, c] = cand_v[q, t]
+                    cand_i[q, c] = cand_i[q, t]
+                    c += 1
+            count[q] = c
+    # float32 limits at or below the float64 thresholds: a vectorised count finds the rows
+    # with an entry at a threshold (few: the lists are seeded with the phase-1 distance), and
+    # only those are read again, in float64
+    lim_c = np.empty(s, dtype=np.float32)
+    for j in range(s):
+        lim_c[j] = _f32_at_most(thr_c[j])
+    lim = np.empty(s, dtype=np.float32)
     for i in range(a):
         row = S[i]
+        tr = thr_r[i]
+        lr = _f32_at_most(tr)
+        for j in range(s):
+            lim[j] = min(lr, lim_c[j])
+        hits = 0
+        for j in range(s):
+            hits += row[j] >= lim[j]
+        if hits == 0:
+            continue
+        qi = qrow[i]
         for j in range(s):
             v = np.float64(row[j])
-            if v >= thr[j]:
+            if v >= tr:
+                c = count[qi]
+                if c < K:
+                    cand_v[qi, c] = v
+                    cand_i[qi, c] = qcol[j]
+                    count[qi] = c + 1
+                else:
+                    count[qi] = K + 1
+            if v >= thr_c[j]:
                 q = qcol[j]
                 c = count[q]
                 if c < K:
                     cand_v[q, c] = v
-                    cand_i[q, c] = rows[i]
+                    cand_i[q, c] = qi
                     count[q] = c + 1
                 else:
                     count[q] = K + 1
@@ -609,22 +668,25 @@ def _symmetric_phase2(s: _Search, blocks, first, d1, i1, rest, run, bar) -> int:
         lo, hi, _ = s.ranges[b]
         A = C.vec[lo:hi]
         qrow = C.order[lo:hi]
-        pos = np.concatenate([np.arange(s.ranges[c][0], s.ranges[c][1]) for c in partners])
+        # partner blocks are ranges of positions; adjacent ones merge into runs, read as
+        # views of the rows (a gathered copy of every partner row cost a tenth of the time)
+        starts = np.array([s.ranges[c][0] for c in partners], dtype=np.int64)
+        ends = np.array([s.ranges[c][1] for c in partners], dtype=np.int64)
+        cut = np.flatnonzero(starts[1:] != ends[:-1]) + 1
         done = 0
-        for c0 in range(0, pos.shape[0], MAX_COLUMNS):
-            ppos = pos[c0 : c0 + MAX_COLUMNS]
-            S = A @ C.vec[ppos].T
-            diag = (ppos >= lo) & (ppos < hi)
-            if diag.any():  # the block against itself: skip (i, i), rows only
-                at = np.flatnonzero(diag)
-                S[ppos[at] - lo, at] = -np.inf
-            cols = C.order[ppos]
-            _screen_into(S, cols, qrow, tol2, *st)
-            # the block's own columns come first (partners ascending, b among them)
-            j0 = int(diag.sum())
-            if j0 < ppos.shape[0]:
-                _screen_cols(S[:, j0:], qrow, cols[j0:], tol2, *st)
-            done += S.size
+        width = max(SYMMETRIC_COLUMNS, BLOCK_ROWS)  # the own block fits in the first product
+        for r0, r1 in zip(starts[np.r_[0, cut]], ends[np.r_[cut - 1, ends.size - 1]], strict=True):
+            for p0 in range(int(r0), int(r1), width):
+                p1 = min(int(r1), p0 + width)
+                S = A @ C.vec[p0:p1].T
+                # the block against itself (only ever at the start of the first run,
+                # partners ascending from b): skip (i, i); its columns are rows of this
+                # block, screened as rows only
+                j0 = max(0, min(hi, p1) - max(lo, p0)) if p0 == lo else 0
+                if j0:
+                    S[np.arange(j0), np.arange(j0)] = -np.inf
+                _screen_both(S, j0, qrow, C.order[p0:p1], tol2, *st)
+                done += S.size
         return done
 
     work = 0

@@ -23,7 +23,9 @@ products take ``block_size * r * 4`` bytes (float32; 8 for float64) with ``r`` r
 the reference set is held once in float32 (``4 r d`` bytes) with float64 norms (16 bytes per
 row of either set); float64 rows are formed only for the screened pairs. The
 default block is chosen so one product block stays near 256 MB:
-``block_size = clip(2**26 // r, 16, 8192)``.
+``block_size = clip(2**26 // r, 16, 8192)``. The pruned search of every row's nearest other
+row searches each set of identical rows once (`_without_copies`), on a copy of the distinct
+rows when the set has copies (``X.nbytes`` at most), with 8 bytes per row for their hashes.
 
 Backends
 --------
@@ -255,13 +257,112 @@ def _use_prune(prune: bool | None, precision: str, r: int) -> bool:
     return bool(prune)
 
 
-def _pruned(Q: _Rows, R: _Rows, metric: str, exclude_self: bool, mode: str, opts, quiet):
-    """The pruned search, with zero rows (cosine) answered directly.
+def first_copies(X: np.ndarray, skip: np.ndarray | None = None) -> np.ndarray:
+    """For each row of ``X`` (shape (n, d)), the lowest index of a row equal to it bit for bit
+    (itself when it has no earlier copy), shape (n,), int64. Rows where ``skip`` is True are
+    left alone (their own index).
+
+    A 64-bit hash of each row's bytes (in blocks) finds the rows that can be equal; only those
+    are compared byte for byte, so the memory beyond ``X`` is that of the colliding rows.
+    """
+    X = np.asarray(X)
+    n = X.shape[0]
+    first = np.arange(n, dtype=np.int64)
+    row_bytes = X.dtype.itemsize * int(np.prod(X.shape[1:], dtype=np.int64))
+    if n < 2:
+        return first
+    if row_bytes == 0:  # empty rows are all equal
+        same = np.arange(n) if skip is None else np.flatnonzero(~skip)
+        first[same] = same[0] if same.size else 0
+        return first
+    word = next(w for w in (8, 4, 2, 1) if row_bytes % w == 0)
+    # odd multipliers: a random linear hash of the row's words, modulo 2**64
+    mult = np.random.default_rng(0).integers(0, 2**63, size=row_bytes // word, dtype=np.uint64)
+    mult = mult * np.uint64(2) + np.uint64(1)
+    hashes = np.empty(n, dtype=np.uint64)
+    step = max(1, (1 << 22) // row_bytes)
+    for lo in range(0, n, step):
+        words = np.ascontiguousarray(X[lo : lo + step]).view(f"u{word}")
+        words = words.reshape(words.shape[0], -1).astype(np.uint64)
+        hashes[lo : lo + step] = (words * mult).sum(axis=1)
+    _, at, counts = np.unique(hashes, return_index=True, return_counts=True)
+    collide = np.isin(hashes, hashes[at[counts > 1]])
+    if skip is not None:
+        collide &= ~skip
+    idx = np.flatnonzero(collide)
+    if idx.size < 2:
+        return first
+    # rows with different hashes differ: the equal rows are all among the colliding ones
+    cand = np.ascontiguousarray(X[idx]).reshape(idx.size, -1)
+    rows = cand.view(np.dtype((np.void, row_bytes))).ravel()
+    _, at, inverse = np.unique(rows, return_index=True, return_inverse=True)
+    first[idx] = idx[at[inverse.ravel()]]  # first occurrence = lowest index (idx ascends)
+    return first
+
+
+def _without_copies(Q: _Rows, metric: str, opts, quiet):
+    """Nearest other row of every row of a self search, each set of identical rows searched
+    once; None when no row has a copy.
+
+    Identical rows are at distance exactly 0 (cosine: below the 1e-12 snap; Euclidean: 0), and
+    every row is as far from each copy of another row, so only the first copy of each row
+    (lowest index) needs searching, among the first copies: a row with copies then has
+    distance 0 and, by the tie rule, the lowest index at distance 0: the first of its other
+    copies, or the first copy's own nearest row when that is at distance 0 and lower. Text
+    sets repeat some records thousands of times; searched as they were, their ties overflowed
+    the candidate lists and took every pair among the copies in float64. Zero rows (cosine)
+    are at distance 1 from everything, themselves included: never grouped here.
+    """
+    n = Q.shape[0]
+    zero = Q.sq == 0 if metric == "cosine" else None
+    first = first_copies(Q.X, zero)
+    own = np.arange(n, dtype=np.int64)
+    copies = first != own
+    if not copies.any():
+        return None
+    keep = np.flatnonzero(~copies)  # first copies and rows without a copy, ascending
+    if keep.size >= 2:
+        Qk = _Rows(Q.X[keep], metric)
+        dk, ik = _pruned(Qk, Qk, metric, True, "each", opts, quiet, dedup=False)
+        ik = np.where(ik >= 0, keep[np.maximum(ik, 0)], -1)
+    else:
+        dk, ik = np.full(keep.size, np.inf), np.full(keep.size, -1, dtype=np.int64)
+    dist = np.empty(n)
+    index = np.empty(n, dtype=np.int64)
+    dist[keep], index[keep] = dk, ik
+    at_keep = np.empty(n, dtype=np.int64)
+    at_keep[keep] = np.arange(keep.size)
+    # a copy's nearest row: its first copy, or the first copy's nearest when at 0 and lower
+    m = np.flatnonzero(copies)
+    f = first[m]
+    fd, fi = dk[at_keep[f]], ik[at_keep[f]]
+    dist[m] = 0.0
+    index[m] = np.where((fd == 0.0) & (fi >= 0) & (fi < f), fi, f)
+    # a first copy's nearest row: its second copy, or its own nearest when at 0 and lower
+    second = np.full(n, n, dtype=np.int64)
+    np.minimum.at(second, f, m)
+    g = np.unique(f)
+    gd, gi = dist[g], index[g]
+    dist[g] = 0.0
+    index[g] = np.where((gd == 0.0) & (gi >= 0) & (gi < second[g]), gi, second[g])
+    return dist, index
+
+
+def _pruned(
+    Q: _Rows, R: _Rows, metric: str, exclude_self: bool, mode: str, opts, quiet, dedup=True
+):
+    """The pruned search, with zero rows (cosine) answered directly and, for every row's
+    nearest other row, identical rows searched once (`_without_copies`).
 
     A zero row is at cosine distance exactly 1 from every row, so its nearest row is the
     lowest other index, and a zero reference row offers distance 1 to every query.
     """
     from unisel.metrics import _pruned as P
+
+    if dedup and mode == "each" and exclude_self:
+        found = _without_copies(Q, metric, opts, quiet)
+        if found is not None:
+            return found
 
     def run(Qs: _Rows, Rs: _Rows):
         return P.pruned_search(

@@ -35,13 +35,13 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-import numba as nb
 import numpy as np
 
 from unisel.errors import ParameterError
 from unisel.options import DEFAULT_OUTLIER_NEIGHBORS, DEFAULT_OUTLIER_SAMPLE_SIZE
 from unisel.select import engine
 from unisel.select.engine._canonical import canonical_dot, canonical_sqdist
+from unisel.select.engine._jit import njit
 from unisel.select.engine.reference import DUPLICATE_TOLERANCE as DUP
 
 DEFAULT_NEIGHBORS = DEFAULT_OUTLIER_NEIGHBORS
@@ -200,7 +200,7 @@ def isolation_scores(
     return np.sqrt(out) if euclid else out
 
 
-@nb.njit(cache=True, nogil=True, parallel=True)
+@njit(nogil=True)
 def _smallest(D, mine, c):  # pragma: no cover - compiled
     """Per row of ``D`` (b, r): the columns of its c smallest values (column ``mine[row]``
     skipped), the c-th smallest last, and that value. An insertion into a sorted buffer of c:
@@ -208,7 +208,7 @@ def _smallest(D, mine, c):  # pragma: no cover - compiled
     b, r = D.shape
     cols = np.empty((b, c), dtype=np.int64)
     edge = np.empty(b, dtype=D.dtype)
-    for row in nb.prange(b):
+    for row in range(b):  # serial: a parallel=True kernel costs seconds of compile
         vals = np.empty(c, dtype=D.dtype)
         idx = np.empty(c, dtype=np.int64)
         t = 0
@@ -233,7 +233,7 @@ def _smallest(D, mine, c):  # pragma: no cover - compiled
     return cols, edge
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(nogil=True)
 def _mth_of_candidates(Q, R, cand, mine, m, euclid, dup_tol):  # pragma: no cover - compiled
     """The m-th smallest canonical key from each row of ``Q`` to its candidate rows of ``R``
     (``cand``, shape (b, c)), the row's own reference position ``mine`` skipped."""

@@ -20,11 +20,12 @@ from the raw values (:func:`canonical_sqdist`).
 
 from __future__ import annotations
 
-import numba as nb
 import numpy as np
 
+from unisel.select.engine._jit import njit
 
-@nb.njit(cache=True, nogil=True)
+
+@njit(nogil=True)
 def canonical_dot(a: np.ndarray, b: np.ndarray) -> float:
     """Canonical float64 dot product of two 1-D float64 arrays of equal length."""
     d = a.shape[0]
@@ -38,7 +39,7 @@ def canonical_dot(a: np.ndarray, b: np.ndarray) -> float:
     return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(nogil=True)
 def canonical_dot_rows(X: np.ndarray, j: int, nj: float, s: int, ns: float) -> float:
     """Canonical dot of rows ``X[j] / nj`` and ``X[s] / ns`` normalised on the fly.
 
@@ -56,7 +57,7 @@ def canonical_dot_rows(X: np.ndarray, j: int, nj: float, s: int, ns: float) -> f
     return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(nogil=True)
 def canonical_dots(U: np.ndarray, v: np.ndarray) -> np.ndarray:
     """``canonical_dot(U[j], v)`` for every row j of ``U`` (shape (n, d)), shape (n,)."""
     n = U.shape[0]
@@ -66,7 +67,7 @@ def canonical_dots(U: np.ndarray, v: np.ndarray) -> np.ndarray:
     return out
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(nogil=True)
 def canonical_sqdist(a: np.ndarray, b: np.ndarray) -> float:
     """Canonical float64 squared Euclidean distance of two 1-D float64 arrays of equal length.
 
@@ -86,7 +87,7 @@ def canonical_sqdist(a: np.ndarray, b: np.ndarray) -> float:
     return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(nogil=True)
 def canonical_sqdist_rows(X: np.ndarray, j: int, s: int) -> float:
     """``canonical_sqdist(float64(X[j]), float64(X[s]))`` read straight from ``X`` (any float
     dtype), bit for bit."""
@@ -103,7 +104,7 @@ def canonical_sqdist_rows(X: np.ndarray, j: int, s: int) -> float:
     return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(nogil=True)
 def canonical_sqdists(X: np.ndarray, v: np.ndarray) -> np.ndarray:
     """``canonical_sqdist(X[j], v)`` for every row j of ``X`` (float64, shape (n, d)), (n,)."""
     n = X.shape[0]

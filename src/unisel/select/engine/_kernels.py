@@ -18,10 +18,11 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-import numba as nb
 import numpy as np
 
+from unisel.select.engine._blas import sgemm_nt
 from unisel.select.engine._canonical import canonical_dot_rows, canonical_sqdist_rows
+from unisel.select.engine._jit import njit
 
 DUP_TOL = 1e-12  # == reference.DUPLICATE_TOLERANCE (checked by a test)
 
@@ -44,7 +45,7 @@ class Geometry(NamedTuple):
     rel: float  # relative part, times sq[j] + sq[s] (0 for cosine)
 
 
-@nb.njit(cache=True, nogil=True, inline="always")
+@njit(nogil=True, inline="always")
 def key(M: Geometry, j: int, s: int) -> float:
     """Canonical float64 key of rows j and s: cosine (snapped) or squared Euclidean."""
     if M.euclid:
@@ -52,7 +53,7 @@ def key(M: Geometry, j: int, s: int) -> float:
     return exact_key(M.X, M.nrm, j, s)
 
 
-@nb.njit(cache=True, nogil=True, inline="always")
+@njit(nogil=True, inline="always")
 def screen(M: Geometry, j: int, s: int, g: float) -> tuple[float, float]:
     """(distance estimate, its tolerance) of rows j and s from their float32 product ``g``."""
     if M.euclid:
@@ -61,20 +62,28 @@ def screen(M: Geometry, j: int, s: int, g: float) -> tuple[float, float]:
     return 1.0 - g, M.tol
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(nogil=True)
 def prep32(M: Geometry, j: int, out: np.ndarray) -> None:
     """``out[:] = float32((X[j] - shift) / nrm[j])``, the screened float32 row j."""
     for i in range(M.X.shape[1]):
         out[i] = np.float32((np.float64(M.X[j, i]) - M.shift[i]) / M.nrm[j])
 
 
-@nb.njit(cache=True, nogil=True, inline="always")
+@njit(nogil=True, inline="always")
+def copy_row(dst: np.ndarray, i: int, src: np.ndarray, j: int) -> None:
+    """``dst[i] = src[j]`` element by element: numba's row assignment compiles its broadcast
+    checks with formatted error messages (about 0.5 s more on a cold cache)."""
+    for c in range(dst.shape[1]):
+        dst[i, c] = src[j, c]
+
+
+@njit(nogil=True, inline="always")
 def _above(md: np.ndarray, a: int, b: int) -> bool:
     """Row a ranks before row b: larger key, ties to the lower index."""
     return md[a] > md[b] or (md[a] == md[b] and a < b)
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(nogil=True)
 def sift_down(heap: np.ndarray, hsize: int, pos: int, md: np.ndarray) -> None:
     """Restore the heap property below ``pos``."""
     item = heap[pos]
@@ -93,12 +102,12 @@ def sift_down(heap: np.ndarray, hsize: int, pos: int, md: np.ndarray) -> None:
     heap[pos] = item
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(nogil=True)
 def build_heap(md: np.ndarray) -> tuple[np.ndarray, int]:
     """Heap of the rows whose key is not ``-inf`` (the unselected rows)."""
     n = md.shape[0]
     heap = np.empty(n, dtype=np.int64)
-    hsize = 0
+    hsize = n - n  # 0, but not a literal: sift_down would compile once more for it
     for j in range(n):
         if md[j] != -np.inf:
             heap[hsize] = j
@@ -108,14 +117,14 @@ def build_heap(md: np.ndarray) -> tuple[np.ndarray, int]:
     return heap, hsize
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(nogil=True)
 def exact_key(X: np.ndarray, nrm: np.ndarray, j: int, s: int) -> float:
     """Canonical key of rows j and s (float64, snapped to 0 below ``DUP_TOL``)."""
     dist = 1.0 - canonical_dot_rows(X, j, nrm[j], s, nrm[s])
     return 0.0 if dist < DUP_TOL else dist
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(nogil=True)
 def absorb_block(
     D32: np.ndarray,
     rows: np.ndarray,
@@ -132,7 +141,7 @@ def absorb_block(
     block; the others cannot be the minimum. Returns the number of float64 keys computed.
     """
     if M.euclid:
-        return _absorb_general(D32, rows, centres, 0, M, keys)
+        return _absorb_general(D32, rows, centres, np.int64(0), M, keys)  # not a literal 0
     X, nrm, tol = M.X, M.nrm, M.tol
     n_checked = 0
     for a in range(D32.shape[0]):
@@ -158,7 +167,7 @@ def absorb_block(
     return n_checked
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(nogil=True)
 def _absorb_general(
     D32: np.ndarray,
     rows: np.ndarray,
@@ -192,7 +201,7 @@ def _absorb_general(
     return n_checked
 
 
-@nb.njit(cache=True, nogil=True, fastmath=True)
+@njit(nogil=True, fastmath=True)
 def dot32(a: np.ndarray, b: np.ndarray) -> np.float32:
     """Float32 dot product of two 1-D arrays (any summation order: tau allows for it)."""
     acc = np.float32(0.0)
@@ -201,7 +210,7 @@ def dot32(a: np.ndarray, b: np.ndarray) -> np.float32:
     return acc
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(nogil=True)
 def lazy_steps(
     M: Geometry,
     C32: np.ndarray,
@@ -242,14 +251,17 @@ def lazy_steps(
     front = np.empty(nb_max + 2, dtype=np.int64)
     bpos = np.empty(nb_max, dtype=np.int64)
     brow = np.empty(nb_max, dtype=np.int64)
-    root = np.int64(0)  # not a literal: one compiled sift_down for every call
+    # not literals: a constant argument would compile one more specialisation of the callee
+    root = np.int64(0)
+    at_batch = np.int64(6)
     while t < t_end and hsize > 0:
         j = heap[0]
         if stamp[j] == t:
             indices[t] = j
             distances[t] = md[j]
             prep32(M, j, u)
-            C32[t, :] = u
+            for c in range(d):  # element loops: see copy_row
+                C32[t, c] = u[c]
             md[j] = -np.inf
             hsize -= 1
             if hsize > 0:
@@ -259,15 +271,24 @@ def lazy_steps(
             continue
         if batch >= 2 and t - stamp[j] >= min_stale:
             m, theta = top_stale(heap, hsize, md, stamp, t, batch, front, bpos)
+            # rows by stamp (eager_refresh takes them oldest first), positions deepest first;
+            # insertion sorts: a batch is small, and numba's sorts cost seconds to compile
             for i in range(m):
-                brow[i] = heap[bpos[i]]
-            order = np.argsort(stamp[brow[:m]], kind="mergesort")
-            eager_refresh(M, C32, indices, md, stamp, brow[:m][order], t, theta, chunk, stats, 6)
+                r, q, at = heap[bpos[i]], bpos[i], i
+                while at > 0 and stamp[brow[at - 1]] > stamp[r]:
+                    brow[at] = brow[at - 1]
+                    at -= 1
+                brow[at] = r
+                at = i
+                while at > 0 and bpos[at - 1] < q:
+                    bpos[at] = bpos[at - 1]
+                    at -= 1
+                bpos[at] = q
+            eager_refresh(M, C32, indices, md, stamp, brow[:m], t, theta, chunk, stats, at_batch)
             # keys only fell, and the batch is a subtree holding the root: sifting its
             # positions down, deepest first, restores the heap
-            bsorted = np.sort(bpos[:m])
-            for i in range(m - 1, -1, -1):
-                sift_down(heap, hsize, bsorted[i], md)
+            for i in range(m):
+                sift_down(heap, hsize, bpos[i], md)
             continue
         # runner-up: the better child of the root
         runner = -1
@@ -294,7 +315,7 @@ def lazy_steps(
     return t, hsize
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(nogil=True)
 def top_stale(
     heap: np.ndarray,
     hsize: int,
@@ -354,14 +375,46 @@ def top_stale(
     return m, -np.inf
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(nogil=True)
+def top_subtree(heap: np.ndarray, hsize: int, md: np.ndarray, theta: float, out: np.ndarray) -> int:
+    """Heap positions of every row whose key bound is at least ``theta``, in increasing
+    order, into ``out`` (at least ``hsize`` long); returns how many.
+
+    By the heap property they form a subtree holding the root, so a breadth-first walk finds
+    them in time proportional to their number (positions come out level by level, left to
+    right: increasing).
+    """
+    if hsize == 0 or md[heap[0]] < theta:
+        return 0
+    out[0] = 0
+    head = 0
+    m = 1
+    while head < m:
+        p = out[head]
+        head += 1
+        for c in (2 * p + 1, 2 * p + 2):
+            if c < hsize and md[heap[c]] >= theta:
+                out[m] = c
+                m += 1
+    return m
+
+
+@njit(nogil=True)
+def sift_down_each(heap: np.ndarray, hsize: int, md: np.ndarray, positions: np.ndarray) -> None:
+    """Restore the heap after the keys at ``positions`` (increasing, a subtree holding the
+    root) were lowered: sift each down, deepest first."""
+    for i in range(positions.shape[0] - 1, -1, -1):
+        sift_down(heap, hsize, positions[i], md)
+
+
+@njit(nogil=True)
 def heapify(heap: np.ndarray, hsize: int, md: np.ndarray) -> None:
     """Restore the heap property of ``heap[:hsize]`` in place after keys were lowered."""
     for pos in range(hsize // 2 - 1, -1, -1):
         sift_down(heap, hsize, pos, md)
 
 
-@nb.njit(cache=True, nogil=True, fastmath=True)
+@njit(nogil=True, fastmath=True)
 def _row_max32(D32: np.ndarray, a: int, b0: int) -> np.float32:
     """Largest float32 entry of ``D32[a, b0:]`` (a screen only: no key depends on its rounding)."""
     best = np.float32(-np.inf)
@@ -372,7 +425,7 @@ def _row_max32(D32: np.ndarray, a: int, b0: int) -> np.float32:
     return best
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(nogil=True)
 def absorb_stale(
     D32: np.ndarray,
     rows: np.ndarray,
@@ -402,10 +455,12 @@ def absorb_stale(
                 D32[a : a + 1], rows[a : a + 1], indices[c0 : c0 + nc], b0, M, md[j : j + 1]
             )
             continue
-        lo32 = 1.0 - np.float64(_row_max32(D32, a, b0))
-        cut = min(md[j] + tol, lo32 + 2.0 * tol)
+        top = np.float64(_row_max32(D32, a, b0))
+        cut = min(md[j] + tol, 1.0 - top + 2.0 * tol)
         # 1 - x <= cut  <=>  x >= 1 - cut, up to one rounding of 1 - cut: widen by 1e-15
         thr = 1.0 - cut - 1e-15
+        if top < thr:
+            continue  # no centre of the chunk comes within the tolerance of the key
         best = md[j]
         for b in range(b0, nc):
             if np.float64(D32[a, b]) >= thr and 1.0 - np.float64(D32[a, b]) <= cut:
@@ -417,7 +472,7 @@ def absorb_stale(
     return n_checked
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(nogil=True)
 def eager_refresh(
     M: Geometry,
     C32: np.ndarray,
@@ -435,8 +490,9 @@ def eager_refresh(
 
     Centres are taken oldest first in chunks of ``centre_chunk``; a row joins once the chunk
     reaches its stamp and leaves as soon as its key drops below ``theta`` (its stamp then says
-    how far it got, as in the lazy refresh). Each chunk is one float32 matrix product (BLAS,
-    threaded) screened and decided by :func:`absorb_stale`. ``stats[at : at + 3]``
+    how far it got, as in the lazy refresh). Each chunk is one float32 matrix product
+    (:func:`~unisel.select.engine._blas.sgemm_nt`, BLAS) screened and decided by
+    :func:`absorb_stale`. ``stats[at : at + 3]``
     accumulates [rows, float32 dots, float64 keys].
     """
     m = rows.shape[0]
@@ -449,6 +505,7 @@ def eager_refresh(
     act = np.empty(m, dtype=np.int64)
     G = np.empty((m, d), dtype=np.float32)
     prow = np.empty(m, dtype=np.int64)
+    buf = np.empty(m * centre_chunk, dtype=np.float32)
     nact = 0
     nxt = 0
     c0 = stamp[rows[0]]
@@ -464,10 +521,12 @@ def eager_refresh(
             c0 = stamp[rows[nxt]]
             continue
         for i in range(nact):
-            G[i] = U[act[i]]
+            copy_row(G, i, U, act[i])
             prow[i] = rows[act[i]]
             stats[at + 1] += c1 - max(c0, stamp[rows[act[i]]])
-        D32 = np.dot(G[:nact], C32[c0:c1].T)
+        D32 = buf[: nact * (c1 - c0)].reshape((nact, c1 - c0))
+        if sgemm_nt(G[:nact], C32[c0:c1], D32) != 0:  # type: ignore[call-arg]
+            raise RuntimeError("BLAS sgemm (SciPy's cython_blas) is not available")
         stats[at + 2] += absorb_stale(D32, prow[:nact], c0, indices, M, md, stamp)
         keep = 0
         for i in range(nact):
@@ -479,36 +538,3 @@ def eager_refresh(
         nact = keep
         c0 = c1
     stats[at] += m
-
-
-@nb.njit(cache=True, nogil=True, parallel=True)
-def eager_refresh_tiles(
-    M: Geometry,
-    C32: np.ndarray,
-    indices: np.ndarray,
-    md: np.ndarray,
-    stamp: np.ndarray,
-    rows: np.ndarray,
-    t: int,
-    theta: float,
-    centre_chunk: int,
-    tile: int,
-    stats: np.ndarray,
-) -> None:
-    """:func:`eager_refresh` of ``rows`` (sorted by ``stamp``, all stale) cut into tiles of
-    ``tile`` consecutive rows, in parallel numba threads.
-
-    Tiles hold disjoint rows, so each one reads and writes only its own keys and stamps; each
-    runs its block products on its own small buffers (call it with one BLAS thread: the
-    threads are numba's). The result does not depend on the tiling.
-    """
-    m = rows.shape[0]
-    n_tiles = (m + tile - 1) // tile
-    part = np.zeros((n_tiles, stats.shape[0]), dtype=np.int64)
-    for i in nb.prange(n_tiles):
-        lo = i * tile
-        hi = min(m, lo + tile)
-        eager_refresh(M, C32, indices, md, stamp, rows[lo:hi], t, theta, centre_chunk, part[i], 3)
-    for i in range(n_tiles):
-        for c in range(stats.shape[0]):
-            stats[c] += part[i, c]

@@ -81,10 +81,12 @@ from __future__ import annotations
 import mmap
 from typing import NamedTuple
 
-import numba as nb
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from unisel.select.engine import _kernels as K
+from unisel.select.engine._jit import njit
+from unisel.select.engine._threads import n_workers, run_parallel
 
 PRUNE_BLOCK = 256  # steps between full synchronisations of the groups
 EARLY_BLOCK = 8  # ... at the start of a selection (see `block_length`)
@@ -171,12 +173,12 @@ class Centres(NamedTuple):
 # ----------------------------------------------------------------------------- kernels
 
 
-@nb.njit(cache=True, nogil=True, inline="always")
+@njit(nogil=True, inline="always")
 def _g_above(G: Groups, p: int, q: int) -> bool:
     return G.U[p] > G.U[q] or (G.U[p] == G.U[q] and G.best[p] < G.best[q])
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(nogil=True)
 def _g_sift_down(heap: np.ndarray, pos: int, G: Groups) -> None:
     size = heap.shape[0]
     item = heap[pos]
@@ -195,7 +197,7 @@ def _g_sift_down(heap: np.ndarray, pos: int, G: Groups) -> None:
     heap[pos] = item
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(nogil=True)
 def heapify_groups(heap: np.ndarray, G: Groups) -> None:
     """Heap of all groups on ``(U, -best)``."""
     size = heap.shape[0]
@@ -205,7 +207,7 @@ def heapify_groups(heap: np.ndarray, G: Groups) -> None:
         _g_sift_down(heap, pos, G)
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(nogil=True)
 def resolve(pos: int, R: Rows, S: Centres) -> float:
     """Decide row ``pos``'s pending centre in float64; returns its exact key."""
     c = R.cand[pos]
@@ -218,14 +220,14 @@ def resolve(pos: int, R: Rows, S: Centres) -> float:
     return R.ex[pos]
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(nogil=True)
 def rescan(p: int, G: Groups, R: Rows, S: Centres, stats: np.ndarray) -> None:
     """Group p's best row (largest key bound, lowest index on ties) and its key, deciding
     pending centres until the best row's key is exact."""
     lo, hi = G.start[p], G.start[p + 1]
     while True:
         top = -np.inf
-        at = -1
+        at = lo - lo - 1  # -1, but not a literal: resolve would compile once more for it
         for pos in range(lo, hi):
             # positions are in increasing row order within a group: strict > keeps the lowest
             if R.ub[pos] > top:
@@ -241,7 +243,7 @@ def rescan(p: int, G: Groups, R: Rows, S: Centres, stats: np.ndarray) -> None:
         return
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(nogil=True)
 def resolve_all(R: Rows, S: Centres) -> None:
     """Decide every pending centre: ``ub`` becomes the exact keys (chosen rows stay -inf)."""
     for pos in range(R.ub.shape[0]):
@@ -249,7 +251,7 @@ def resolve_all(R: Rows, S: Centres) -> None:
             resolve(pos, R, S)
 
 
-@nb.njit(cache=True, nogil=True, inline="always")
+@njit(nogil=True, inline="always")
 def _candidate(pos: int, s: int, dist: float, R: Rows, S: Centres, stats: np.ndarray) -> float:
     """Centre s may lower row pos's key (``dist``, its float32 distance, is within tau of the
     row's key bound); returns the row's new key bound (see "Pending candidates")."""
@@ -268,13 +270,13 @@ def _candidate(pos: int, s: int, dist: float, R: Rows, S: Centres, stats: np.nda
     return R.ex[pos]
 
 
-@nb.njit(cache=True, nogil=True, inline="always")
+@njit(nogil=True, inline="always")
 def _relevant(g: float, a: float, b: float, ps: float, pp: float, U: float) -> bool:
     """False when the bound proves the centre cannot lower a key bounded by ``U``."""
     return 1.0 - (g + a * ps + b * pp) - PRUNE_MARGIN <= U
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(nogil=True)
 def fold_pending(
     D32: np.ndarray, lo: int, c0: int, stamp: np.ndarray, R: Rows, S: Centres, stats: np.ndarray
 ) -> None:
@@ -290,7 +292,7 @@ def fold_pending(
         R.ub[pos] = cur
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(nogil=True)
 def _refresh_group(
     p: int,
     g: np.ndarray,
@@ -336,7 +338,7 @@ def _refresh_group(
     G.sig[p] = t
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(nogil=True)
 def pruned_steps(
     G: Groups,
     R: Rows,
@@ -354,6 +356,7 @@ def pruned_steps(
     """
     lst = np.empty(t_end - t + 1, dtype=np.int64)
     g = np.empty(t_end - t + 1, dtype=np.float32)
+    root = np.int64(0)  # not a literal: _g_sift_down would compile once more for it
     while t < t_end:
         p = heap[0]
         if G.U[p] == -np.inf:
@@ -362,70 +365,70 @@ def pruned_steps(
             at = G.bpos[p]
             S.indices[t] = G.best[p]
             distances[t] = R.ub[at]  # exact: rescan decided it
-            S.C32[t] = R.X32[at]
+            for c in range(R.X32.shape[1]):  # element loops: see K.copy_row
+                S.C32[t, c] = R.X32[at, c]
             S.ps[t] = R.cps[at]
             S.pp[t] = R.cpp[at]
             R.ub[at] = -np.inf
             rescan(p, G, R, S, stats)
             t += 1
-            _g_sift_down(heap, 0, G)
+            _g_sift_down(heap, root, G)
             continue
         s0 = G.sig[p]
         for s in range(s0, t):
             g[s - s0] = K.dot32(G.mu32[p], S.C32[s])
         _refresh_group(p, g, s0, t, G, R, S, lst, stats)
-        _g_sift_down(heap, 0, G)
+        _g_sift_down(heap, root, G)
     return t
 
 
-@nb.njit(cache=True, nogil=True, parallel=True)
-def sync_all(Gm: np.ndarray, t0: int, t: int, G: Groups, R: Rows, S: Centres, stats) -> None:
-    """Bring every group up to the ``t`` centres; ``Gm[p, s - t0] = <mu_p, c_s>`` (float32).
+@njit(nogil=True)
+def sync_groups(
+    Gm: np.ndarray,
+    t0: int,
+    t: int,
+    G: Groups,
+    R: Rows,
+    S: Centres,
+    p_lo: int,
+    p_hi: int,
+    stats: np.ndarray,
+) -> None:
+    """Bring groups ``p_lo .. p_hi - 1`` up to the ``t`` centres; ``Gm[p, s - t0] =
+    <mu_p, c_s>`` (float32).
 
-    Groups are independent (disjoint rows and keys), so they run in parallel threads, each
-    with its own scratch and counters.
+    Groups are independent (disjoint rows and keys), so ranges of groups run in parallel
+    threads (`PrunedState.steps`), each with its own counters.
     """
-    P = G.start.shape[0] - 1
-    counts = np.zeros((P, N_STATS), dtype=np.int64)
-    for p in nb.prange(P):
+    lst = np.empty(max(0, t - t0), dtype=np.int64)
+    for p in range(p_lo, p_hi):
         if G.sig[p] < t:
-            lst = np.empty(t - G.sig[p], dtype=np.int64)
-            _refresh_group(p, Gm[p], t0, t, G, R, S, lst, counts[p])
-    for c in range(N_STATS):
-        stats[c] += counts[:, c].sum()
+            _refresh_group(p, Gm[p], t0, t, G, R, S, lst, stats)
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(nogil=True)
 def permute_rows(A: np.ndarray, perm: np.ndarray) -> None:
     """``A[:] = A[perm]`` in place, one row of scratch (follows the permutation's cycles)."""
     n = A.shape[0]
     done = np.zeros(n, dtype=np.bool_)
-    tmp = np.empty(A.shape[1], dtype=A.dtype)
+    tmp = np.empty((1, A.shape[1]), dtype=A.dtype)
     for i in range(n):
         if done[i] or perm[i] == i:
             done[i] = True
             continue
-        tmp[:] = A[i]
+        K.copy_row(tmp, 0, A, i)
         j = i
         while True:
             src = perm[j]
             done[j] = True
             if src == i:
-                A[j] = tmp
+                K.copy_row(A, j, tmp, 0)
                 break
-            A[j] = A[src]
+            K.copy_row(A, j, A, src)
             j = src
 
 
-@nb.njit(cache=True, nogil=True, parallel=True)
-def unit32_into(X: np.ndarray, nrm: np.ndarray, lo: int, out: np.ndarray) -> None:
-    """``out[i] = float32(X[lo + i] / nrm[lo + i])``, rounded exactly as ``unit32_rows``."""
-    for i in nb.prange(out.shape[0]):
-        for c in range(out.shape[1]):
-            out[i, c] = np.float32(np.float64(X[lo + i, c]) / nrm[lo + i])
-
-
-@nb.njit(cache=True, nogil=True, parallel=True)
+@njit(nogil=True)
 def row_geometry(
     X32: np.ndarray,
     XV32: np.ndarray,
@@ -433,9 +436,18 @@ def row_geometry(
     V: np.ndarray,
     start: np.ndarray,
     err: float,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Group means (float64, (G, d)) and, per position, ``a_x``, ``b_x``, ``|V^T x|`` and
-    ``|(I - V V^T) x|`` as upper bounds valid for the canonical rows.
+    g_lo: int,
+    g_hi: int,
+    mu: np.ndarray,
+    ra: np.ndarray,
+    rb: np.ndarray,
+    cps: np.ndarray,
+    cpp: np.ndarray,
+) -> None:
+    """For groups ``g_lo .. g_hi - 1``: the group means ``mu`` (float64, (G, d), zeros on
+    entry) and, per position, ``ra`` = ``a_x``, ``rb`` = ``b_x``, ``cps`` = ``|V^T x|`` and
+    ``cpp`` = ``|(I - V V^T) x|`` as upper bounds valid for the canonical rows (float64, (n,)).
+    Ranges of groups are independent (threads).
 
     ``X32`` is in group order, ``XV32 = X32 @ float32(V)`` in row order (``XV32[perm[pos]]``).
     Each float32 entry of ``XV32`` is within ``e1 = (d + 2) 2^-24 (1 + 1e-2)`` of ``x . v_c``,
@@ -443,15 +455,9 @@ def row_geometry(
     the norms outside V use ``|r|^2 - (|s| - err)^2``. A further 1e-6 on the radii covers the
     float32 rounding of the rows themselves (``|x32 - x| <= 2^-24``).
     """
-    n_groups = start.shape[0] - 1
-    n, d = X32.shape
+    d = X32.shape[1]
     q = V.shape[1]
-    mu = np.zeros((n_groups, d))
-    ra = np.zeros(n)
-    rb = np.zeros(n)
-    cps = np.zeros(n)
-    cpp = np.zeros(n)
-    for g in nb.prange(n_groups):
+    for g in range(g_lo, g_hi):
         lo, hi = start[g], start[g + 1]
         for i in range(lo, hi):
             for c in range(d):
@@ -484,16 +490,21 @@ def row_geometry(
             low = max(0.0, v - err)
             cps[i] = (v + err) * (1 + 1e-9) + 1e-12
             cpp[i] = np.sqrt(max(0.0, n2 - low * low)) * (1 + 1e-9) + 1e-12
-    return mu, ra, rb, cps, cpp
 
 
-@nb.njit(cache=True, nogil=True)
 def group_max(values: np.ndarray, start: np.ndarray) -> np.ndarray:
-    """Largest of ``values[start[p]:start[p+1]]`` for every group p."""
-    out = np.empty(start.shape[0] - 1)
-    for p in range(out.shape[0]):
-        out[p] = values[start[p] : start[p + 1]].max()
-    return out
+    """Largest of ``values[start[p]:start[p+1]]`` for every group p (groups are not empty)."""
+    return np.maximum.reduceat(values, start[:-1])
+
+
+def unit32_into(X: np.ndarray, nrm: np.ndarray, lo: int, out: np.ndarray, buf: np.ndarray) -> None:
+    """``out[i] = float32(X[lo + i] / nrm[lo + i])``, rounded exactly as ``unit32_rows``
+    (float64 quotient, then one rounding); ``buf`` is float64 scratch of ``out``'s shape or
+    larger, reused between blocks (fresh large temporaries cost page faults)."""
+    m = out.shape[0]
+    q = buf[:m]
+    np.divide(X[lo : lo + m], nrm[lo : lo + m, None], out=q)
+    out[...] = q
 
 
 def empty_pages(shape: tuple[int, ...], dtype: type = np.float32) -> np.ndarray:
@@ -528,32 +539,45 @@ def sample_seeds(Z: np.ndarray, P: int) -> np.ndarray:
     chosen = np.empty(P, dtype=np.int64)
     gap = np.full(S.shape[0], np.inf, dtype=np.float32)
     cur = 0
-    for i in range(P):
-        chosen[i] = cur
-        np.minimum(gap, sq + sq[cur] - 2.0 * (S @ S[cur]), out=gap)
-        gap[chosen[: i + 1]] = -np.inf  # never pick a row twice (duplicates are at distance 0)
-        cur = int(np.argmax(gap))
+    # P tiny matrix-vector products: one BLAS thread (handing each to a second thread took
+    # 3.7-6.3 s instead of 0.1 s for P = 781 on a busy 2-core machine)
+    with threadpool_limits(limits=1):
+        for i in range(P):
+            chosen[i] = cur
+            np.minimum(gap, sq + sq[cur] - 2.0 * (S @ S[cur]), out=gap)
+            gap[chosen[: i + 1]] = -np.inf  # never pick a row twice (duplicates are at 0)
+            cur = int(np.argmax(gap))
     return np.ascontiguousarray(S[chosen])
 
 
-def nearest_seed(Z: np.ndarray, seeds: np.ndarray, block_size: int) -> np.ndarray:
+def nearest_seed(
+    Z: np.ndarray, seeds: np.ndarray, block_size: int, n_jobs: int | None = None
+) -> np.ndarray:
     """Index of the nearest seed (Euclidean) of every row of ``Z``, shape (n,), int64.
 
-    One product buffer of at most ``min(block_size, 2048)`` rows is reused for every block:
-    fresh large temporaries cost page faults that can take longer than the products.
+    The rows are cut into one contiguous range per thread (``n_jobs``; call it with one BLAS
+    thread); each thread reuses one product buffer of at most ``min(block_size, 2048)`` rows
+    for its blocks: fresh large temporaries cost page faults that can take longer than the
+    products.
     """
     n = Z.shape[0]
     half = 0.5 * np.einsum("ij,ij->i", seeds, seeds)
     seeds_t = np.ascontiguousarray(seeds.T)
     rows = max(1, min(block_size, 2048))
-    buf = np.empty((rows, seeds.shape[0]), dtype=np.float32)
     owner = np.empty(n, dtype=np.int64)
-    for lo in range(0, n, rows):
-        hi = min(n, lo + rows)
-        D = buf[: hi - lo]
-        np.matmul(Z[lo:hi], seeds_t, out=D)
-        D -= half
-        owner[lo:hi] = np.argmax(D, axis=1)
+    workers = n_workers(n_jobs, -(-n // rows))
+    cuts = np.linspace(0, n, workers + 1).round().astype(np.int64)
+
+    def part(i: int) -> None:
+        buf = np.empty((rows, seeds.shape[0]), dtype=np.float32)
+        for lo in range(int(cuts[i]), int(cuts[i + 1]), rows):
+            hi = min(int(cuts[i + 1]), lo + rows)
+            D = buf[: hi - lo]
+            np.matmul(Z[lo:hi], seeds_t, out=D)
+            D -= half
+            owner[lo:hi] = np.argmax(D, axis=1)
+
+    run_parallel(part, workers, n_jobs)
     return owner
 
 
@@ -569,6 +593,13 @@ def group_starts(cluster_sizes: np.ndarray, group_rows: int) -> np.ndarray:
         cuts = np.linspace(bounds[-1], bounds[-1] + c, parts + 1).round().astype(np.int64)
         bounds.extend(int(v) for v in cuts[1:])
     return np.asarray(bounds, dtype=np.int64)
+
+
+def _ranges(n_groups: int, n_jobs: int | None) -> list[tuple[int, int]]:
+    """Ranges of groups for the threads: four per thread, so uneven groups balance."""
+    parts = min(n_groups, 4 * n_workers(n_jobs, n_groups)) if n_groups else 0
+    cuts = np.linspace(0, n_groups, parts + 1).round().astype(np.int64)
+    return [(int(a), int(b)) for a, b in zip(cuts[:-1], cuts[1:], strict=True) if b > a]
 
 
 # ----------------------------------------------------------------------------- driver
@@ -595,13 +626,17 @@ class PrunedState:
         tol: float,
         block_size: int,
         group_rows: int = GROUP_ROWS,
+        n_jobs: int | None = None,
     ) -> None:
         n, d = X.shape
         k = C32.shape[0]
+        self.n_jobs = n_jobs
         X32 = empty_pages((n, d))
+        buf = np.empty((min(n, block_size), d))
         for lo in range(0, n, block_size):
             hi = min(n, lo + block_size)
-            unit32_into(X, nrm, lo, X32[lo:hi])
+            unit32_into(X, nrm, lo, X32[lo:hi], buf)
+        del buf
         # the principal subspace V of a deterministic sample, every row's coordinates in it,
         # and k-center clusters in those coordinates
         sample = np.unique(np.linspace(0, n - 1, num=min(n, SAMPLE_ROWS)).astype(np.int64))
@@ -613,7 +648,7 @@ class PrunedState:
             hi = min(n, lo + block_size)
             np.matmul(X32[lo:hi], V32, out=XV32[lo:hi])
         seeds = sample_seeds(XV32, min(int(n_clusters), n))
-        owner = nearest_seed(XV32, seeds, block_size)
+        owner = nearest_seed(XV32, seeds, block_size, n_jobs)
         # rows cluster by cluster (increasing index inside: the tie rule), each cluster cut
         # into groups of at most `group_rows` consecutive rows: a refresh reads one small group
         perm = np.argsort(owner, kind="stable").astype(np.int64)
@@ -621,8 +656,17 @@ class PrunedState:
         del owner
         permute_rows(X32, perm)
         err = np.sqrt(q) * (d + 2) * 2.0**-24 * 1.01
-        mu, ra, rb, cps, cpp = row_geometry(X32, XV32, perm, V, start, err)
-        del XV32
+        n_groups = start.size - 1
+        mu = np.zeros((n_groups, d))
+        ra, rb, cps, cpp = (np.zeros(n) for _ in range(4))
+        ranges = _ranges(n_groups, n_jobs)
+
+        def geometry(i: int, XV32: np.ndarray = XV32) -> None:
+            lo, hi = ranges[i]
+            row_geometry(X32, XV32, perm, V, start, err, lo, hi, mu, ra, rb, cps, cpp)
+
+        run_parallel(geometry, len(ranges), n_jobs)
+        del geometry, XV32
         ub = md[perm]
         self.rows = Rows(
             X32, perm, ra, rb, cps, cpp, ub, ub.copy(), np.full(n, -1, dtype=np.int64), np.zeros(n)
@@ -646,7 +690,6 @@ class PrunedState:
                 D32 = np.ascontiguousarray(X32[lo:hi] @ C32[c0:c1].T)
                 fold_pending(D32, lo, c0, stamp_pos, self.rows, self.centres, self.stats)
         del stamp_pos
-        n_groups = start.size - 1
         self.groups = Groups(
             start,
             mu.astype(np.float32),
@@ -685,7 +728,14 @@ class PrunedState:
         lag = int(G.sig.min())
         if lag < t:
             Gm = np.ascontiguousarray(G.mu32 @ S.C32[lag:t].T)
-            sync_all(Gm, lag, t, G, R, S, self.stats)
+            ranges = _ranges(G.sig.shape[0], self.n_jobs)
+            counts = np.zeros((len(ranges), N_STATS), dtype=np.int64)
+
+            def sync(i: int) -> None:
+                sync_groups(Gm, lag, t, G, R, S, ranges[i][0], ranges[i][1], counts[i])
+
+            run_parallel(sync, len(ranges), self.n_jobs)
+            self.stats += counts.sum(axis=0)
             heapify_groups(self.heap, G)
         live = R.perm.shape[0] - t0
         if t > t0 and live > 0:  # row-centre dots of this block, steps and sync

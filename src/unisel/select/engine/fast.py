@@ -31,15 +31,27 @@ matrix-vector product, memory-bound once the centres outgrow the cache). So ever
 ``refresh_every`` = B steps (default 1024) the engine predicts the selection value B steps
 ahead by linear extrapolation, :math:`\theta = r_t - (r_{t-B} - r_t)` (at least
 :math:`r_t / 2`), and refreshes every row whose bound is at least :math:`\theta` with float32
-matrix products: rows sorted by stamp and cut into tiles of 1024 rows, run in parallel numba
-threads (one single-threaded BLAS product per tile and chunk: on 2 cores this halved the CPU
-time of a block refresh against one threaded product over 16384 rows, whose serial screening
-left the BLAS threads spinning); centres oldest first in chunks of B/2, a row joining once
-the chunk reaches its stamp and leaving as soon as its key drops below :math:`\theta` (its
-stamp records how far it got, exactly as in step 3). Refreshing any
-rows at any time leaves every key exact for its stamp, so this changes the speed, never the
-result; afterwards the heap is re-heapified in O(n). The lazy loop then mostly sees rows
-stale by fewer than B centres, which are in cache.
+matrix products: those rows are a subtree of the heap holding its root (found without reading
+the others), sorted by stamp and cut into tiles of 1024 rows, run in parallel threads (the
+kernels release the GIL; one single-threaded BLAS product per tile and chunk: on 2 cores this
+halved the CPU time of a block refresh against one threaded product over 16384 rows, whose
+serial screening left the BLAS threads spinning); centres oldest first in chunks of B/2, a
+row joining once the chunk reaches its stamp and leaving as soon as its key drops below
+:math:`\theta` (its stamp records how far it got, exactly as in step 3). Refreshing any rows
+at any time leaves every key exact for its stamp, so this changes the speed, never the
+result; afterwards the refreshed positions are sifted down, deepest first. The lazy loop then
+mostly sees rows stale by fewer than B centres, which are in cache.
+
+Batched refreshes. Between block refreshes, when the top row misses at least
+``BATCH_MIN_STALE`` (64) centres, the lazy loop does not refresh it alone: it takes the up to
+``BATCH_ROWS`` (256) stale rows at the top of the heap (best first, up to the first row whose
+key is already exact) and refreshes them together with float32 matrix products of
+``BATCH_CHUNK`` (512) centres, each row leaving once its key drops below the best key left
+outside the batch (:func:`~unisel.select.engine._kernels.lazy_steps`). A row refreshed
+earlier than the lazy loop would have done it takes the same oldest-first centres, so the
+work is that of one-row refreshes up to the last chunk of each row, done as matrix products
+(on the wide mixture at k = n/2 they were a third of the float32 dots, and the one-row
+refreshes had done them as matrix-vector products). Again only the speed depends on it.
 
 Cluster pruning. For ``n >= 8192`` (``prune=None``) the steps run in the cluster-pruned phase
 of :mod:`unisel.select.engine._pruned` instead: rows are grouped around farthest-point
@@ -117,10 +129,10 @@ The engine never materialises the normalised matrix. It holds, per row, 32 bytes
 norm, float64 key, int64 stamp, int64 heap slot), plus the chosen centres in float32
 (:math:`4dk` bytes), plus one block of ``block_size`` rows while it folds the initial
 centres (:math:`12\,d` bytes per row for the float64/float32 copies and :math:`4 \times 2048`
-for the products), plus, during a block refresh, 8 bytes per refreshed row (their list) and,
-per numba thread, one tile of 1024 rows of :math:`8\,d + 2\,B` bytes (two float32 row
-buffers and one product chunk; 5 MB at d = 384, B = 1024). For n = 1M, d = 384, k = 100k
-that is about 32 MB + 154 MB + 110 MB
+for the products), plus 8 bytes per row for the heap positions of a block refresh, 8 bytes
+per refreshed row (their list) and, per thread, one tile of 1024 rows of
+:math:`8\,d + 2\,B` bytes (two float32 row buffers and one product chunk; 5 MB at d = 384,
+B = 1024). For n = 1M, d = 384, k = 100k that is about 40 MB + 154 MB + 110 MB
 (``metric="euclidean"``: 16 more bytes per row, the shifted squared norms and a unit
 divisor). ``X`` may be a memory-mapped ``.npy`` larger than RAM: it is read in blocks for the
 norms and then row by row; those pages are file cache, not process memory. The pruned phase
@@ -132,8 +144,7 @@ keep the bound above for memory-mapped inputs that must stay out of RAM.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -146,6 +157,7 @@ from unisel.io import atomic_output
 from unisel.select.engine import _kernels as K
 from unisel.select.engine import _pruned
 from unisel.select.engine._backends import Matmul, resolve_device
+from unisel.select.engine._threads import run_parallel
 from unisel.select.engine.reference import check_metric
 
 DEFAULT_BLOCK = 8192  # rows per block for norms and initial-centre products
@@ -154,9 +166,10 @@ DEFAULT_CHECKPOINT_EVERY = 5000  # steps between checkpoint writes
 CHECKPOINT_VERSION = 1
 DEFAULT_REFRESH_EVERY = 1024  # steps between block refreshes (0: lazy refreshes only)
 REFRESH_TILE = 1024  # rows per parallel tile of a block refresh
-BATCH_ROWS = 64  # rows refreshed together when the top row is far behind (1: never)
-BATCH_MIN_STALE = 32  # centres the top row must miss for a batched refresh
-BATCH_CHUNK = 256  # centres per matrix product of a batched refresh
+REFRESH_CHUNK: int | None = None  # centres per product of a block refresh (None: B / 2)
+BATCH_ROWS = 256  # rows refreshed together when the top row is far behind (1: never)
+BATCH_MIN_STALE = 64  # centres the top row must miss for a batched refresh
+BATCH_CHUNK = 512  # centres per matrix product of a batched refresh
 # Work counters of the last `maxmin` call (diagnostics for the benchmark): lazy refreshes,
 # lazy float32 dots, lazy float64 keys, block-refreshed rows, block float32 dots, block keys.
 LAST_STATS: list[int] = []
@@ -451,8 +464,9 @@ def maxmin(
     block_size : int, optional
         Rows per block when streaming ``X`` (default 8192).
     n_jobs : int, optional
-        Threads for block products (BLAS / torch) and for the numba threads of the block
-        refreshes and the pruned phase's group updates; None leaves the libraries' defaults.
+        Threads for block products (BLAS / torch) and for the kernel threads of the block
+        refreshes and the pruned phase's group updates; None: the libraries' defaults and one
+        kernel thread per core.
     refresh_every : int
         Steps between block refreshes of the rows likely to be popped next (float32 matrix
         products, oldest centres first, in chunks of ``refresh_every // 2`` centres); 0 turns
@@ -581,7 +595,7 @@ def maxmin(
     chunk = max(256, min(checkpoint_every, max(1, k // 100)))
     if refresh_every:
         chunk = min(chunk, refresh_every)
-    centre_chunk = max(1, refresh_every // 2)
+    centre_chunk = max(1, refresh_every // 2) if REFRESH_CHUNK is None else REFRESH_CHUNK
     last_saved = t
     prune_stats = np.zeros(0, dtype=np.int64)
     try:
@@ -592,6 +606,7 @@ def maxmin(
             )  # fmt: skip
         last_refresh = t
         heap, hsize = K.build_heap(md)
+        positions = np.empty(hsize, dtype=np.int64) if refresh_every else heap[:0]
         while t < k and (stop is None or not stop.crossed(indices, t)):
             if refresh_every and t - last_refresh >= refresh_every and t - refresh_every >= p:
                 _block_refresh(
@@ -608,13 +623,17 @@ def maxmin(
                     centre_chunk,
                     stats,
                     n_jobs,
+                    positions,
                 )
                 last_refresh = t
             t_end = min(k, t + chunk)
-            t_new, hsize = K.lazy_steps(
-                M, C32, indices, distances, md, stamp, heap, hsize, t, t_end, stats,
-                BATCH_ROWS, BATCH_MIN_STALE, BATCH_CHUNK,
-            )  # fmt: skip
+            # the batched refreshes' products are small: one BLAS thread (waking the others
+            # for each of them cost more than it saved, many times over on a busy machine)
+            with threadpool_limits(limits=1):
+                t_new, hsize = K.lazy_steps(
+                    M, C32, indices, distances, md, stamp, heap, hsize, t, t_end, stats,
+                    BATCH_ROWS, BATCH_MIN_STALE, BATCH_CHUNK,
+                )  # fmt: skip
             if progress is not None:
                 progress.update(t_new - t)
             t = t_new
@@ -689,10 +708,15 @@ def _pruned_phase(
     centres) and returns ``(t, last_saved, work counters)``. The phase hands over when, from
     ``CHECK_AFTER`` steps on, its bounds skip too little (groups too wide for the data).
     """
-    state = _pruned.PrunedState(X, nrm, C32, indices, md, stamp, t, n_clusters, tol, block)
-    # one small product per block (the group means): with BLAS threads still spinning after
-    # it, a 100k x 10k run took 1.8-2.4 s instead of 1.0-1.5 s (measured)
-    with threadpool_limits(limits=1), _numba_threads(n_jobs):
+    # one BLAS thread throughout: the phase runs its own threads (group geometry, nearest
+    # seeds, synchronisations), and its products are small (the group means, once per
+    # block: with BLAS threads still spinning after it, a 100k x 10k run took 1.8-2.4 s
+    # instead of 1.0-1.5 s; the sample's eigendecomposition and seed search took seconds on
+    # a busy machine with two BLAS threads, a tenth of a second with one)
+    with threadpool_limits(limits=1):
+        state = _pruned.PrunedState(
+            X, nrm, C32, indices, md, stamp, t, n_clusters, tol, block, n_jobs=n_jobs
+        )
         while t < k:
             t_end = min(k, t + _pruned.block_length(t))
             t_new = state.steps(distances, t, t_end)
@@ -727,9 +751,12 @@ def _block_refresh(
     window: int,
     centre_chunk: int,
     stats: np.ndarray,
-    n_jobs: int | None = None,
+    n_jobs: int | None,
+    positions: np.ndarray,
 ) -> None:
     """Refresh, with block products, the rows the next ``window`` steps will probably pop.
+
+    ``positions``: int64 scratch of at least ``hsize`` entries.
 
     The selection value fell from ``r_then`` to ``r_now`` over the last ``window`` steps; the
     rows whose bound is at least ``theta = r_now - (r_then - r_now)`` (the value predicted
@@ -742,17 +769,29 @@ def _block_refresh(
     theta = _refresh_threshold(distances, t, window)
     if not theta > 0.0:
         return  # only duplicates of chosen rows are left: nothing for a block product to do
-    live = heap[:hsize]
-    rows = live[(md[live] >= theta) & (stamp[live] < t)]
+    # the rows at or above theta: a subtree of the heap, found without reading the others
+    positions = positions[: K.top_subtree(heap, hsize, md, theta, positions)]
+    rows = heap[positions]
+    rows = rows[stamp[rows] < t]
     if rows.size == 0:
         return
     rows = rows[np.argsort(stamp[rows], kind="stable")]
-    # numba threads over tiles, one BLAS thread each (spinning BLAS threads would compete)
-    with threadpool_limits(limits=1), _numba_threads(n_jobs):
-        K.eager_refresh_tiles(
-            M, C32, indices, md, stamp, rows, t, theta, centre_chunk, REFRESH_TILE, stats
-        )
-    K.heapify(heap, hsize, md)
+    # tiles of consecutive rows hold disjoint keys and stamps, so threads can refresh them at
+    # once; one BLAS thread each (spinning BLAS threads would compete with them)
+    n_tiles = -(-rows.size // REFRESH_TILE)
+    parts = np.zeros((n_tiles, stats.size), dtype=np.int64)
+
+    def tile(i: int) -> None:
+        lo = i * REFRESH_TILE
+        K.eager_refresh(
+            M, C32, indices, md, stamp, rows[lo : lo + REFRESH_TILE], t, theta, centre_chunk,
+            parts[i], 3,
+        )  # fmt: skip
+
+    with threadpool_limits(limits=1):
+        run_parallel(tile, n_tiles, n_jobs)
+    stats += parts.sum(axis=0)
+    K.sift_down_each(heap, hsize, md, positions)
 
 
 def _refresh_threshold(distances: np.ndarray, t: int, window: int) -> float:
@@ -762,23 +801,6 @@ def _refresh_threshold(distances: np.ndarray, t: int, window: int) -> float:
         return 0.0
     # never below half the current value, so a steep drop cannot refresh every row at once
     return max(r_now - (r_then - r_now), 0.5 * r_now)
-
-
-@contextmanager
-def _numba_threads(n_jobs: int | None) -> Iterator[None]:
-    """At most ``n_jobs`` numba threads inside the block (None: numba's default)."""
-    if n_jobs is None:
-        yield
-        return
-    import numba
-
-    before = numba.get_num_threads()
-    most = int(numba.config.NUMBA_NUM_THREADS)  # type: ignore[attr-defined]
-    numba.set_num_threads(max(1, min(int(n_jobs), most)))
-    try:
-        yield
-    finally:
-        numba.set_num_threads(before)
 
 
 def _prune_clusters(prune: bool | int | None, n: int, d: int) -> int:
