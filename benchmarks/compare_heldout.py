@@ -7,7 +7,8 @@ arm, one row per token count (a Markdown table), plus each arm's final loss. Wit
 also draws the mean curves with a band of one standard deviation. Example::
 
     python benchmarks/compare_heldout.py docs/bench/tokens/ce_heldout_curves.csv \\
-        runs/exp-tokens-ce-default/heldout_curves.csv --png docs/img/experiment/default_arm.png
+        docs/bench/tokens/ce_default_heldout_curves.csv --rename maxmin=maxmin-paper \\
+        --png docs/img/experiment/tokens_ce_default_arm.png
 """
 
 from __future__ import annotations
@@ -42,8 +43,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("curves", nargs="+", help="heldout_curves.csv files")
     parser.add_argument("--png", help="draw the mean curves here")
+    parser.add_argument(
+        "--rename", action="append", default=[], metavar="OLD=NEW", help="an arm's label"
+    )
     args = parser.parse_args()
     runs = read_runs(args.curves)
+    for item in args.rename:
+        old, _, new = item.partition("=")
+        runs[new] = runs.pop(old)
     arms = list(runs)
     print("| training tokens seen | " + " | ".join(arms) + " |")
     print("|---|" + "---|" * len(arms))
