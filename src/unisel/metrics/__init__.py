@@ -45,6 +45,7 @@ import numpy as np
 from unisel.errors import ParameterError
 from unisel.metrics.neighbors import (
     covering_radius,
+    first_copies,
     h_min,
     nearest_neighbor_distances,
     sampled_nearest_distances,
@@ -208,36 +209,12 @@ def count_exact_duplicates(X: np.ndarray) -> int:
     """Rows of ``X`` (n, d) equal, bit for bit, to an earlier row (identical embeddings).
 
     The extra copies: ``n`` minus the number of distinct rows, so three equal rows count 2.
-
-    A 64-bit hash of each row's bytes (computed in blocks, 8 bytes per row) finds the rows
-    that can be equal; only those are compared byte for byte, so the memory beyond ``X`` is
-    that of the colliding rows, not a sorted copy of all of them.
+    Found with `unisel.metrics.neighbors.first_copies` (a 64-bit row hash, then a byte-for-byte
+    check of the rows whose hashes collide), so the memory beyond ``X`` is that of those rows.
     """
     X = np.asarray(X)
     n = X.shape[0]
-    if n < 2:
-        return 0
-    row_bytes = X.dtype.itemsize * int(np.prod(X.shape[1:], dtype=np.int64))
-    if row_bytes == 0:
-        return n - 1
-    word = next(w for w in (8, 4, 2, 1) if row_bytes % w == 0)
-    # odd multipliers: a random linear hash of the row's words, modulo 2**64
-    mult = np.random.default_rng(0).integers(0, 2**63, size=row_bytes // word, dtype=np.uint64)
-    mult = mult * np.uint64(2) + np.uint64(1)
-    hashes = np.empty(n, dtype=np.uint64)
-    step = max(1, (1 << 22) // row_bytes)
-    for lo in range(0, n, step):
-        words = np.ascontiguousarray(X[lo : lo + step]).view(f"u{word}")
-        words = words.reshape(words.shape[0], -1).astype(np.uint64)
-        hashes[lo : lo + step] = (words * mult).sum(axis=1)
-    _, first, counts = np.unique(hashes, return_index=True, return_counts=True)
-    collide = np.isin(hashes, hashes[first[counts > 1]])
-    if not collide.any():
-        return 0
-    # rows with different hashes differ, so the distinct rows among the colliding ones are all
-    cand = np.ascontiguousarray(X[collide]).reshape(int(collide.sum()), -1)
-    rows = cand.view(np.dtype((np.void, row_bytes)))
-    return int(cand.shape[0] - np.unique(rows).shape[0])
+    return int((first_copies(X) != np.arange(n)).sum()) if n > 1 else 0
 
 
 def text_digests(texts: Sequence[str]) -> np.ndarray:
