@@ -168,94 +168,25 @@ class MaxMinSelector(Selector):
         admission = self._admit(X)
         if self.length_buckets is not None:
             return self._fit_buckets(X, budget, admission)
-        if admission is not None:
-            return self._fit_admitted(X, budget, admission)
         n = X.shape[0]
-        if self.initial:
-            bad = [i for i in self.initial if not 0 <= i < n]
-            if bad:
-                raise ParameterError(
-                    f"the selection to extend has index {bad[0]} outside 0..{n - 1}"
-                )
-            if len(set(self.initial)) != len(self.initial):
-                raise ParameterError("the selection to extend has repeated indices")
-            if budget is not None:
-                used = int(budget.counts[self.initial].sum())
-                if used > budget.budget:
-                    raise ParameterError(
-                        f"the selection to extend already holds {used} tokens, more than "
-                        f"the budget of {budget.budget}"
-                    )
-            elif len(self.initial) >= self.n_samples:
-                raise ParameterError(
-                    f"the selection to extend already has {len(self.initial)} records; "
-                    f"nothing to add for a total of {self.n_samples}"
-                )
-            start = self.initial[0]
-        elif self.start is not None:
-            if not 0 <= self.start < n:
-                raise ParameterError(f"start index {self.start} is outside 0..{n - 1}")
-            start = int(self.start)
-        else:
-            start = int(np.random.default_rng(self.random_state).integers(n))
-        self.start_ = start
-        ranking, gains = engine.maxmin(
-            X,
-            self.n_samples,
-            start=start,
-            initial=self.initial,
-            device=self.device,
-            loop=self.loop,
-            checkpoint=self.checkpoint,
-            metric=self.metric,
-            weights=None if budget is None else budget.counts,
-            budget=None if budget is None else budget.budget,
-            quiet=self.quiet,
-        )
-        if budget is not None and ranking.size == 0:
-            raise ParameterError(
-                f"token budget {budget.budget} is smaller than the first selected record "
-                f"(record {start}, {int(budget.counts[start])} tokens)"
-            )
-        return ranking, gains
-
-    def _fit_budget(
-        self, X: np.ndarray, budget: TokenBudget
-    ) -> tuple[np.ndarray, np.ndarray | None]:
-        return self._fit(X, budget)
-
-    def _fit_admitted(
-        self, X: np.ndarray, budget: TokenBudget | None, admission: Admission
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """The exact greedy over the admitted records, then over all records if k needs it."""
-        n = X.shape[0]
-        rows = admission.rows
-        initial = self.initial or []
-        bad = [i for i in initial if not 0 <= i < n]
-        if bad:
-            raise ParameterError(f"the selection to extend has index {bad[0]} outside 0..{n - 1}")
+        initial = self._check_initial(n, budget)
         if self.start is not None and not 0 <= self.start < n:
             raise ParameterError(f"start index {self.start} is outside 0..{n - 1}")
-        # a record the caller names (the start, an earlier selection) is a candidate anyway
-        named = [*initial, *([] if self.start is None or initial else [int(self.start)])]
-        rows = np.union1d(rows, np.asarray(named, dtype=np.int64))
-        if rows.size == 0:
-            raise ParameterError(
-                f"no record is a max-min candidate: all {n} are set aside or isolated"
-            )
-        local = np.full(n, -1, dtype=np.int64)
-        local[rows] = np.arange(rows.size)
+        rows = self._candidate_rows(n, admission, initial)
         if initial:
             start = initial[0]
         elif self.start is not None:
             start = int(self.start)
-        else:
+        else:  # with every record a candidate, rows[i] == i: the paper's draw
             start = int(rows[np.random.default_rng(self.random_state).integers(rows.size)])
         self.start_ = start
-        k_admitted = min(self.n_samples, int(rows.size))
+        whole = rows.size == n  # no copy and no renumbering when every record is a candidate
+        local = np.arange(n) if whole else np.full(n, -1, dtype=np.int64)
+        local[rows] = np.arange(rows.size)
+        k_first = min(self.n_samples, int(rows.size))
         found, gains = engine.maxmin(
-            X[rows],
-            k_admitted,
+            X if whole else X[rows],
+            k_first,
             start=int(local[start]),
             initial=None if not initial else local[initial].tolist(),
             device=self.device,
@@ -272,8 +203,9 @@ class MaxMinSelector(Selector):
                 f"token budget {budget.budget} is smaller than the first selected record "
                 f"(record {start}, {int(budget.counts[start])} tokens)"
             )
-        if ranking.size == self.n_samples or ranking.size < k_admitted:
+        if ranking.size == self.n_samples or ranking.size < k_first:
             return ranking, gains  # done, or the token budget stopped it
+        # more than the candidates: the greedy goes on over every record after them
         more, more_gains = engine.maxmin(
             X,
             self.n_samples,
@@ -285,6 +217,48 @@ class MaxMinSelector(Selector):
             quiet=self.quiet,
         )
         return more, np.concatenate([gains, more_gains[ranking.size :]])
+
+    def _check_initial(self, n: int, budget: TokenBudget | None) -> list[int]:
+        """The selection to extend, checked against n records and the budget."""
+        initial = self.initial or []
+        bad = [i for i in initial if not 0 <= i < n]
+        if bad:
+            raise ParameterError(f"the selection to extend has index {bad[0]} outside 0..{n - 1}")
+        if len(set(initial)) != len(initial):
+            raise ParameterError("the selection to extend has repeated indices")
+        if initial and budget is not None:
+            used = int(budget.counts[initial].sum())
+            if used > budget.budget:
+                raise ParameterError(
+                    f"the selection to extend already holds {used} tokens, more than "
+                    f"the budget of {budget.budget}"
+                )
+        elif initial and len(initial) >= self.n_samples:
+            raise ParameterError(
+                f"the selection to extend already has {len(initial)} records; "
+                f"nothing to add for a total of {self.n_samples}"
+            )
+        return initial
+
+    def _candidate_rows(
+        self, n: int, admission: Admission | None, initial: list[int]
+    ) -> np.ndarray:
+        """The rows the greedy runs over first: every record, or the admitted ones plus the
+        records the caller names (the start, an earlier selection)."""
+        if admission is None:
+            return np.arange(n, dtype=np.int64)
+        named = [*initial, *([] if self.start is None or initial else [int(self.start)])]
+        rows = np.union1d(admission.rows, np.asarray(named, dtype=np.int64))
+        if rows.size == 0:
+            raise ParameterError(
+                f"no record is a max-min candidate: all {n} are set aside or isolated"
+            )
+        return rows
+
+    def _fit_budget(
+        self, X: np.ndarray, budget: TokenBudget
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        return self._fit(X, budget)
 
     def _fit_buckets(
         self, X: np.ndarray, budget: TokenBudget | None, admission: Admission | None = None
