@@ -27,6 +27,8 @@ from pathlib import Path
 import numpy as np
 
 from unisel.distributed import (
+    ExactOptions,
+    FitOptions,
     covering_radius,
     dask_client,
     embed_partitions,
@@ -125,8 +127,7 @@ def main() -> None:
                     embedder=tfidf_svd(args.embed_dim or args.d, seed=args.seed),
                     client=client,
                     n_partitions=args.partitions,
-                    fit_sample=min(args.embed_n, 20000),
-                    seed=args.seed,
+                    fit=FitOptions(sample=min(args.embed_n, 20000), seed=args.seed),
                     overwrite=True,
                     quiet=True,
                 )
@@ -134,7 +135,10 @@ def main() -> None:
                 row["embed_rec_per_s"] = args.embed_n / row["embed_s"]
             t = time.perf_counter()
             ex = select_exact(
-                store, args.k, client=client, candidates=args.candidates, timeout=3600
+                store,
+                args.k,
+                client=client,
+                options=ExactOptions(candidates=args.candidates, timeout=3600),
             )
             row.update(
                 exact_s=time.perf_counter() - t,

@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 
 from unisel.distributed import (
+    ExactOptions,
+    FitOptions,
     covering_radius,
     embed_partitions,
     h_min,
@@ -33,12 +35,13 @@ def _clustered(seed: int, n: int, d: int) -> np.ndarray:
 def test_exact_on_cluster_equals_reference(cluster, tmp_path):
     X = _clustered(0, 4000, 16)
     ref_i, ref_d = maxmin_reference(X, 250, start=11)
-    sel = select_exact(X, 250, client=cluster, start=11, candidates=8, timeout=60)
+    tuning = ExactOptions(candidates=8, timeout=60)
+    sel = select_exact(X, 250, client=cluster, start=11, options=tuning)
     np.testing.assert_array_equal(sel.indices, ref_i)
     np.testing.assert_allclose(sel.distances, ref_d, atol=1e-12)
     assert sel.n_partitions == 2 and sel.rounds < 250
     save_sharded(X, tmp_path / "s", n_shards=3)  # workers read the store themselves
-    sel = select_exact(tmp_path / "s", 250, client=cluster, start=11, candidates=8, timeout=60)
+    sel = select_exact(tmp_path / "s", 250, client=cluster, start=11, options=tuning)
     np.testing.assert_array_equal(sel.indices, ref_i)
 
 
@@ -97,7 +100,7 @@ def test_embedding_fitted_once_and_sharded(cluster, tmp_path):
         embedder=tfidf_svd(16, seed=0),
         client=cluster,
         n_partitions=5,
-        fit_sample=200,
+        fit=FitOptions(sample=200),
         quiet=True,
     )
     assert store.shape == (600, 16) and store.n_shards == 5

@@ -9,6 +9,7 @@ import pytest
 
 from unisel.cli import main
 from unisel.distributed import (
+    FitOptions,
     embed_partitions,
     load_sharded,
     open_sharded,
@@ -52,8 +53,7 @@ def test_same_record_same_vector_in_every_partition(tmp_path, embedder, fit_on):
         tmp_path / "emb",
         embedder=embedder,
         n_partitions=3,
-        fit_on=fit_on,
-        fit_sample=90,
+        fit=FitOptions(on=fit_on, sample=90),
         quiet=True,
     )
     assert store.n_shards == 3 and store.shape[0] == N
@@ -68,7 +68,7 @@ def test_fit_on_all_gives_the_single_machine_vectors(tmp_path):
         tmp_path / "emb",
         embedder=Word2VecEmbedder(**settings),
         n_partitions=3,
-        fit_on="all",
+        fit=FitOptions(on="all"),
         quiet=True,
     )
     single = Word2VecEmbedder(**settings).embed(texts, progress=False)

@@ -8,7 +8,13 @@ import signal
 import numpy as np
 import pytest
 
-from unisel.distributed import ClusterError, read_selection, run_selection, select_exact
+from unisel.distributed import (
+    ClusterError,
+    ExactOptions,
+    read_selection,
+    run_selection,
+    select_exact,
+)
 from unisel.select.engine.reference import maxmin_reference
 
 
@@ -44,18 +50,21 @@ def test_kill_without_retries_fails_cleanly_then_resumes(cluster, tmp_path, data
             out,
             client=cluster,
             start=5,
-            candidates=4,
             checkpoint=ck,
-            checkpoint_every=0,
-            retries=0,
-            timeout=30,
+            options=ExactOptions(candidates=4, checkpoint_every=0, retries=0, timeout=30),
             on_round=hook,
         )
     assert fired and "\n" not in str(err.value)
     assert not out.exists() and ck.exists()  # no partial output; the prefix is checkpointed
     cluster.wait_for_workers(2, timeout=60)
     sel = run_selection(
-        X, 150, out, client=cluster, start=5, candidates=4, checkpoint=ck, timeout=30
+        X,
+        150,
+        out,
+        client=cluster,
+        start=5,
+        checkpoint=ck,
+        options=ExactOptions(candidates=4, timeout=30),
     )
     assert sel.resumed_from >= fired[0]
     got_i, got_d = read_selection(out)
@@ -68,7 +77,12 @@ def test_kill_with_retries_recovers_identically(cluster, data):
     X, (ref_i, ref_d) = data
     hook, fired = _killer(cluster, after=60)
     sel = select_exact(
-        X, 150, client=cluster, start=5, candidates=4, retries=2, timeout=30, on_round=hook
+        X,
+        150,
+        client=cluster,
+        start=5,
+        options=ExactOptions(candidates=4, retries=2, timeout=30),
+        on_round=hook,
     )
     assert fired and sel.recoveries >= 1
     np.testing.assert_array_equal(sel.indices, ref_i)

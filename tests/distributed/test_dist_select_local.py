@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from unisel.distributed import (
+    ExactOptions,
     covering_radius,
     h_min,
     read_selection,
@@ -54,7 +55,9 @@ def test_exact_equals_reference(seed, n, d, parts, m, batch, dup, data):
     k = data.draw(st.integers(1, n))
     start = data.draw(st.integers(0, n - 1))
     ref_i, ref_d = maxmin_reference(X, k, start=start)
-    sel = select_exact(X, k, start=start, n_partitions=parts, candidates=m, max_batch=batch)
+    sel = select_exact(
+        X, k, start=start, n_partitions=parts, options=ExactOptions(candidates=m, max_batch=batch)
+    )
     np.testing.assert_array_equal(sel.indices, ref_i)
     np.testing.assert_allclose(sel.distances, ref_d, rtol=0, atol=1e-12)
 
@@ -62,7 +65,9 @@ def test_exact_equals_reference(seed, n, d, parts, m, batch, dup, data):
 def test_batching_cuts_round_trips_and_initial_prefix_is_kept():
     X = _data(1, 3000, 24)
     ref_i, ref_d = maxmin_reference(X, 400, initial=[10, 20, 30])
-    sel = select_exact(X, 400, initial=[10, 20, 30], n_partitions=4, candidates=16)
+    sel = select_exact(
+        X, 400, initial=[10, 20, 30], n_partitions=4, options=ExactOptions(candidates=16)
+    )
     np.testing.assert_array_equal(sel.indices, ref_i)
     np.testing.assert_allclose(sel.distances, ref_d, rtol=0, atol=1e-12)
     assert sel.rounds < 400 / 4  # a round decides several rows on spread-out data

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from unisel.cli._args import Handler, add_cluster, add_quiet, add_schema, add_size
 
@@ -91,6 +91,7 @@ def _run_distributed(args: argparse.Namespace) -> int:
 
 def _run_distributed_embed(args: argparse.Namespace, client: Client | None) -> int:
     from unisel import distributed as dist
+    from unisel.options import ReadOptions
 
     store = dist.embed_partitions(
         args.input,
@@ -98,11 +99,8 @@ def _run_distributed_embed(args: argparse.Namespace, client: Client | None) -> i
         embedder=args.embedder,
         client=client,
         n_partitions=args.partitions,
-        schema=args.schema,
-        text_field=args.text_field,
-        fit_on=args.fit_on,
-        fit_sample=args.fit_sample,
-        seed=args.seed,
+        read=ReadOptions(schema=args.schema, text_field=args.text_field),
+        fit=dist.FitOptions(on=args.fit_on, sample=args.fit_sample, seed=args.seed),
         retries=args.retries,
         overwrite=args.overwrite,
         quiet=args.quiet,
@@ -126,6 +124,12 @@ def _run_distributed_select(args: argparse.Namespace, client: Client | None) -> 
     start = (
         args.start if args.start is not None else int(np.random.default_rng(args.seed).integers(n))
     )
+    # exact mode takes its recoveries with the rest of its round settings
+    recovery: dict[str, Any] = (
+        {"options": dist.ExactOptions(retries=args.retries)}
+        if args.mode == "exact"
+        else {"retries": args.retries}
+    )
     sel = dist.run_selection(
         X,
         k,
@@ -136,8 +140,8 @@ def _run_distributed_select(args: argparse.Namespace, client: Client | None) -> 
         client=client,
         start=start,
         n_partitions=args.partitions,
-        retries=args.retries,
         quiet=args.quiet,
+        **recovery,
     )
     out = {
         "output": args.output,

@@ -23,6 +23,7 @@ import hashlib
 import json
 import shutil
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -50,12 +51,42 @@ from unisel.distributed.shards import (
 from unisel.embed import get_embedder
 from unisel.embed.tfidf import TfidfEmbedder
 from unisel.errors import InputError, ParameterError
+from unisel.options import ReadOptions, check_seed
 
 if TYPE_CHECKING:
     from distributed import Client
 
 PLAN_NAME = "plan.json"
+#: Where a corpus-fitted embedder takes its fit texts from (see `FitOptions`).
+FIT_ON = ("sample", "all")
 _WORKER_MODELS: dict[str, Any] = {}
+
+
+@dataclass(frozen=True)
+class FitOptions:
+    """How `embed_partitions` fits a corpus-fitted embedder, and the seed of the run.
+
+    Attributes
+    ----------
+    on : {"sample", "all"}
+        Fit on up to ``sample`` records drawn evenly from every partition (seeded), or on
+        every record (all texts pass through the driver). Ignored by stateless embedders.
+    sample : int
+        Records in the fit sample for ``on="sample"``, at least 1.
+    seed : int
+        Seed of the fit sample and of the embedder, 0..2**32-1.
+    """
+
+    on: str = "sample"
+    sample: int = 100_000
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.on not in FIT_ON:
+            raise ParameterError(f"fit_on must be 'sample' or 'all', got {self.on!r}")
+        if self.sample < 1:
+            raise ParameterError(f"fit_sample must be positive, got {self.sample}")
+        check_seed(self.seed)
 
 
 # ------------------------------------------------------------------ embedders
@@ -191,11 +222,8 @@ def embed_partitions(
     embedder: str | Any = "word2vec",
     client: Client | None = None,
     n_partitions: int | None = None,
-    schema: str | None = None,
-    text_field: str | None = None,
-    fit_on: str = "sample",
-    fit_sample: int = 100_000,
-    seed: int = 0,
+    read: ReadOptions | None = None,
+    fit: FitOptions | None = None,
     retries: int = 2,
     overwrite: bool = False,
     quiet: bool = False,
@@ -218,15 +246,13 @@ def embed_partitions(
         Run on this cluster; ``None`` runs every partition in this process.
     n_partitions : int, optional
         Wanted partitions (default: one per 64 MiB of input).
-    schema, text_field : str, optional
-        How records become text (detected when not given).
-    fit_on : {"sample", "all"}
-        Corpus-fitted embedders: fit on up to ``fit_sample`` records drawn evenly from every
-        partition (seeded), or on every record (all texts pass through the driver).
-    fit_sample : int
-        Sample size for ``fit_on="sample"``.
-    seed : int
-        Seed of the sample and of the embedder.
+    read : ReadOptions, optional
+        ``schema`` and ``text_field``: how records become text (detected when not given). The
+        partitioned reader reads the ``train`` split and keeps every record, so ``split`` must
+        be ``"train"`` and ``skip_empty`` None.
+    fit : FitOptions, optional
+        How a corpus-fitted embedder is fitted (default: on a 100,000-record sample) and the
+        seed (default 0).
     retries : int
         Dask retries per partition task (a task whose worker dies is re-run elsewhere).
     overwrite : bool
@@ -239,13 +265,14 @@ def embed_partitions(
     ShardedArray
         The finished store, memory-mapped, shape (n_records, dim), float32.
     """
-    if fit_on not in ("sample", "all"):
-        raise ParameterError(f"fit_on must be 'sample' or 'all', got {fit_on!r}")
-    if fit_sample < 1:
-        raise ParameterError(f"fit_sample must be positive, got {fit_sample}")
+    read = _partition_read(read)
+    fit = fit if fit is not None else FitOptions()
+    fit_on, fit_sample, seed = fit.on, fit.sample, fit.seed
     output = Path(output)
     check_output_free(output, overwrite=overwrite)
-    parts = plan_partitions(source, n_partitions=n_partitions, schema=schema, text_field=text_field)
+    parts = plan_partitions(
+        source, n_partitions=n_partitions, schema=read.schema, text_field=read.text_field
+    )
     spec = embedder if isinstance(embedder, str) else None
     model = resolve_embedder(embedder, seed=seed)
     fitted = is_fitted_kind(model)
@@ -303,6 +330,19 @@ def embed_partitions(
     (tmp / PLAN_NAME).unlink()
     finalize_store(output, overwrite=overwrite)
     return open_sharded(output)
+
+
+def _partition_read(read: ReadOptions | None) -> ReadOptions:
+    """``read``, refused where it asks for what `plan_partitions` cannot do (the options are
+    shared with the single-process reader, which can)."""
+    read = read if read is not None else ReadOptions()
+    if read.split != "train":
+        raise ParameterError(
+            f"distributed embedding reads the 'train' split only, got split {read.split!r}"
+        )
+    if read.skip_empty is not None:
+        raise ParameterError("distributed embedding keeps every record; leave skip_empty None")
+    return read
 
 
 def _fit_model(

@@ -13,7 +13,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import numpy as np
 
@@ -23,7 +25,58 @@ from unisel.metrics.neighbors import DEFAULT_BLOCK, nearest_distances
 from unisel.metrics.neighbors import h_min as _h_min_local
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
     from distributed import Client
+
+
+class PartitionedOptions(TypedDict, total=False):
+    """The keywords `covering_radius` and `h_min` share, all optional.
+
+    Attributes
+    ----------
+    client : distributed.Client or None
+        ``None`` (the default) computes partition by partition in this process.
+    metric : {"cosine", "euclidean"}
+        The distance (default ``"cosine"``).
+    n_partitions : int or None
+        Partitions (default: the store's shards, or one per worker).
+    block_size : int
+        Rows per distance block (default `DEFAULT_BLOCK`): a task holds ``block_size x n_j``
+        distances at a time.
+    retries : int
+        Dask retries per task (default 2).
+    """
+
+    client: Client | None
+    metric: str
+    n_partitions: int | None
+    block_size: int
+    retries: int
+
+
+@dataclass(frozen=True)
+class _Run:
+    """`PartitionedOptions` with their defaults (``_Run(**options)`` refuses unknown keywords
+    as a plain signature would), and the one way both metrics run their tasks."""
+
+    client: Client | None = None
+    metric: str = "cosine"
+    n_partitions: int | None = None
+    block_size: int = DEFAULT_BLOCK
+    retries: int = 2
+
+    def map(self, task: Callable[..., float], calls: list[tuple[Any, ...]]) -> list[float]:
+        """``task(*args, metric, block_size)`` for every ``args`` of ``calls``, in order: in
+        this process without a client, else as Dask tasks retried ``retries`` times."""
+        tail = (self.metric, self.block_size)
+        if self.client is None:
+            return [task(*args, *tail) for args in calls]
+        futs = [
+            self.client.submit(task, *args, *tail, retries=self.retries, pure=False)
+            for args in calls
+        ]
+        return list(self.client.gather(futs))
 
 
 def _load(rows: np.ndarray | StoreRows) -> np.ndarray:
@@ -60,74 +113,56 @@ def _sources(data: Any, ranges: list[tuple[int, int]], client: Client | None) ->
     return parts if client is None else client.scatter(parts, hash=False)
 
 
-def covering_radius(
-    X: Any,
-    subset: np.ndarray,
-    *,
-    client: Client | None = None,
-    metric: str = "cosine",
-    n_partitions: int | None = None,
-    block_size: int = DEFAULT_BLOCK,
-    retries: int = 2,
-) -> float:
+def covering_radius(X: Any, subset: np.ndarray, **options: Unpack[PartitionedOptions]) -> float:
     """Largest distance from a row of ``X`` (n, d) to its nearest row among ``X[subset]``.
 
     Parameters
     ----------
-    X : ndarray, ShardedArray or path
+    X : ndarray of shape (n, d), ShardedArray or path
+        Embeddings (a store or ``.npy`` path is opened memory-mapped).
     subset : ndarray of int, shape (k,)
         Global row indices of the selected rows.
-    client : distributed.Client, optional
-        ``None`` computes partition by partition in this process.
-    metric : {"cosine", "euclidean"}
-    n_partitions, block_size, retries
-        Partitioning (default: store shards or one per worker), rows per distance block,
-        Dask retries per task.
+    **options
+        ``client``, ``metric``, ``n_partitions``, ``block_size``, ``retries``: see
+        `PartitionedOptions`.
 
     Returns
     -------
     float
         In the units of ``metric`` (cosine distance or Euclidean).
     """
+    run = _Run(**options)
     data = as_data(X)
     S = take_rows(data, np.asarray(subset, dtype=np.int64))
-    ranges = partition_ranges(data, n_partitions, client)
-    srcs = _sources(data, ranges, client)
-    if client is None:
-        return max(_cover_task(s, S, metric, block_size) for s in srcs)
-    S_f = client.scatter(S, broadcast=True, hash=False)
-    futs = [
-        client.submit(_cover_task, s, S_f, metric, block_size, retries=retries, pure=False)
-        for s in srcs
-    ]
-    return max(client.gather(futs))
+    ranges = partition_ranges(data, run.n_partitions, run.client)
+    srcs = _sources(data, ranges, run.client)
+    # the selected rows go to every worker once, not once per partition task
+    S_f = S if run.client is None else run.client.scatter(S, broadcast=True, hash=False)
+    return max(run.map(_cover_task, [(s, S_f) for s in srcs]))
 
 
 def h_min(
-    X: Any,
-    *,
-    indices: np.ndarray | None = None,
-    client: Client | None = None,
-    metric: str = "cosine",
-    n_partitions: int | None = None,
-    block_size: int = DEFAULT_BLOCK,
-    retries: int = 2,
+    X: Any, *, indices: np.ndarray | None = None, **options: Unpack[PartitionedOptions]
 ) -> float:
     """Minimum distance between two distinct rows of ``X`` (or of ``X[indices]``).
 
     Parameters
     ----------
-    X : ndarray, ShardedArray or path
-    indices : ndarray of int, optional
+    X : ndarray of shape (n, d), ShardedArray or path
+        Embeddings (a store or ``.npy`` path is opened memory-mapped).
+    indices : ndarray of int, shape (k,), optional
         Restrict to these rows (gathered on the driver, then partitioned).
-    client, metric, n_partitions, block_size, retries
-        As in `covering_radius`.
+    **options
+        ``client``, ``metric``, ``n_partitions``, ``block_size``, ``retries``: see
+        `PartitionedOptions`.
 
     Returns
     -------
     float
-        ``nan`` for fewer than two rows.
+        In the units of ``metric``; ``nan`` for fewer than two rows.
     """
+    run = _Run(**options)
+    client, n_partitions = run.client, run.n_partitions
     data: Any = as_data(X)
     if indices is not None:
         data = take_rows(data, np.asarray(indices, dtype=np.int64))
@@ -143,20 +178,4 @@ def h_min(
     )
     srcs = _sources(data, ranges, client)
     pairs = [(i, j) for i in range(len(srcs)) for j in range(i, len(srcs))]
-    if client is None:
-        return min(
-            _pair_task(srcs[i], None if i == j else srcs[j], metric, block_size) for i, j in pairs
-        )
-    futs = [
-        client.submit(
-            _pair_task,
-            srcs[i],
-            None if i == j else srcs[j],
-            metric,
-            block_size,
-            retries=retries,
-            pure=False,
-        )
-        for i, j in pairs
-    ]
-    return min(client.gather(futs))
+    return min(run.map(_pair_task, [(srcs[i], None if i == j else srcs[j]) for i, j in pairs]))

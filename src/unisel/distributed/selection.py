@@ -85,6 +85,43 @@ _REPLAY_CHUNK = 2048
 _BLOCK_ROWS = 16384
 
 
+@dataclass(frozen=True)
+class ExactOptions:
+    """How `select_exact` runs its rounds, checkpoints and recovers from worker losses.
+
+    Attributes
+    ----------
+    candidates : int
+        Candidates ``m`` each partition returns per round, at least 1.
+    max_batch : int
+        Most rows decided per round, at least 1.
+    checkpoint_every : float
+        Seconds between checkpoint writes (0: every round), at least 0.
+    retries : int
+        Worker losses the run recovers from by rebuilding the lost partitions (reloading
+        their rows and replaying the selection so far), at least 0; one more raises
+        `ClusterError`.
+    timeout : float
+        Seconds to wait for any single worker reply, above 0.
+    """
+
+    candidates: int = 32
+    max_batch: int = 256
+    checkpoint_every: float = 30.0
+    retries: int = 2
+    timeout: float = 600.0
+
+    def __post_init__(self) -> None:
+        if self.candidates < 1 or self.max_batch < 1:
+            raise ParameterError("candidates and max_batch must be positive")
+        if self.checkpoint_every < 0:
+            raise ParameterError(f"checkpoint_every must be >= 0, got {self.checkpoint_every}")
+        if self.retries < 0:
+            raise ParameterError(f"retries must be >= 0, got {self.retries}")
+        if not self.timeout > 0:
+            raise ParameterError(f"timeout must be positive, got {self.timeout}")
+
+
 @dataclass
 class DistributedSelection:
     """Result of a distributed selection.
@@ -375,12 +412,8 @@ def select_exact(
     start: int = 0,
     initial: Sequence[int] | None = None,
     n_partitions: int | None = None,
-    candidates: int = 32,
-    max_batch: int = 256,
     checkpoint: str | Path | None = None,
-    checkpoint_every: float = 30.0,
-    retries: int = 2,
-    timeout: float = 600.0,
+    options: ExactOptions | None = None,
     quiet: bool = True,
     on_round: Callable[[int], None] | None = None,
 ) -> DistributedSelection:
@@ -401,21 +434,13 @@ def select_exact(
         Rows already selected (the returned prefix).
     n_partitions : int, optional
         Default: the store's shards, or one partition per worker.
-    candidates : int
-        Candidates ``m`` each partition returns per round.
-    max_batch : int
-        Most rows decided per round.
     checkpoint : path, optional
-        JSON file holding the selected prefix. Written every ``checkpoint_every`` seconds and
-        when the run fails; a run that finds a checkpoint of the same data and parameters
-        resumes from it. Removed by `run_selection` once the output is written.
-    checkpoint_every : float
-        Seconds between checkpoint writes (0: every round).
-    retries : int
-        Worker losses the run recovers from by rebuilding the lost partitions (reloading
-        their rows and replaying the selection so far); one more raises `ClusterError`.
-    timeout : float
-        Seconds to wait for any single worker reply.
+        JSON file holding the selected prefix. Written every ``options.checkpoint_every``
+        seconds and when the run fails; a run that finds a checkpoint of the same data and
+        parameters resumes from it. Removed by `run_selection` once the output is written.
+    options : ExactOptions, optional
+        Candidates per partition and round, rows decided per round, checkpoint interval,
+        recoveries and reply timeout (default: `ExactOptions()`).
     quiet : bool
         No progress bar.
     on_round : callable, optional
@@ -426,11 +451,11 @@ def select_exact(
     DistributedSelection
     """
     t0 = time.perf_counter()
+    o = options if options is not None else ExactOptions()
+    candidates, max_batch, retries, timeout = o.candidates, o.max_batch, o.retries, o.timeout
     data = as_data(X)
     n, d = int(data.shape[0]), int(data.shape[1])
     k = _check_k(k, n)
-    if candidates < 1 or max_batch < 1:
-        raise ParameterError("candidates and max_batch must be positive")
     prefix = [int(i) for i in initial] if initial is not None and len(initial) else [int(start)]
     if any(not 0 <= i < n for i in prefix):
         raise ParameterError(f"start/initial rows must be in [0, {n}), got {prefix[:5]}")
@@ -533,7 +558,7 @@ def select_exact(
             indices.extend(win_i)
             dists.extend(win_d)
             bar.update(len(win_i))
-            if checkpoint is not None and time.monotonic() - last_ck >= checkpoint_every:
+            if checkpoint is not None and time.monotonic() - last_ck >= o.checkpoint_every:
                 write_checkpoint(checkpoint, fingerprint, indices, dists)
                 last_ck = time.monotonic()
             if on_round is not None:
