@@ -9,6 +9,7 @@ from scipy.spatial.distance import cdist, pdist
 from unisel.metrics import (
     count_exact_duplicates,
     count_identical_texts,
+    set_metrics,
     text_digests,
     uniformity_report,
 )
@@ -137,3 +138,30 @@ def test_identical_texts_and_identical_embeddings_are_counted_apart():
     assert "identical text (extra copies)" in no_texts.to_table()
     assert count_identical_texts(["x", "y", "x", "x"]) == 2
     assert count_identical_texts(text_digests(["x", "y", "x"])) == 1
+
+
+def test_both_entry_points_take_every_metric_option():
+    # one typed list of options (MetricOptions) behind set_metrics and uniformity_report
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(60, 6))
+    options = {
+        "near_duplicate_threshold": 0.2,
+        "exact_limit": 20,
+        "approximate": "sample",
+        "sample_size": 15,
+        "random_state": 4,
+        "backend": "numpy",
+        "n_jobs": 1,
+        "quiet": True,
+    }
+    texts = [str(i % 7) for i in range(60)]
+    report = uniformity_report(X, {"a": np.arange(30)}, texts=texts, full_name="all", **options)
+    assert report.near_duplicate_threshold == 0.2
+    assert report.extra["sample_size"] == 15 and report.extra["exact_limit"] == 20
+    alone = set_metrics("all", X, texts=texts, **options)
+    assert alone == report["all"] and alone.nn_method == "sample"
+    assert set_metrics("a", X[:30], X, texts=texts[:30], **options) == report["a"]
+    with pytest.raises(TypeError, match="near_duplicate"):
+        uniformity_report(X, {}, near_duplicate=0.1)
+    with pytest.raises(TypeError, match="near_duplicate"):
+        set_metrics("x", X, near_duplicate=0.1)

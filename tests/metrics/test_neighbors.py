@@ -135,3 +135,38 @@ def test_approximate_reports_measured_recall(method):
     # a deliberately poor graph reports poorer recall
     bad = approximate_nearest(X, method=method, M=2, ef_construction=2, ef_search=1)
     assert bad.recall <= res.recall
+
+
+def test_every_search_takes_the_shared_keyword_options():
+    # one typed list of options (NeighborOptions) behind all four searches: each accepts every
+    # keyword of it, with the defaults of nearest_distances, and refuses others
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(40, 5))
+    options = {
+        "metric": "euclidean",
+        "block_size": 7,
+        "precision": "float64",
+        "backend": "numpy",
+        "prune": False,
+        "random_state": 3,
+        "n_jobs": 1,
+        "quiet": True,
+    }
+    D = cdist(X, X, "euclidean")
+    np.fill_diagonal(D, np.inf)
+    want = D.min(axis=1)
+    np.testing.assert_allclose(nearest_distances(X, X, exclude_self=True, **options)[0], want)
+    np.testing.assert_allclose(nearest_neighbor_distances(X, **options), want)
+    assert h_min(X, **options) == pytest.approx(want.min(), abs=1e-12)
+    assert covering_radius(X, X[:9], **options) == pytest.approx(
+        cdist(X, X[:9]).min(axis=1).max(), abs=1e-12
+    )
+    assert h_min(X) == nearest_neighbor_distances(X, metric="cosine", prune=False).min()
+    for search, args in (
+        (nearest_distances, (X, X)),
+        (nearest_neighbor_distances, (X,)),
+        (h_min, (X,)),
+        (covering_radius, (X, X[:9])),
+    ):
+        with pytest.raises(TypeError, match="metrik"):
+            search(*args, metrik="cosine")

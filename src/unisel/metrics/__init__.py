@@ -37,8 +37,8 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import asdict, dataclass, field, replace
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import numpy as np
 
@@ -51,6 +51,9 @@ from unisel.metrics.neighbors import (
     sampled_nearest_distances,
 )
 from unisel.options import APPROXIMATE_METHODS, DEFAULT_EXACT_LIMIT, DEFAULT_SAMPLE_SIZE
+
+if TYPE_CHECKING:
+    from typing import Unpack
 
 NEAR_DUPLICATE_THRESHOLD = 0.01
 #: HNSW graph of ``approximate="hnsw"``: lighter than `approximate_nearest`'s defaults (a 1M-row
@@ -259,8 +262,25 @@ def _digests(texts: Sequence[str] | np.ndarray) -> np.ndarray:
     return text_digests(list(texts))
 
 
+class MetricOptions(TypedDict, total=False):
+    """The keyword options of :func:`uniformity_report` and :func:`set_metrics`, described
+    there."""
+
+    near_duplicate_threshold: float
+    exact_limit: int | None
+    approximate: str
+    sample_size: int
+    random_state: int
+    backend: str
+    n_jobs: int | None
+    quiet: bool
+
+
 @dataclass(frozen=True)
 class _Options:
+    """`MetricOptions` with their defaults."""
+
+    near_duplicate_threshold: float = NEAR_DUPLICATE_THRESHOLD
     exact_limit: int | None = DEFAULT_EXACT_LIMIT
     approximate: str = "sample"
     sample_size: int = DEFAULT_SAMPLE_SIZE
@@ -270,16 +290,10 @@ class _Options:
     quiet: bool = True
 
 
-def _options(
-    exact_limit: int | None,
-    approximate: str,
-    sample_size: int,
-    random_state: int,
-    backend: str,
-    n_jobs: int | None,
-    quiet: bool,
-) -> _Options:
-    """Checked options; one-line ParameterError for a bad one."""
+def _options(**options: Unpack[MetricOptions]) -> _Options:
+    """Checked options; one-line ParameterError for a bad one (TypeError for an unknown one)."""
+    opts = _Options(**options)
+    exact_limit, approximate, sample_size = opts.exact_limit, opts.approximate, opts.sample_size
     if exact_limit is not None and (
         isinstance(exact_limit, bool) or not isinstance(exact_limit, (int, np.integer))
     ):
@@ -296,16 +310,13 @@ def _options(
         raise ParameterError(f"sample_size must be an integer, got {sample_size!r}")
     if sample_size < 1:
         raise ParameterError(f"sample_size must be positive, got {sample_size}")
-    if n_jobs is not None and n_jobs < 1:
-        raise ParameterError(f"n_jobs must be positive (or None: all cores), got {n_jobs}")
-    return _Options(
-        None if exact_limit is None else int(exact_limit),
-        approximate,
-        int(sample_size),
-        int(random_state),
-        backend,
-        n_jobs,
-        quiet,
+    if opts.n_jobs is not None and opts.n_jobs < 1:
+        raise ParameterError(f"n_jobs must be positive (or None: all cores), got {opts.n_jobs}")
+    return replace(
+        opts,
+        exact_limit=None if exact_limit is None else int(exact_limit),
+        sample_size=int(sample_size),
+        random_state=int(opts.random_state),
     )
 
 
@@ -325,15 +336,8 @@ def set_metrics(
     X_set: np.ndarray,
     X_full: np.ndarray | None = None,
     *,
-    near_duplicate_threshold: float = NEAR_DUPLICATE_THRESHOLD,
-    exact_limit: int | None = DEFAULT_EXACT_LIMIT,
-    approximate: str = "sample",
-    sample_size: int = DEFAULT_SAMPLE_SIZE,
-    random_state: int = 0,
-    backend: str = "numpy",
-    n_jobs: int | None = None,
-    quiet: bool = True,
     texts: Sequence[str] | np.ndarray | None = None,
+    **options: Unpack[MetricOptions],
 ) -> SetMetrics:
     """Metrics of one set.
 
@@ -344,16 +348,15 @@ def set_metrics(
         The set's embeddings.
     X_full : ndarray of shape (n, d) or None
         The full set, for the covering radius; None when ``X_set`` is the full set (radius 0).
-    near_duplicate_threshold : float
-        Cosine distance at or below which a record counts as a near duplicate of its neighbour.
-    exact_limit, approximate, sample_size, random_state, backend, n_jobs, quiet
-        As in :func:`uniformity_report`.
     texts : sequence of k str, or ndarray of shape (k,) from `text_digests`, optional
         The set's rendered texts, for ``n_identical_texts`` (None without them).
+    **options
+        ``near_duplicate_threshold``, ``exact_limit``, ``approximate``, ``sample_size``,
+        ``random_state``, ``backend``, ``n_jobs``, ``quiet``: as in :func:`uniformity_report`.
     """
-    opts = _options(exact_limit, approximate, sample_size, random_state, backend, n_jobs, quiet)
+    opts = _options(**options)
     digests = None if texts is None else _checked_digests(texts, np.asarray(X_set).shape[0])
-    return _set_metrics(name, X_set, X_full, near_duplicate_threshold, opts, digests)[0]
+    return _set_metrics(name, X_set, X_full, opts, digests)[0]
 
 
 def _checked_digests(texts: Sequence[str] | np.ndarray, n: int) -> np.ndarray:
@@ -368,11 +371,11 @@ def _set_metrics(
     name: str,
     X_set: np.ndarray,
     X_full: np.ndarray | None,
-    near_duplicate_threshold: float,
     opts: _Options = _Options(),
     digests: np.ndarray | None = None,
 ) -> tuple[SetMetrics, np.ndarray]:
     """`set_metrics` and the set's nearest-neighbour cosine distances (all rows, or the sample)."""
+    near_duplicate_threshold = opts.near_duplicate_threshold
     X_set = np.asarray(X_set)
     k = X_set.shape[0]
     kw: dict[str, Any] = {"backend": opts.backend, "n_jobs": opts.n_jobs, "quiet": opts.quiet}
@@ -443,17 +446,10 @@ def uniformity_report(
     X_full: np.ndarray,
     subsets: Mapping[str, np.ndarray],
     *,
+    texts: Sequence[str] | np.ndarray | None = None,
     full_name: str = "full",
     include_full: bool = True,
-    near_duplicate_threshold: float = NEAR_DUPLICATE_THRESHOLD,
-    exact_limit: int | None = DEFAULT_EXACT_LIMIT,
-    approximate: str = "sample",
-    sample_size: int = DEFAULT_SAMPLE_SIZE,
-    random_state: int = 0,
-    backend: str = "numpy",
-    n_jobs: int | None = None,
-    quiet: bool = True,
-    texts: Sequence[str] | np.ndarray | None = None,
+    **options: Unpack[MetricOptions],
 ) -> UniformityReport:
     """Metrics of the full set and each subset.
 
@@ -463,12 +459,17 @@ def uniformity_report(
         Embeddings of the full set.
     subsets : mapping of name -> ndarray of shape (k,), int
         Row indices of each subset into ``X_full``.
+    texts : sequence of n str, or ndarray of shape (n,) from `text_digests`, optional
+        The rendered text of each record of the full set, for each set's
+        ``n_identical_texts`` (None, shown ``n/a``, without them).
     full_name : str
         Column name of the full set.
     include_full : bool
         Also report the full set (its covering radius is 0).
     near_duplicate_threshold : float
-        Cosine distance at or below which a record counts as a near duplicate.
+        Cosine distance at or below which a record counts as a near duplicate of its
+        neighbour (default :data:`NEAR_DUPLICATE_THRESHOLD`). This and the keywords below
+        are the `MetricOptions` of :func:`set_metrics` too.
     exact_limit : int or None
         Largest set whose nearest-neighbour distribution is computed exactly (default
         :data:`DEFAULT_EXACT_LIMIT`); larger sets are estimated with ``approximate`` and
@@ -486,9 +487,6 @@ def uniformity_report(
         Threads of the exact search (default: all cores).
     quiet : bool
         No progress bars.
-    texts : sequence of n str, or ndarray of shape (n,) from `text_digests`, optional
-        The rendered text of each record of the full set, for each set's
-        ``n_identical_texts`` (None, shown ``n/a``, without them).
 
     Returns
     -------
@@ -500,7 +498,7 @@ def uniformity_report(
     ParameterError
         A bad option (one line naming it).
     """
-    opts = _options(exact_limit, approximate, sample_size, random_state, backend, n_jobs, quiet)
+    opts = _options(**options)
     digests = None if texts is None else _checked_digests(texts, int(X_full.shape[0]))
     members: dict[str, tuple[np.ndarray, np.ndarray | None, np.ndarray | None]] = {}
     if include_full:
@@ -514,9 +512,7 @@ def uniformity_report(
         )
     sets, nn = [], {}
     for name, (X_set, reference, set_digests) in members.items():
-        metrics, nn[name] = _set_metrics(
-            name, X_set, reference, near_duplicate_threshold, opts, set_digests
-        )
+        metrics, nn[name] = _set_metrics(name, X_set, reference, opts, set_digests)
         sets.append(metrics)
     extra: dict[str, Any] = {
         "exact_limit": opts.exact_limit,
@@ -528,7 +524,7 @@ def uniformity_report(
         extra["hnsw"] = dict(HNSW_PARAMS)
     return UniformityReport(
         sets=sets,
-        near_duplicate_threshold=near_duplicate_threshold,
+        near_duplicate_threshold=opts.near_duplicate_threshold,
         n_full=int(X_full.shape[0]),
         extra=extra,
         nn_distances=nn,
@@ -540,6 +536,7 @@ __all__ = [
     "DEFAULT_EXACT_LIMIT",
     "DEFAULT_SAMPLE_SIZE",
     "NEAR_DUPLICATE_THRESHOLD",
+    "MetricOptions",
     "SetMetrics",
     "UniformityReport",
     "count_exact_duplicates",

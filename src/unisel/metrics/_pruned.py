@@ -92,7 +92,7 @@ from unisel._progress import progress_bar
 from unisel.select.engine._jit import njit
 
 if TYPE_CHECKING:
-    from unisel.metrics.neighbors import _Rows
+    from unisel.metrics._rows import _Rows
 
 MODES = ("each", "min", "max")
 PHASE1_ROWS = 4096  # reference rows searched first for each block of queries (at most r/16)
@@ -329,6 +329,25 @@ def _f32_at_most(x: float) -> np.float32:
     return y
 
 
+@njit(nogil=True, inline="always")
+def _raise_run(q, top, tol2, run, cand_i, cand_v, count) -> float:  # pragma: no cover (numba)
+    """Fold the largest product ``top`` of a block into query ``q``'s running maximum and
+    return its new threshold (maximum - ``tol2[q]``), dropping the listed candidates below it
+    (a list that overflowed stays overflowed)."""
+    m = max(run[q], np.float64(top))
+    run[q] = m
+    thr = m - tol2[q]
+    if count[q] <= cand_i.shape[1]:
+        c = 0
+        for t in range(count[q]):
+            if cand_v[q, t] >= thr:
+                cand_v[q, c] = cand_v[q, t]
+                cand_i[q, c] = cand_i[q, t]
+                c += 1
+        count[q] = c
+    return thr
+
+
 @njit(nogil=True, fastmath={"nnan", "nsz", "reassoc"})
 def _screen_both(S, j0, qrow, qcol, tol2, run, cand_i, cand_v, count):  # pragma: no cover
     """`_screen_into` for the rows of ``S`` (queries ``qrow``) and the same screen for its
@@ -353,31 +372,9 @@ def _screen_both(S, j0, qrow, qcol, tol2, run, cand_i, cand_v, count):  # pragma
     thr_r = np.empty(a)
     thr_c = np.full(s, np.inf)
     for i in range(a):
-        q = qrow[i]
-        m = max(run[q], np.float64(rowmax[i]))
-        run[q] = m
-        thr_r[i] = m - tol2[q]
-        if count[q] <= K:
-            c = 0
-            for t in range(count[q]):
-                if cand_v[q, t] >= thr_r[i]:
-                    cand_v[q, c] = cand_v[q, t]
-                    cand_i[q, c] = cand_i[q, t]
-                    c += 1
-            count[q] = c
+        thr_r[i] = _raise_run(qrow[i], rowmax[i], tol2, run, cand_i, cand_v, count)
     for j in range(j0, s):
-        q = qcol[j]
-        m = max(run[q], np.float64(colmax[j]))
-        run[q] = m
-        thr_c[j] = m - tol2[q]
-        if count[q] <= K:
-            c = 0
-            for t in range(count[q]):
-                if cand_v[q, t] >= thr_c[j]:
-                    cand_v[q, c] = cand_v[q, t]
-                    cand_i[q, c] = cand_i[q, t]
-                    c += 1
-            count[q] = c
+        thr_c[j] = _raise_run(qcol[j], colmax[j], tol2, run, cand_i, cand_v, count)
     # float32 limits at or below the float64 thresholds: a vectorised count finds the rows
     # with an entry at a threshold (few: the lists are seeded with the phase-1 distance), and
     # only those are read again, in float64

@@ -18,7 +18,8 @@ from typing import Any
 import numpy as np
 
 from unisel.errors import ParameterError
-from unisel.metrics.neighbors import _Rows, nearest_distances, sampled_nearest_distances
+from unisel.metrics._rows import _Rows
+from unisel.metrics.neighbors import nearest_distances, sampled_nearest_distances
 
 RECALL_ATOL = 1e-6
 

@@ -51,10 +51,16 @@ For approximate search at 10M rows see :mod:`unisel.metrics.approximate`.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any, TypedDict
+
 import numpy as np
 
 from unisel.errors import ParameterError
+from unisel.metrics._rows import _Rows
 from unisel.select.engine.reference import DUPLICATE_TOLERANCE
+
+if TYPE_CHECKING:
+    from typing import Unpack
 
 DEFAULT_BLOCK = 2048  # kept for callers; the working default is `auto_block_size`
 PRODUCT_BYTES = 1 << 28  # ~256 MB per product block
@@ -83,40 +89,6 @@ def _resolve_backend(backend: str) -> str:
     if backend == "faiss" and not faiss_available():
         raise ParameterError("backend='faiss' needs faiss: pip install 'unisel[fast]'")
     return backend
-
-
-class _Rows:
-    """Rows of a user array prepared on demand (no full float64 copy): float64 unit rows for
-    cosine (as `cosine_normalize`), float64 raw rows for Euclidean, and their float32 rounding.
-    """
-
-    def __init__(self, X: np.ndarray, metric: str) -> None:
-        self.X = np.asarray(X)
-        if self.X.ndim != 2:
-            raise ParameterError(f"embeddings must be a 2-D array, got shape {self.X.shape}")
-        self.metric = metric
-        self.shape = self.X.shape
-        n = self.X.shape[0]
-        self.nrm = np.ones(n)
-        self.sq = np.empty(n)
-        step = 8192
-        for lo in range(0, n, step):
-            block = np.asarray(self.X[lo : lo + step], dtype=np.float64)
-            if metric == "cosine":
-                norms = np.linalg.norm(block, axis=1)
-                norms[norms == 0] = 1.0
-                self.nrm[lo : lo + step] = norms
-                block = block / norms[:, None]
-            self.sq[lo : lo + step] = np.einsum("ij,ij->i", block, block)
-
-    def f64(self, rows: np.ndarray | slice) -> np.ndarray:
-        block = np.asarray(self.X[rows], dtype=np.float64)
-        if self.metric == "cosine":
-            block = block / self.nrm[rows][:, None]
-        return block
-
-    def f32(self, rows: np.ndarray | slice) -> np.ndarray:
-        return self.f64(rows).astype(np.float32)
 
 
 PAIR_CHUNK = 32768  # pairs per float64 gather in `_exact_pairs`
@@ -170,12 +142,77 @@ def _block32(Q32, R32, R_sq, q_sq, metric):
     return q_sq[:, None] + R_sq[None, :] - 2.0 * P
 
 
+class NeighborOptions(TypedDict, total=False):
+    """The keyword options of every search here (:func:`nearest_distances`,
+    :func:`nearest_neighbor_distances`, :func:`h_min`, :func:`covering_radius`), described
+    and defaulted at :func:`nearest_distances`."""
+
+    metric: str
+    block_size: int | None
+    precision: str
+    backend: str
+    prune: bool | None
+    random_state: int
+    n_jobs: int | None
+    quiet: bool
+
+
 def nearest_distances(
     queries: np.ndarray,
     reference: np.ndarray,
     *,
-    metric: str = "cosine",
     exclude_self: bool = False,
+    n_clusters: int | None = None,
+    **options: Unpack[NeighborOptions],
+) -> tuple[np.ndarray, np.ndarray]:
+    """Distance from each query row to its nearest reference row, exact.
+
+    Parameters
+    ----------
+    queries : ndarray of shape (m, d)
+    reference : ndarray of shape (r, d)
+    exclude_self : bool
+        ``queries`` and ``reference`` are the same set: skip the pair (i, i). The nearest
+        *other* row is returned, so an exact duplicate gives distance 0.
+    n_clusters : int, optional
+        Reference clusters of the pruned search (default ``r / 192``, at most 8192).
+    metric : {"cosine", "euclidean"}
+        Default "cosine". This and the keywords below are the `NeighborOptions` every search
+        of this module takes.
+    block_size : int, optional
+        Query rows per block of the plain kernel; memory is about ``block_size * r * 4``
+        bytes (float32 screen). Default: :func:`auto_block_size`.
+    precision : {"float32", "float64"}
+        float32 screen with float64 decision (default), or all pairs in float64.
+    backend : {"numpy", "faiss"}
+        Block products with BLAS (default) or FAISS (same results).
+    prune : bool or None
+        Cluster-pruned search (same results, see the module docstring); None (default): from
+        :data:`PRUNE_MIN_ROWS` reference rows with the float32 screen.
+    random_state : int
+        Seed of the k-means sample of the pruned search (changes the work, not the result);
+        default 0.
+    n_jobs : int, optional
+        Threads of the pruned search (default: all cores).
+    quiet : bool
+        No progress bar (default True).
+
+    Returns
+    -------
+    distances : ndarray of shape (m,), float64
+    index : ndarray of shape (m,), int64 (row of ``reference``, lowest on ties; -1 when r == 1
+        and exclude_self)
+    """
+    return _search(queries, reference, exclude_self, "each", n_clusters=n_clusters, **options)
+
+
+def _search(
+    queries: np.ndarray,
+    reference: np.ndarray,
+    exclude_self: bool,
+    mode: str,
+    *,
+    metric: str = "cosine",
     block_size: int | None = None,
     precision: str = "float32",
     backend: str = "numpy",
@@ -184,41 +221,14 @@ def nearest_distances(
     random_state: int = 0,
     n_jobs: int | None = None,
     quiet: bool = True,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Distance from each query row to its nearest reference row, exact.
+) -> Any:
+    """Every query's nearest distance and index (``mode="each"``), or only the smallest or
+    the largest of those distances (``"min"``, ``"max"``, a float); the options as in
+    :func:`nearest_distances`, whose defaults are these.
 
-    Parameters
-    ----------
-    queries : ndarray of shape (m, d)
-    reference : ndarray of shape (r, d)
-    metric : {"cosine", "euclidean"}
-    exclude_self : bool
-        ``queries`` and ``reference`` are the same set: skip the pair (i, i). The nearest
-        *other* row is returned, so an exact duplicate gives distance 0.
-    block_size : int, optional
-        Query rows per block of the plain kernel; memory is about ``block_size * r * 4``
-        bytes (float32 screen). Default: :func:`auto_block_size`.
-    precision : {"float32", "float64"}
-        float32 screen with float64 decision (default), or all pairs in float64.
-    backend : {"numpy", "faiss"}
-        Block products with BLAS or FAISS (same results).
-    prune : bool or None
-        Cluster-pruned search (same results, see the module docstring); None: from
-        :data:`PRUNE_MIN_ROWS` reference rows with the float32 screen.
-    n_clusters : int, optional
-        Reference clusters of the pruned search (default ``r / 192``, at most 8192).
-    random_state : int
-        Seed of the k-means sample of the pruned search (changes the work, not the result).
-    n_jobs : int, optional
-        Threads of the pruned search (default: all cores).
-    quiet : bool
-        No progress bar.
-
-    Returns
-    -------
-    distances : ndarray of shape (m,), float64
-    index : ndarray of shape (m,), int64 (row of ``reference``, lowest on ties; -1 when r == 1
-        and exclude_self)
+    A single number takes the pruned search with the stronger bounds of that number (the
+    best pair so far, the largest distance so far) when pruning is on; otherwise it is
+    reduced from the plain kernel's distances.
     """
     _check(metric, precision, backend)
     backend = _resolve_backend(backend)
@@ -227,26 +237,28 @@ def nearest_distances(
     if Q.shape[1] != R.shape[1]:
         raise ParameterError(f"queries have {Q.shape[1]} columns, reference {R.shape[1]}")
     m, r = Q.shape[0], R.shape[0]
+    opts = {"backend": backend, "n_clusters": n_clusters, "seed": random_state, "n_jobs": n_jobs}
+    if mode != "each" and _use_prune(prune, precision, r) and m:
+        return float(_pruned(Q, R, metric, exclude_self, mode, opts, quiet))
     if m == 0:
-        return np.empty(0), np.empty(0, dtype=np.int64)
-    if r == 0:
+        dist, index = np.empty(0), np.empty(0, dtype=np.int64)
+    elif r == 0:
         raise ParameterError("the reference set is empty")
-    if exclude_self and r == 1:
-        return np.full(1, np.inf), np.full(1, -1, dtype=np.int64)
-    if _use_prune(prune, precision, r):
-        opts = {
-            "backend": backend,
-            "n_clusters": n_clusters,
-            "seed": random_state,
-            "n_jobs": n_jobs,
-        }
-        return _pruned(Q, R, metric, exclude_self, "each", opts, quiet)  # type: ignore[return-value]
-    block = int(block_size or auto_block_size(r))
-    if precision == "float64":
-        return _nearest32(Q, R, metric, exclude_self, block, np.arange(m), np.float64)
-    if backend == "faiss":
-        return _nearest_faiss(Q, R, metric, exclude_self, block)
-    return _nearest32(Q, R, metric, exclude_self, block, np.arange(m))
+    elif exclude_self and r == 1:
+        dist, index = np.full(1, np.inf), np.full(1, -1, dtype=np.int64)
+    elif mode == "each" and _use_prune(prune, precision, r):
+        dist, index = _pruned(Q, R, metric, exclude_self, "each", opts, quiet)
+    else:
+        block = int(block_size or auto_block_size(r))
+        if precision == "float64":
+            dist, index = _nearest32(Q, R, metric, exclude_self, block, np.arange(m), np.float64)
+        elif backend == "faiss":
+            dist, index = _nearest_faiss(Q, R, metric, exclude_self, block)
+        else:
+            dist, index = _nearest32(Q, R, metric, exclude_self, block, np.arange(m))
+    if mode == "each":
+        return dist, index
+    return float(dist.min() if mode == "min" else dist.max())
 
 
 def _use_prune(prune: bool | None, precision: str, r: int) -> bool:
@@ -549,110 +561,35 @@ def sampled_nearest_distances(
     return out
 
 
-def nearest_neighbor_distances(
-    X: np.ndarray,
-    *,
-    metric: str = "cosine",
-    block_size: int | None = None,
-    precision: str = "float32",
-    backend: str = "numpy",
-    prune: bool | None = None,
-    random_state: int = 0,
-    n_jobs: int | None = None,
-    quiet: bool = True,
-) -> np.ndarray:
-    """Distance from each row of ``X`` (shape (n, d), n >= 2) to its nearest other row, (n,)."""
-    return nearest_distances(
-        X,
-        X,
-        metric=metric,
-        exclude_self=True,
-        block_size=block_size,
-        precision=precision,
-        backend=backend,
-        prune=prune,
-        random_state=random_state,
-        n_jobs=n_jobs,
-        quiet=quiet,
-    )[0]
+def nearest_neighbor_distances(X: np.ndarray, **options: Unpack[NeighborOptions]) -> np.ndarray:
+    """Distance from each row of ``X`` (shape (n, d), n >= 2) to its nearest other row, (n,).
+
+    ``options``: as in :func:`nearest_distances`.
+    """
+    return nearest_distances(X, X, exclude_self=True, **options)[0]
 
 
-def _single(X, reference, metric, exclude_self, mode, precision, backend, prune, seed, jobs, quiet):
-    """h_min / covering radius: the pruned search for one number, else the plain kernel."""
-    _check(metric, precision, backend)
-    backend = _resolve_backend(backend)
-    Q = _Rows(X, metric)
-    R = Q if exclude_self else _Rows(reference, metric)
-    if Q.shape[1] != R.shape[1]:
-        raise ParameterError(f"queries have {Q.shape[1]} columns, reference {R.shape[1]}")
-    if not _use_prune(prune, precision, R.shape[0]) or Q.shape[0] == 0:
-        return None
-    opts = {"backend": backend, "n_clusters": None, "seed": seed, "n_jobs": jobs}
-    return float(_pruned(Q, R, metric, exclude_self, mode, opts, quiet))
-
-
-def h_min(
-    X: np.ndarray,
-    *,
-    metric: str = "cosine",
-    block_size: int | None = None,
-    precision: str = "float32",
-    backend: str = "numpy",
-    prune: bool | None = None,
-    random_state: int = 0,
-    n_jobs: int | None = None,
-    quiet: bool = True,
-) -> float:
+def h_min(X: np.ndarray, **options: Unpack[NeighborOptions]) -> float:
     """Minimum pairwise distance between distinct rows of ``X``; ``nan`` for fewer than 2 rows.
 
-    The pruned search only computes the pairs that could beat the closest pair found so far
-    (and stops at an exact 0), so it is much cheaper than all nearest-neighbour distances.
+    ``options``: as in :func:`nearest_distances`. The pruned search only computes the pairs
+    that could beat the closest pair found so far (and stops at an exact 0), so it is much
+    cheaper than all nearest-neighbour distances.
     """
     if X.shape[0] < 2:
         return float("nan")
-    value = _single(
-        X, None, metric, True, "min", precision, backend, prune, random_state, n_jobs, quiet
-    )
-    if value is not None:
-        return value
-    nn = nearest_neighbor_distances(
-        X, metric=metric, block_size=block_size, precision=precision, backend=backend, prune=False
-    )
-    return float(nn.min())
+    return _search(X, X, True, "min", **options)
 
 
 def covering_radius(
-    full: np.ndarray,
-    subset: np.ndarray,
-    *,
-    metric: str = "cosine",
-    block_size: int | None = None,
-    precision: str = "float32",
-    backend: str = "numpy",
-    prune: bool | None = None,
-    random_state: int = 0,
-    n_jobs: int | None = None,
-    quiet: bool = True,
+    full: np.ndarray, subset: np.ndarray, **options: Unpack[NeighborOptions]
 ) -> float:
     """Largest distance from a row of ``full`` (n, d) to its nearest row of ``subset`` (k, d).
 
-    The pruned search skips every row whose first upper bound is below the largest exact
-    distance found so far, so only the few rows that could be the farthest are refined.
+    ``options``: as in :func:`nearest_distances`. The pruned search skips every row whose
+    first upper bound is below the largest exact distance found so far, so only the few rows
+    that could be the farthest are refined.
     """
     if np.asarray(subset).shape[0] == 0:
         raise ParameterError("the subset is empty")
-    value = _single(
-        full, subset, metric, False, "max", precision, backend, prune, random_state, n_jobs, quiet
-    )
-    if value is not None:
-        return value
-    dist = nearest_distances(
-        full,
-        subset,
-        metric=metric,
-        block_size=block_size,
-        precision=precision,
-        backend=backend,
-        prune=False,
-    )[0]
-    return float(dist.max())
+    return _search(full, subset, False, "max", **options)

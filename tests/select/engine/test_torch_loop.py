@@ -217,7 +217,7 @@ def test_looser_screen_changes_work_not_result(case, refresh_every, tau):
     # theta in the active set, so the pick's "key >= theta" check has to end the block
     X, k, start = case
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(fast, "tolerance", lambda d: tau)
+        mp.setattr(_torch_loop, "tolerance", lambda d: tau)
         got = device_loop(X, k, start=start, refresh_every=refresh_every, cap=4)
     same(got, maxmin_reference(X, k, start=start))
 

@@ -16,6 +16,10 @@ every engine that needs a float64 key calls these kernels, so keys agree bit for
 The Euclidean key (``metric="euclidean"``) is the squared distance summed in the same lanes
 and tree, :math:`a_l = \\sum_{i \\equiv l} (x_i - y_i)^2`, each difference formed in float64
 from the raw values (:func:`canonical_sqdist`).
+
+The float32 screens of the engines are decided against these keys: :func:`tolerance` and
+:func:`euclidean_tolerance` bound how far a float32 distance may lie from its key (derived in
+:mod:`unisel.select.engine.fast`, "Exactness" and "Euclidean metric").
 """
 
 from __future__ import annotations
@@ -23,6 +27,24 @@ from __future__ import annotations
 import numpy as np
 
 from unisel.select.engine._jit import njit
+
+
+def tolerance(d: int) -> float:
+    """The float32-vs-float64 screening tolerance :math:`\\tau` for dimension ``d``."""
+    return 1.001 * (d + 6) * 2.0**-24 + 1e-12
+
+
+def euclidean_tolerance(d: int) -> tuple[float, float]:
+    """``(absolute, relative)`` parts of the Euclidean screening tolerance for dimension ``d``:
+    :math:`\\tau_{js} = \\text{absolute} + \\text{relative} \\cdot (A_j + A_s)`, with
+    :math:`A` the shifted squared norms (:mod:`unisel.select.engine.fast`)."""
+    return 4.0 * (d + 1) * 2.0**-149, 1.01 * (d + 4) * 2.0**-24
+
+
+@njit(nogil=True, inline="always")
+def _tree(acc: np.ndarray) -> float:
+    """The eight lane sums added in the canonical tree order."""
+    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))
 
 
 @njit(nogil=True)
@@ -36,7 +58,7 @@ def canonical_dot(a: np.ndarray, b: np.ndarray) -> float:
             acc[lane] += a[i + lane] * b[i + lane]
     for i in range(m, d):
         acc[i - m] += a[i] * b[i]
-    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))
+    return _tree(acc)
 
 
 @njit(nogil=True)
@@ -54,17 +76,12 @@ def canonical_dot_rows(X: np.ndarray, j: int, nj: float, s: int, ns: float) -> f
             acc[lane] += (np.float64(X[j, i + lane]) / nj) * (np.float64(X[s, i + lane]) / ns)
     for i in range(m, d):
         acc[i - m] += (np.float64(X[j, i]) / nj) * (np.float64(X[s, i]) / ns)
-    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))
+    return _tree(acc)
 
 
-@njit(nogil=True)
 def canonical_dots(U: np.ndarray, v: np.ndarray) -> np.ndarray:
     """``canonical_dot(U[j], v)`` for every row j of ``U`` (shape (n, d)), shape (n,)."""
-    n = U.shape[0]
-    out = np.empty(n)
-    for j in range(n):
-        out[j] = canonical_dot(U[j], v)
-    return out
+    return _each_row(U, v, False)
 
 
 @njit(nogil=True)
@@ -84,7 +101,7 @@ def canonical_sqdist(a: np.ndarray, b: np.ndarray) -> float:
     for i in range(m, d):
         diff = a[i] - b[i]
         acc[i - m] += diff * diff
-    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))
+    return _tree(acc)
 
 
 @njit(nogil=True)
@@ -101,14 +118,21 @@ def canonical_sqdist_rows(X: np.ndarray, j: int, s: int) -> float:
     for i in range(m, d):
         diff = np.float64(X[j, i]) - np.float64(X[s, i])
         acc[i - m] += diff * diff
-    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))
+    return _tree(acc)
+
+
+def canonical_sqdists(X: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """``canonical_sqdist(X[j], v)`` for every row j of ``X`` (float64, shape (n, d)), (n,)."""
+    return _each_row(X, v, True)
 
 
 @njit(nogil=True)
-def canonical_sqdists(X: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """``canonical_sqdist(X[j], v)`` for every row j of ``X`` (float64, shape (n, d)), (n,)."""
-    n = X.shape[0]
+def _each_row(U: np.ndarray, v: np.ndarray, euclid: bool) -> np.ndarray:
+    """:func:`canonical_sqdists` (``euclid``) or :func:`canonical_dots`: one kernel, whose
+    flag comes from Python as a plain bool (a constant passed inside numba would compile a
+    specialisation per value)."""
+    n = U.shape[0]
     out = np.empty(n)
     for j in range(n):
-        out[j] = canonical_sqdist(X[j], v)
+        out[j] = canonical_sqdist(U[j], v) if euclid else canonical_dot(U[j], v)
     return out

@@ -83,23 +83,40 @@ def _above(md: np.ndarray, a: int, b: int) -> bool:
     return md[a] > md[b] or (md[a] == md[b] and a < b)
 
 
+@njit(nogil=True, inline="always")
+def _before(key: np.ndarray, tie: np.ndarray, a: int, b: int) -> bool:
+    """Item a ranks before item b: larger ``key``, ties to the lower ``tie`` (to the lower
+    item where ``tie`` is empty, as :func:`_above`)."""
+    if tie.shape[0] == 0:
+        return _above(key, a, b)
+    return key[a] > key[b] or (key[a] == key[b] and tie[a] < tie[b])
+
+
 @njit(nogil=True)
-def sift_down(heap: np.ndarray, hsize: int, pos: int, md: np.ndarray) -> None:
-    """Restore the heap property below ``pos``."""
+def sift_down_by(heap: np.ndarray, hsize: int, pos: int, key: np.ndarray, tie: np.ndarray) -> None:
+    """Restore the heap property below ``pos`` of the max-heap ``heap[:hsize]`` whose items
+    rank by :func:`_before` (the rows here, the groups of the pruned phase)."""
     item = heap[pos]
     while True:
         child = 2 * pos + 1
         if child >= hsize:
             break
         right = child + 1
-        if right < hsize and _above(md, heap[right], heap[child]):
+        if right < hsize and _before(key, tie, heap[right], heap[child]):
             child = right
-        if _above(md, heap[child], item):
+        if _before(key, tie, heap[child], item):
             heap[pos] = heap[child]
             pos = child
         else:
             break
     heap[pos] = item
+
+
+@njit(nogil=True)
+def sift_down(heap: np.ndarray, hsize: int, pos: int, md: np.ndarray) -> None:
+    """Restore the heap property below ``pos`` (rows on their key ``md``, ties to the lower
+    row)."""
+    sift_down_by(heap, hsize, pos, md, heap[:0])
 
 
 @njit(nogil=True)
@@ -140,9 +157,9 @@ def absorb_block(
     the row's key so far and of the row's smallest float32 distance (plus tolerance) in this
     block; the others cannot be the minimum. Returns the number of float64 keys computed.
     """
+    b0 = np.int64(0)  # not a literal 0: the callees would compile once more for it
     if M.euclid:
-        return _absorb_general(D32, rows, centres, np.int64(0), M, keys)  # not a literal 0
-    X, nrm, tol = M.X, M.nrm, M.tol
+        return _absorb_general(D32, rows, centres, b0, M, keys)
     n_checked = 0
     for a in range(D32.shape[0]):
         cur = keys[a]
@@ -151,20 +168,40 @@ def absorb_block(
         top = np.float64(D32[a, 0])
         for b in range(1, D32.shape[1]):
             top = max(top, np.float64(D32[a, b]))
-        # 1 - x <= cut  <=>  x >= 1 - cut, up to one rounding of 1 - cut: widen by 1e-15
-        cut = min(cur + tol, 1.0 - top + 2.0 * tol)
-        thr = 1.0 - cut - 1e-15
-        if top < thr:
-            continue
-        for b in range(D32.shape[1]):
-            x = np.float64(D32[a, b])
-            if x >= thr and 1.0 - x <= cut:
-                k = exact_key(X, nrm, rows[a], centres[b])
-                n_checked += 1
-                if k < cur:
-                    cur = k
-        keys[a] = cur
+        keys[a], n = _absorb_cosine(M, rows[a], cur, D32, a, b0, top, centres)
+        n_checked += n
     return n_checked
+
+
+@njit(nogil=True)
+def _absorb_cosine(
+    M: Geometry,
+    j: int,
+    cur: float,
+    D32: np.ndarray,
+    a: int,
+    b0: int,
+    top: float,
+    cols: np.ndarray,
+) -> tuple[float, int]:
+    """The cosine screen of :func:`absorb_block` for one row: fold into row ``j``'s key
+    ``cur`` its products ``D32[a, b0:]`` (largest ``top``) with the centres ``cols[b0:]``;
+    returns the new key and the number of float64 keys computed."""
+    tol = M.tol
+    # 1 - x <= cut  <=>  x >= 1 - cut, up to one rounding of 1 - cut: widen by 1e-15
+    cut = min(cur + tol, 1.0 - top + 2.0 * tol)
+    thr = 1.0 - cut - 1e-15
+    n_checked = 0
+    if top < thr:
+        return cur, n_checked  # no centre of the block comes within the tolerance of the key
+    for b in range(b0, D32.shape[1]):
+        x = np.float64(D32[a, b])
+        if x >= thr and 1.0 - x <= cut:
+            k = exact_key(M.X, M.nrm, j, cols[b])
+            n_checked += 1
+            if k < cur:
+                cur = k
+    return cur, n_checked
 
 
 @njit(nogil=True)
@@ -444,7 +481,7 @@ def absorb_stale(
     """
     n_checked = 0
     nc = D32.shape[1]
-    X, nrm, tol = M.X, M.nrm, M.tol
+    cols = indices[c0 : c0 + nc]
     for a in range(D32.shape[0]):
         j = rows[a]
         b0 = max(0, stamp[j] - c0)
@@ -452,23 +489,12 @@ def absorb_stale(
             continue
         if M.euclid:
             n_checked += _absorb_general(
-                D32[a : a + 1], rows[a : a + 1], indices[c0 : c0 + nc], b0, M, md[j : j + 1]
+                D32[a : a + 1], rows[a : a + 1], cols, b0, M, md[j : j + 1]
             )
             continue
         top = np.float64(_row_max32(D32, a, b0))
-        cut = min(md[j] + tol, 1.0 - top + 2.0 * tol)
-        # 1 - x <= cut  <=>  x >= 1 - cut, up to one rounding of 1 - cut: widen by 1e-15
-        thr = 1.0 - cut - 1e-15
-        if top < thr:
-            continue  # no centre of the chunk comes within the tolerance of the key
-        best = md[j]
-        for b in range(b0, nc):
-            if np.float64(D32[a, b]) >= thr and 1.0 - np.float64(D32[a, b]) <= cut:
-                k = exact_key(X, nrm, j, indices[c0 + b])
-                n_checked += 1
-                if k < best:
-                    best = k
-        md[j] = best
+        md[j], n = _absorb_cosine(M, j, md[j], D32, a, b0, top, cols)
+        n_checked += n
     return n_checked
 
 

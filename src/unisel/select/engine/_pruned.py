@@ -173,30 +173,6 @@ class Centres(NamedTuple):
 # ----------------------------------------------------------------------------- kernels
 
 
-@njit(nogil=True, inline="always")
-def _g_above(G: Groups, p: int, q: int) -> bool:
-    return G.U[p] > G.U[q] or (G.U[p] == G.U[q] and G.best[p] < G.best[q])
-
-
-@njit(nogil=True)
-def _g_sift_down(heap: np.ndarray, pos: int, G: Groups) -> None:
-    size = heap.shape[0]
-    item = heap[pos]
-    while True:
-        child = 2 * pos + 1
-        if child >= size:
-            break
-        right = child + 1
-        if right < size and _g_above(G, heap[right], heap[child]):
-            child = right
-        if _g_above(G, heap[child], item):
-            heap[pos] = heap[child]
-            pos = child
-        else:
-            break
-    heap[pos] = item
-
-
 @njit(nogil=True)
 def heapify_groups(heap: np.ndarray, G: Groups) -> None:
     """Heap of all groups on ``(U, -best)``."""
@@ -204,7 +180,7 @@ def heapify_groups(heap: np.ndarray, G: Groups) -> None:
     for p in range(size):
         heap[p] = p
     for pos in range(size // 2 - 1, -1, -1):
-        _g_sift_down(heap, pos, G)
+        K.sift_down_by(heap, size, pos, G.U, G.best)
 
 
 @njit(nogil=True)
@@ -356,7 +332,8 @@ def pruned_steps(
     """
     lst = np.empty(t_end - t + 1, dtype=np.int64)
     g = np.empty(t_end - t + 1, dtype=np.float32)
-    root = np.int64(0)  # not a literal: _g_sift_down would compile once more for it
+    size = heap.shape[0]
+    root = np.int64(0)  # not a literal: sift_down_by would compile once more for it
     while t < t_end:
         p = heap[0]
         if G.U[p] == -np.inf:
@@ -372,13 +349,13 @@ def pruned_steps(
             R.ub[at] = -np.inf
             rescan(p, G, R, S, stats)
             t += 1
-            _g_sift_down(heap, root, G)
+            K.sift_down_by(heap, size, root, G.U, G.best)
             continue
         s0 = G.sig[p]
         for s in range(s0, t):
             g[s - s0] = K.dot32(G.mu32[p], S.C32[s])
         _refresh_group(p, g, s0, t, G, R, S, lst, stats)
-        _g_sift_down(heap, root, G)
+        K.sift_down_by(heap, size, root, G.U, G.best)
     return t
 
 

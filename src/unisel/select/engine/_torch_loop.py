@@ -33,7 +33,7 @@ Every block of at most ``B = refresh_every`` steps:
    stamp, centres oldest first in chunks of ``2 B``, one float32 matrix product per chunk,
    a row leaving as soon as its key drops below :math:`\theta` (its stamp says how far it got).
    Pairs are screened in float32 with the tolerance :math:`\tau(d)` of
-   :func:`~unisel.select.engine.fast.tolerance` and decided with canonical float64 keys.
+   :func:`~unisel.select.engine._canonical.tolerance` and decided with canonical float64 keys.
 3. The *active set* ``A`` = unselected rows with ``md >= theta``: all are now exact for the
    ``t`` centres. Each step then touches only ``A``: pick the largest key of ``A`` (first
    position, ``A`` in ascending row order, so ties go to the lowest index), and fold the new
@@ -94,7 +94,9 @@ import numpy as np
 
 from unisel._progress import bars_enabled, progress_bar
 from unisel.errors import ParameterError
+from unisel.select.engine import _inputs
 from unisel.select.engine._backends import _full_float32, resolve_device
+from unisel.select.engine._canonical import tolerance
 from unisel.select.engine.reference import DUPLICATE_TOLERANCE, check_metric
 
 LOOPS = ("cpu", "device")
@@ -244,8 +246,6 @@ class _DeviceState:
         self.dev = dev
         n, d = X.shape
         self.n, self.d, self.k = n, d, k
-        from unisel.select.engine.fast import tolerance
-
         self.tau = tolerance(d)
         self.B = refresh_every
         # larger than the CPU engine's B / 2: a chunk is one product and a few host
@@ -502,17 +502,15 @@ def maxmin_device(
     distances : ndarray of shape (k,), float64
         As :func:`unisel.select.engine.maxmin`, bit for bit.
     """
-    from unisel.select.engine import fast
-
     if check_metric(metric) != "cosine":
         raise ParameterError(f"loop='device' supports metric='cosine' only, got {metric!r}")
     if prune not in (None, False):
         raise ParameterError("prune applies to loop='cpu'; the device loop has no pruned phase")
-    X = fast.as_rows(X)
+    X = _inputs.as_rows(X)
     n, d = X.shape
     if n == 0:
         raise ParameterError("embeddings have no rows")
-    prefix = fast._check_prefix(n, k, start, initial)
+    prefix = _inputs.check_prefix(n, k, start, initial)
     k = int(k)
     if (
         isinstance(refresh_every, bool)
@@ -525,19 +523,19 @@ def maxmin_device(
         )
     if checkpoint_every < 1:
         raise ParameterError(f"checkpoint_every must be positive, got {checkpoint_every}")
-    block = int(block_size or fast.DEFAULT_BLOCK)
+    block = int(block_size or _inputs.DEFAULT_BLOCK)
     if block < 1:
         raise ParameterError(f"block_size must be positive, got {block_size}")
     if isinstance(cap, bool) or not isinstance(cap, (int, np.integer)) or cap < 1:
         raise ParameterError(f"cap must be a positive integer, got {cap!r}")
     torch = _torch()
     dev = torch_device(device, n, d)
-    nrm = fast.row_norms(X, block)
+    nrm = _inputs.row_norms(X, block)
 
     ckpt = None
     state = None
     if checkpoint is not None:
-        ckpt = fast._Checkpoint(checkpoint, fast.fingerprint(X, nrm), (n, d), prefix)
+        ckpt = _inputs.Checkpoint(checkpoint, _inputs.fingerprint(X, nrm), (n, d), prefix)
         state = ckpt.load()
     indices = np.empty(k, dtype=np.int64)
     distances = np.full(k, np.nan)
@@ -545,7 +543,7 @@ def maxmin_device(
         t = int(state["t"])
         if t >= k:
             return state["indices"][:k].copy(), state["distances"][:k].copy()
-        md, stamp = fast.restore_state(state, indices, distances)
+        md, stamp = _inputs.restore_state(state, indices, distances)
     else:
         t = prefix.size
         indices[:t] = prefix

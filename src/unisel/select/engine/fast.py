@@ -143,27 +143,33 @@ keep the bound above for memory-mapped inputs that must stay out of RAM.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
 from unisel._progress import bars_enabled, progress_bar
-from unisel.errors import InputError, ParameterError
-from unisel.io import atomic_output
+from unisel.errors import ParameterError
 from unisel.select.engine import _kernels as K
 from unisel.select.engine import _pruned
 from unisel.select.engine._backends import Matmul, resolve_device
+from unisel.select.engine._canonical import euclidean_tolerance, tolerance
+from unisel.select.engine._inputs import (
+    DEFAULT_BLOCK,
+    Checkpoint,
+    as_rows,
+    check_prefix,
+    fingerprint,
+    restore_state,
+    row_norms,
+)
 from unisel.select.engine._threads import run_parallel
 from unisel.select.engine.reference import check_metric
 
-DEFAULT_BLOCK = 8192  # rows per block for norms and initial-centre products
 CENTRE_CHUNK = 2048  # centres per block product
 DEFAULT_CHECKPOINT_EVERY = 5000  # steps between checkpoint writes
-CHECKPOINT_VERSION = 1
 DEFAULT_REFRESH_EVERY = 1024  # steps between block refreshes (0: lazy refreshes only)
 REFRESH_TILE = 1024  # rows per parallel tile of a block refresh
 REFRESH_CHUNK: int | None = None  # centres per product of a block refresh (None: B / 2)
@@ -176,18 +182,6 @@ LAST_STATS: list[int] = []
 # ... and of its cluster-pruned phase: cluster refreshes, (cluster, centre) pairs screened,
 # row-centre float32 dots, float64 keys, pairs pruned (empty when the phase did not run).
 LAST_PRUNE_STATS: list[int] = []
-
-
-def tolerance(d: int) -> float:
-    """The float32-vs-float64 screening tolerance :math:`\\tau` for dimension ``d``."""
-    return 1.001 * (d + 6) * 2.0**-24 + 1e-12
-
-
-def euclidean_tolerance(d: int) -> tuple[float, float]:
-    """``(absolute, relative)`` parts of the Euclidean screening tolerance for dimension ``d``:
-    :math:`\\tau_{js} = \\text{absolute} + \\text{relative} \\cdot (A_j + A_s)`, with
-    :math:`A` the shifted squared norms (module docstring)."""
-    return 4.0 * (d + 1) * 2.0**-149, 1.01 * (d + 4) * 2.0**-24
 
 
 EUCLID_MAX_SQ = 1e36  # largest shifted squared norm the float32 screen handles
@@ -222,51 +216,6 @@ def geometry(
     return K.Geometry(X, np.ones(n), shift, sq, True, tol0, rel)
 
 
-def as_rows(X: Any) -> np.ndarray:
-    """``X`` as a C-contiguous float32/float64 ndarray without copying a memmap or a good array.
-
-    A path to a ``.npy`` file is opened memory-mapped. Other dtypes are converted to float64.
-    """
-    if isinstance(X, (str, Path)):
-        try:
-            X = np.load(X, mmap_mode="r")
-        except (OSError, ValueError) as exc:
-            raise InputError(f"{X}: cannot read embeddings: {exc}") from exc
-    if isinstance(X, np.memmap):
-        X = X.view(np.ndarray)
-    X = np.asarray(X)
-    if X.ndim != 2:
-        raise ParameterError(f"embeddings must be a 2-D array, got shape {X.shape}")
-    if X.dtype not in (np.float32, np.float64):
-        if not (np.issubdtype(X.dtype, np.number) and not np.iscomplexobj(X)):
-            raise ParameterError(f"embeddings must be real numbers, got dtype {X.dtype}")
-        X = X.astype(np.float64)
-    if not X.flags.c_contiguous:
-        X = np.ascontiguousarray(X)
-    return X
-
-
-def row_norms(X: np.ndarray, block_size: int = DEFAULT_BLOCK) -> np.ndarray:
-    """Float64 row norms exactly as :func:`cosine_normalize` computes them (0 becomes 1).
-
-    Read in blocks of at most ``block_size`` rows and 4 MB of float64 copy (small blocks reuse
-    the same memory; fresh large temporaries cost page faults); raises InputError naming the
-    first non-finite row.
-    """
-    n, d = X.shape
-    step = max(1, min(block_size, (4 << 20) // (8 * max(1, d))))
-    nrm = np.empty(n, dtype=np.float64)
-    for lo in range(0, n, step):
-        hi = min(n, lo + step)
-        block = np.asarray(X[lo:hi], dtype=np.float64)
-        nrm[lo:hi] = np.linalg.norm(block, axis=1)
-        if not np.isfinite(nrm[lo:hi]).all():
-            bad = lo + int(np.flatnonzero(~np.isfinite(block).all(axis=1))[0])
-            raise InputError(f"embeddings row {bad} has a NaN or infinite value")
-    nrm[nrm == 0] = 1.0
-    return nrm
-
-
 def unit32_rows(X: np.ndarray, nrm: np.ndarray, rows: np.ndarray | slice) -> np.ndarray:
     """Canonical unit rows rounded to float32, shape (len(rows), d)."""
     block = np.asarray(X[rows], dtype=np.float64)
@@ -278,16 +227,6 @@ def prep32_rows(M: K.Geometry, rows: np.ndarray | slice) -> np.ndarray:
     shape (len(rows), d)."""
     block = np.asarray(M.X[rows], dtype=np.float64) - M.shift
     return (block / M.nrm[rows][:, None]).astype(np.float32)
-
-
-def fingerprint(X: np.ndarray, nrm: np.ndarray) -> str:
-    """SHA-256 over the shape, dtype, every row norm and up to 64 sampled raw rows."""
-    h = hashlib.sha256()
-    h.update(repr((X.shape, str(X.dtype))).encode())
-    h.update(np.ascontiguousarray(nrm).tobytes())
-    sample = np.unique(np.linspace(0, X.shape[0] - 1, num=min(64, X.shape[0])).astype(np.int64))
-    h.update(np.ascontiguousarray(X[sample]).tobytes())
-    return h.hexdigest()
 
 
 def fold_centres(
@@ -309,112 +248,6 @@ def fold_centres(
             c1 = min(len(centres), c0 + CENTRE_CHUNK)
             D32 = np.ascontiguousarray(matmul(U32, C32[c0:c1]), dtype=np.float32)
             K.absorb_block(D32, rows, centres[c0:c1], M, md[lo:hi])
-
-
-def _check_prefix(n: int, k: int, start: int, initial: Sequence[int] | None) -> np.ndarray:
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
-        raise ParameterError(f"k must be an integer, got {k!r}")
-    if not 1 <= k <= n:
-        raise ParameterError(f"k must be between 1 and the number of records ({n}), got {k}")
-    if initial is not None and len(initial):
-        prefix = np.asarray([int(i) for i in initial], dtype=np.int64)
-        bad = prefix[(prefix < 0) | (prefix >= n)]
-        if bad.size:
-            raise ParameterError(f"initial selection has index {bad[0]} outside 0..{n - 1}")
-        if np.unique(prefix).size != prefix.size:
-            raise ParameterError("initial selection has repeated indices")
-        if prefix.size > k:
-            raise ParameterError(f"initial selection has {prefix.size} records, more than k={k}")
-        return prefix
-    if not 0 <= int(start) < n:
-        raise ParameterError(f"start index {start} is outside 0..{n - 1}")
-    return np.asarray([int(start)], dtype=np.int64)
-
-
-class _Checkpoint:
-    """Atomic save/load of the engine state (``.npz``), validated against X and the prefix."""
-
-    def __init__(
-        self,
-        path: str | Path,
-        fp: str,
-        shape: tuple[int, int],
-        prefix: np.ndarray,
-        metric: str = "cosine",
-    ):
-        self.path = Path(path)
-        self.fp = fp
-        self.shape = shape
-        self.prefix = prefix
-        self.metric = metric
-
-    def save(self, t: int, indices: np.ndarray, distances: np.ndarray, md, stamp) -> None:
-        with atomic_output(self.path) as tmp, open(tmp, "wb") as fh:
-            np.savez(
-                fh,
-                version=np.int64(CHECKPOINT_VERSION),
-                fingerprint=np.str_(self.fp),
-                shape=np.asarray(self.shape, dtype=np.int64),
-                prefix=self.prefix,
-                metric=np.str_(self.metric),
-                t=np.int64(t),
-                indices=indices[:t],
-                distances=distances[:t],
-                md=md,
-                stamp=stamp,
-            )
-
-    def load(self) -> dict[str, np.ndarray] | None:
-        if not self.path.exists():
-            return None
-        try:
-            with open(self.path, "rb") as fh:
-                zipped = fh.read(4) in (b"PK\x03\x04", b"PK\x05\x06")
-            if not zipped:  # numpy would call it "pickled (object) data"
-                raise ParameterError(
-                    f"{self.path}: not a checkpoint file (unisel's checkpoints are .npz "
-                    "archives); give --checkpoint a new path or a checkpoint of this run"
-                )
-            with np.load(self.path, allow_pickle=False) as z:
-                state = {key: z[key] for key in z.files}
-        except (OSError, ValueError, KeyError) as exc:
-            raise ParameterError(f"{self.path}: not a unisel max-min checkpoint ({exc})") from exc
-        need = {"version", "fingerprint", "shape", "prefix", "t", "indices", "distances", "md"}
-        if not need <= set(state) or int(state["version"]) != CHECKPOINT_VERSION:
-            raise ParameterError(f"{self.path}: not a unisel max-min checkpoint (version/fields)")
-        if tuple(int(v) for v in state["shape"]) != self.shape:
-            raise ParameterError(
-                f"{self.path}: checkpoint is for embeddings of shape "
-                f"{tuple(int(v) for v in state['shape'])}, these are {self.shape}"
-            )
-        if str(state["fingerprint"]) != self.fp:
-            raise ParameterError(f"{self.path}: checkpoint was made from different embeddings")
-        # checkpoints written before the metric was recorded are cosine ones
-        made_with = str(state["metric"]) if "metric" in state else "cosine"
-        if made_with != self.metric:
-            raise ParameterError(
-                f"{self.path}: checkpoint was made with metric={made_with!r}, "
-                f"this run uses metric={self.metric!r}"
-            )
-        if not np.array_equal(state["prefix"], self.prefix):
-            raise ParameterError(
-                f"{self.path}: checkpoint was made with a different start/initial selection"
-            )
-        return state
-
-
-def restore_state(
-    state: dict[str, np.ndarray], indices: np.ndarray, distances: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Copy a checkpoint's first ``state["t"]`` picks into ``indices`` and ``distances``
-    (shape (k,), filled in place) and return its keys ``md`` (float64, shape (n,)) and their
-    stamps ``stamp`` (int64, shape (n,)); shared by the CPU and the device loop."""
-    t = int(state["t"])
-    indices[:t] = state["indices"]
-    distances[:t] = state["distances"]
-    md = np.ascontiguousarray(state["md"], dtype=np.float64)
-    stamp = np.ascontiguousarray(state["stamp"], dtype=np.int64)
-    return md, stamp
 
 
 def maxmin(
@@ -531,7 +364,7 @@ def maxmin(
             return idx, dist
         m = stop_device.prefix(idx, idx.shape[0])
         return idx[:m], dist[:m]
-    prefix = _check_prefix(n, k, start, initial)
+    prefix = check_prefix(n, k, start, initial)
     k = int(k)
     if (
         isinstance(refresh_every, bool)
@@ -559,7 +392,7 @@ def maxmin(
     ckpt = None
     state = None
     if checkpoint is not None:
-        ckpt = _Checkpoint(checkpoint, fingerprint(X, nrm), (n, d), prefix, metric)
+        ckpt = Checkpoint(checkpoint, fingerprint(X, nrm), (n, d), prefix, metric)
         state = ckpt.load()
 
     if state is not None:
@@ -607,23 +440,11 @@ def maxmin(
         last_refresh = t
         heap, hsize = K.build_heap(md)
         positions = np.empty(hsize, dtype=np.int64) if refresh_every else heap[:0]
+        arrays = _LoopArrays(M, C32, indices, distances, md, stamp)
         while t < k and (stop is None or not stop.crossed(indices, t)):
             if refresh_every and t - last_refresh >= refresh_every and t - refresh_every >= p:
                 _block_refresh(
-                    M,
-                    C32,
-                    indices,
-                    distances,
-                    md,
-                    stamp,
-                    heap,
-                    hsize,
-                    t,
-                    refresh_every,
-                    centre_chunk,
-                    stats,
-                    n_jobs,
-                    positions,
+                    arrays, heap, hsize, t, refresh_every, centre_chunk, stats, n_jobs, positions
                 )
                 last_refresh = t
             t_end = min(k, t + chunk)
@@ -631,9 +452,8 @@ def maxmin(
             # for each of them cost more than it saved, many times over on a busy machine)
             with threadpool_limits(limits=1):
                 t_new, hsize = K.lazy_steps(
-                    M, C32, indices, distances, md, stamp, heap, hsize, t, t_end, stats,
-                    BATCH_ROWS, BATCH_MIN_STALE, BATCH_CHUNK,
-                )  # fmt: skip
+                    *arrays, heap, hsize, t, t_end, stats, BATCH_ROWS, BATCH_MIN_STALE, BATCH_CHUNK
+                )
             if progress is not None:
                 progress.update(t_new - t)
             t = t_new
@@ -696,7 +516,7 @@ def _pruned_phase(
     tol: float,
     block: int,
     n_jobs: int | None,
-    ckpt: _Checkpoint | None,
+    ckpt: Checkpoint | None,
     checkpoint_every: int,
     last_saved: int,
     progress: Any,
@@ -738,13 +558,21 @@ def _pruned_phase(
     return t, last_saved, state.stats
 
 
+class _LoopArrays(NamedTuple):
+    """The arrays of the greedy loop, in the order of the first arguments of
+    :func:`~unisel.select.engine._kernels.lazy_steps` (see :mod:`~unisel.select.engine._kernels`
+    for what they hold)."""
+
+    M: K.Geometry
+    C32: np.ndarray
+    indices: np.ndarray
+    distances: np.ndarray
+    md: np.ndarray
+    stamp: np.ndarray
+
+
 def _block_refresh(
-    M: K.Geometry,
-    C32: np.ndarray,
-    indices: np.ndarray,
-    distances: np.ndarray,
-    md: np.ndarray,
-    stamp: np.ndarray,
+    arrays: _LoopArrays,
     heap: np.ndarray,
     hsize: int,
     t: int,
@@ -756,7 +584,8 @@ def _block_refresh(
 ) -> None:
     """Refresh, with block products, the rows the next ``window`` steps will probably pop.
 
-    ``positions``: int64 scratch of at least ``hsize`` entries.
+    ``heap[:hsize]``: the heap of the unselected rows; ``positions``: int64 scratch of at
+    least ``hsize`` entries.
 
     The selection value fell from ``r_then`` to ``r_now`` over the last ``window`` steps; the
     rows whose bound is at least ``theta = r_now - (r_then - r_now)`` (the value predicted
@@ -766,6 +595,7 @@ def _block_refresh(
     much of the lazy loop's work is done as matrix products instead. ``theta`` is clamped to
     at least ``r_now / 2``.
     """
+    M, C32, indices, distances, md, stamp = arrays
     theta = _refresh_threshold(distances, t, window)
     if not theta > 0.0:
         return  # only duplicates of chosen rows are left: nothing for a block product to do
