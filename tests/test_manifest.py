@@ -111,3 +111,28 @@ def test_a_later_format_version_and_missing_section_keys_are_one_line_errors(
     m = load_manifest(sparse, check=False)  # the dict sections load as before
     with pytest.raises(InputError, match="manifest section 'embedder' lacks dim"):
         _ = m.embedder_info
+
+
+def test_a_cut_down_manifest_reads_partially_and_refuses_the_checked_view(tmp_path: Path) -> None:
+    from unisel.manifest import EmbedderInfo, InputInfo, Manifest, SelectorInfo
+
+    m = Manifest(
+        input={"sha256": "abc", "note": 1},
+        output={},
+        embedder=None,  # type: ignore[arg-type]
+        selector={"method": "maxmin", "params": {"metric": "euclidean"}},
+        k=1,
+        seed=0,
+        indices=[0],
+        distances=None,
+        h_min={},
+    )
+    made_from = m.section(InputInfo, partial=True)
+    assert (made_from.sha256, made_from.source, made_from.n_records) == ("abc", "", 0)
+    assert made_from.extra == {"note": 1}
+    assert m.section(EmbedderInfo, partial=True).method == ""
+    assert m.section(SelectorInfo, partial=True).metric == m.selector_info.metric == "euclidean"
+    with pytest.raises(InputError, match="manifest section 'input' lacks format, n_records"):
+        _ = m.input_info
+    with pytest.raises(AttributeError, match="read-only"):
+        m.input_info = made_from  # type: ignore[misc]

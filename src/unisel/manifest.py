@@ -40,7 +40,8 @@ A manifest is a JSON object (``<output>.manifest.json``) with these keys:
 
 The sections stay plain dicts on `Manifest` (``manifest.input["source"]``); the typed view of
 each, checked when it is asked for, is `Manifest.input_info` (`InputInfo`), `output_info`
-(`OutputInfo`), `embedder_info` (`EmbedderInfo`) and `selector_info` (`SelectorInfo`).
+(`OutputInfo`), `embedder_info` (`EmbedderInfo`) and `selector_info` (`SelectorInfo`);
+`Manifest.section` gives the same views of a cut-down manifest, whose sections lack keys.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ from collections.abc import Mapping
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from importlib import metadata
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar, Generic, NoReturn, TypeVar, overload
 
 import numpy as np
 
@@ -65,7 +66,23 @@ FORMAT_VERSION = 2
 
 
 @dataclass(frozen=True)
-class InputInfo:
+class _Section:
+    """A manifest section, typed: the keys it names are fields, the rest go to ``extra``.
+
+    Attributes
+    ----------
+    extra : mapping
+        Keys of the section this version does not name.
+    """
+
+    #: The section's key in the manifest.
+    KEY: ClassVar[str]
+
+    extra: Mapping[str, Any] = field(default_factory=dict, kw_only=True)
+
+
+@dataclass(frozen=True)
+class InputInfo(_Section):
     """The ``input`` section: what the subset was selected from.
 
     Attributes
@@ -83,9 +100,9 @@ class InputInfo:
         The content hash of the input.
     in_memory : bool
         The input was a ``datasets.Dataset`` or ``pandas.DataFrame`` in memory.
-    extra : mapping
-        Keys of the section this version does not name.
     """
+
+    KEY = "input"
 
     source: str
     format: str
@@ -96,11 +113,10 @@ class InputInfo:
     n_skipped: int = 0
     sha256: str = ""
     in_memory: bool = False
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
-class OutputInfo:
+class OutputInfo(_Section):
     """The ``output`` section: where the subset was written.
 
     Attributes
@@ -114,57 +130,57 @@ class OutputInfo:
         versions before the pair was checked.
     size : int or None
         Bytes of the subset, beside ``sha256``.
-    extra : mapping
     """
+
+    KEY = "output"
 
     format: str
     order: str
     path: str | None = None
     sha256: str | None = None
     size: int | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
-class EmbedderInfo:
+class _Registered(_Section):
+    """A section naming a registered component and its settings.
+
+    Attributes
+    ----------
+    method : str
+        The registered name.
+    params : mapping
+        Its settings, as the manifest recorded them.
+    """
+
+    method: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class EmbedderInfo(_Registered):
     """The ``embedder`` section: how the records were embedded.
 
     Attributes
     ----------
-    method : str
-        The registered embedder name.
-    params : mapping
-        Its settings.
     dim : int
         Embedding dimension.
     cache_path : str or None
         The cached ``.npy`` of the embeddings.
-    extra : mapping
     """
 
-    method: str
-    dim: int
-    params: Mapping[str, Any] = field(default_factory=dict)
+    KEY = "embedder"
+
+    dim: int = field(kw_only=True)
     cache_path: str | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
-class SelectorInfo:
-    """The ``selector`` section: which selector chose the subset, with which settings.
+class SelectorInfo(_Registered):
+    """The ``selector`` section: which selector chose the subset; ``params`` are
+    `unisel.select.Selector.manifest_params` of the fitted selector."""
 
-    Attributes
-    ----------
-    method : str
-        The registered selector name.
-    params : mapping
-        `unisel.select.Selector.manifest_params` of the fitted selector.
-    extra : mapping
-    """
-
-    method: str
-    params: Mapping[str, Any] = field(default_factory=dict)
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    KEY = "selector"
 
     @property
     def start(self) -> int | None:
@@ -178,26 +194,51 @@ class SelectorInfo:
         return str(self.params.get("metric", "cosine"))
 
 
-_S = TypeVar("_S", InputInfo, OutputInfo, EmbedderInfo, SelectorInfo)
+_S = TypeVar("_S", bound=_Section)
+
+#: What a cut-down section reads for a key every writer records, by the field's type.
+_EMPTY: dict[str, Any] = {"str": "", "int": 0}
 
 
-def _section(cls: type[_S], data: Any, what: str) -> _S:
-    """``cls`` (a frozen dataclass with an ``extra`` field) from a manifest section's dict.
+def _section(cls: type[_S], data: Any, *, partial: bool = False) -> _S:
+    """``cls`` (a `_Section`) from a manifest section's dict.
 
     Keys ``cls`` does not name go to ``extra``; a missing required key or a section that is not
-    an object raises `InputError` naming the section and the key.
+    an object raises `InputError` naming the section and the key. With ``partial``, a missing
+    section is empty and a missing required key reads as the empty value of its type.
     """
+    what = cls.KEY
+    if partial and data is None:
+        data = {}
     if not isinstance(data, Mapping):
         raise InputError(f"manifest section {what!r} is not an object")
     known = {f.name for f in fields(cls)} - {"extra"}
-    required = {
-        f.name for f in fields(cls) if f.default is MISSING and f.default_factory is MISSING
-    }
-    missing = sorted(required - set(data))
-    if missing:
+    required = [f for f in fields(cls) if f.default is MISSING and f.default_factory is MISSING]
+    missing = sorted(f.name for f in required if f.name not in data)
+    if missing and not partial:
         raise InputError(f"manifest section {what!r} lacks {', '.join(missing)}")
-    values = {k: v for k, v in data.items() if k in known}
+    values = {f.name: _EMPTY[str(f.type)] for f in required if f.name not in data}
+    values.update((k, v) for k, v in data.items() if k in known)
     return cls(**values, extra={k: v for k, v in data.items() if k not in known})
+
+
+class _SectionView(Generic[_S]):
+    """A read-only `Manifest` attribute: the checked typed view of one section."""
+
+    def __init__(self, cls: type[_S]) -> None:
+        self.cls = cls
+
+    @overload
+    def __get__(self, manifest: None, owner: type) -> _SectionView[_S]: ...
+
+    @overload
+    def __get__(self, manifest: Manifest, owner: type) -> _S: ...
+
+    def __get__(self, manifest: Manifest | None, owner: type) -> _SectionView[_S] | _S:
+        return self if manifest is None else manifest.section(self.cls)
+
+    def __set__(self, manifest: Manifest, value: Any) -> NoReturn:
+        raise AttributeError(f"{self.cls.KEY}_info is read-only; change manifest.{self.cls.KEY}")
 
 
 @dataclass
@@ -223,25 +264,34 @@ class Manifest:
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, allow_nan=False)
 
-    @property
-    def input_info(self) -> InputInfo:
-        """The ``input`` section, typed."""
-        return _section(InputInfo, self.input, "input")
+    def section(self, cls: type[_S], *, partial: bool = False) -> _S:
+        """The typed view of the section ``cls`` stands for.
 
-    @property
-    def output_info(self) -> OutputInfo:
-        """The ``output`` section, typed."""
-        return _section(OutputInfo, self.output, "output")
+        Parameters
+        ----------
+        cls : type
+            `InputInfo`, `OutputInfo`, `EmbedderInfo` or `SelectorInfo`.
+        partial : bool
+            Accept a cut-down section (hand-made or test manifests): a key every writer
+            records reads as ``""`` or ``0`` where it is missing, and a missing section as
+            empty. For readers that use only what such a manifest holds.
 
-    @property
-    def embedder_info(self) -> EmbedderInfo:
-        """The ``embedder`` section, typed."""
-        return _section(EmbedderInfo, self.embedder, "embedder")
+        Raises
+        ------
+        InputError
+            Without ``partial``, the section is not an object or lacks a key every writer
+            records.
+        """
+        return _section(cls, getattr(self, cls.KEY), partial=partial)
 
-    @property
-    def selector_info(self) -> SelectorInfo:
-        """The ``selector`` section, typed."""
-        return _section(SelectorInfo, self.selector, "selector")
+    #: The ``input`` section, typed.
+    input_info = _SectionView(InputInfo)
+    #: The ``output`` section, typed.
+    output_info = _SectionView(OutputInfo)
+    #: The ``embedder`` section, typed.
+    embedder_info = _SectionView(EmbedderInfo)
+    #: The ``selector`` section, typed.
+    selector_info = _SectionView(SelectorInfo)
 
     @property
     def indices_array(self) -> np.ndarray:

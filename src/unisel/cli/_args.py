@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 Handler = Callable[[argparse.Namespace], int]
@@ -16,6 +16,38 @@ SCHEMA_CHOICES = ("alpaca", "sharegpt", "messages", "text")
 
 def add_quiet(p: argparse.ArgumentParser, help: str = "no progress bars") -> None:
     p.add_argument("-q", "--quiet", action="store_true", help=help)
+
+
+def add_command(
+    sub: argparse._SubParsersAction, name: str, help: str, description: str | None = None
+) -> argparse.ArgumentParser:
+    """The parser of subcommand ``name``: ``help`` in the command list, ``description`` atop
+    its own ``--help``."""
+    parser: argparse.ArgumentParser = sub.add_parser(name, help=help, description=description)
+    return parser
+
+
+def add_choice(
+    p: argparse.ArgumentParser, flag: str, choices: Sequence[str], default: str, help: str
+) -> None:
+    """``flag`` taking one of ``choices``, ``default`` when not given."""
+    p.add_argument(flag, choices=choices, default=default, help=help)
+
+
+def add_config_options(
+    p: argparse.ArgumentParser,
+    config: Any,
+    options: Sequence[tuple[str, Callable[[str], Any] | None, str | None]],
+) -> None:
+    """Options ``(flag, type, help)`` whose defaults are the fields of ``config`` they set.
+
+    The field is the flag's destination (``--max-length`` sets ``max_length``), so the
+    parser's defaults cannot drift from the config's. A type of None keeps the text.
+    """
+    for flag, kind, text in options:
+        dest = flag.lstrip("-").replace("-", "_")
+        typed: dict[str, Any] = {} if kind is None else {"type": kind}
+        p.add_argument(flag, default=getattr(config, dest), help=text, **typed)
 
 
 def add_seed(
@@ -117,6 +149,22 @@ def parse_options(items: list[str], flag: str = "--embed-opt") -> dict[str, obje
         except json.JSONDecodeError:
             out[key] = raw
     return out
+
+
+def bounded_int(text: str, minimum: int, expected: str, too_small: str) -> int:
+    """``text`` as an integer of at least ``minimum``, for an option's ``type``.
+
+    Raises `argparse.ArgumentTypeError` ("expected <expected>, got ..." when ``text`` is not an
+    integer, "<too_small>, got ..." when it is below ``minimum``), which argparse reports as a
+    usage error.
+    """
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"{too_small}, got {value}")
+    return value
 
 
 def cache_arg(args: argparse.Namespace) -> object:

@@ -6,11 +6,13 @@ import argparse
 
 from unisel.cli._args import (
     Handler,
+    add_choice,
     add_cluster,
     add_common_input,
     add_quiet,
     add_seed,
     add_size,
+    bounded_int,
     embed_options,
     read_options,
     select_options,
@@ -55,9 +57,7 @@ def _add_select(sub: argparse._SubParsersAction) -> Handler:
         help="maxmin inside B length buckets (quantiles of the --tokenizer counts), interleaved "
         "in proportion to their sizes, so the subset keeps the input's length distribution",
     )
-    p.add_argument(
-        "--method", default="maxmin", choices=SELECTOR_NAMES, help="selector (default maxmin)"
-    )
+    add_choice(p, "--method", SELECTOR_NAMES, "maxmin", "selector (default maxmin)")
     p.add_argument(
         "--embedder",
         help="word2vec (default; with --extend, the manifest's), tfidf, wordllama, minilm, "
@@ -70,23 +70,16 @@ def _add_select(sub: argparse._SubParsersAction) -> Handler:
         help="record number in the input (0-based, skipped records counted, as the manifest's "
         "indices) of the first maxmin record (default: drawn with --seed)",
     )
-    p.add_argument(
-        "--order",
-        choices=["input", "selection"],
-        default="input",
-        help="record order in the output (default input)",
+    add_choice(
+        p, "--order", ["input", "selection"], "input", "record order in the output (default input)"
     )
-    p.add_argument(
-        "--device",
-        default="cpu",
-        choices=["cpu", "cuda", "auto"],
-        help="where the maxmin engine runs",
-    )
-    p.add_argument(
+    add_choice(p, "--device", ["cpu", "cuda", "auto"], "cpu", "where the maxmin engine runs")
+    add_choice(
+        p,
         "--metric",
-        default="cosine",
-        choices=["cosine", "euclidean"],
-        help="maxmin distance: cosine (default) or euclidean on the unnormalised embeddings",
+        ["cosine", "euclidean"],
+        "cosine",
+        "maxmin distance: cosine (default) or euclidean on the unnormalised embeddings",
     )
     p.add_argument(
         "--checkpoint", help="save maxmin state to this file periodically and resume from it"
@@ -121,8 +114,7 @@ def _add_select(sub: argparse._SubParsersAction) -> Handler:
         "--min-words",
         type=int,
         metavar="N",
-        help="records of fewer words are set aside (not max-min candidates); default: the "
-        "preset's",
+        help="records of fewer words are set aside (not max-min candidates); default: the preset's",
     )
     p.add_argument(
         "--select-opt",
@@ -137,11 +129,8 @@ def _add_select(sub: argparse._SubParsersAction) -> Handler:
         "run maxmin on this running Dask scheduler",
         "run maxmin on a local Dask cluster of N worker processes",
     )
-    p.add_argument(
-        "--mode",
-        choices=["exact", "two-round"],
-        default="exact",
-        help="distributed maxmin mode (default exact)",
+    add_choice(
+        p, "--mode", ["exact", "two-round"], "exact", "distributed maxmin mode (default exact)"
     )
     return _run_select
 
@@ -164,9 +153,10 @@ def _run_select(args: argparse.Namespace) -> int:
     )
     m = result.manifest
     h = m.h_min
+    n_records = m.input_info.n_records
     print(
-        f"selected {m.k:,} of {m.input['n_records']:,} records with {m.selector['method']} "
-        f"({m.embedder['method']}) -> {result.output}"
+        f"selected {m.k:,} of {n_records:,} records with {m.selector_info.method} "
+        f"({m.embedder_info.method}) -> {result.output}"
     )
     if m.tokens is not None:
         of = f" of a budget of {m.tokens['budget']:,}" if m.tokens["budget"] else ""
@@ -179,8 +169,8 @@ def _run_select(args: argparse.Namespace) -> int:
     isolated = result.selection.params.get("isolated", 0)
     if aside or isolated:
         print(
-            f"candidates: {m.input['n_records'] - aside - isolated:,} of "
-            f"{m.input['n_records']:,} records ({aside:,} set aside: too few words or an empty "
+            f"candidates: {n_records - aside - isolated:,} of "
+            f"{n_records:,} records ({aside:,} set aside: too few words or an empty "
             f"embedding; {isolated:,} isolated) [--preset {args.preset}]"
         )
     print(f"manifest: {result.manifest_path}")
@@ -227,11 +217,12 @@ def _add_metrics(sub: argparse._SubParsersAction) -> Handler:
         help="sets above N rows get estimated nearest-neighbour numbers, marked in the table "
         f"('none': always exact; default {DEFAULT_EXACT_LIMIT:,})",
     )
-    p.add_argument(
+    add_choice(
+        p,
         "--approximate",
-        choices=APPROXIMATE_METHODS,
-        default="sample",
-        help="estimate above --exact-limit: exact distances of a random sample of rows, or "
+        APPROXIMATE_METHODS,
+        "sample",
+        "estimate above --exact-limit: exact distances of a random sample of rows, or "
         "HNSW with its measured recall (default sample)",
     )
     p.add_argument(
@@ -248,26 +239,14 @@ def _add_metrics(sub: argparse._SubParsersAction) -> Handler:
 
 def _positive(text: str) -> int:
     """A positive integer option."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be positive, got {value}")
-    return value
+    return bounded_int(text, 1, "an integer", "must be positive")
 
 
 def _exact_limit(text: str) -> int | None:
     """``--exact-limit``: an integer of at least 2, or 'none'."""
     if text.strip().lower() == "none":
         return None
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer or 'none', got {text!r}") from None
-    if value < 2:
-        raise argparse.ArgumentTypeError(f"must be at least 2 (or 'none'), got {value}")
-    return value
+    return bounded_int(text, 2, "an integer or 'none'", "must be at least 2 (or 'none')")
 
 
 def _run_metrics(args: argparse.Namespace) -> int:

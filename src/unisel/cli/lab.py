@@ -5,10 +5,32 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from unisel.cli._args import Handler, add_quiet
+from unisel.cli._args import Handler, add_choice, add_command, add_config_options, add_quiet
 
 if TYPE_CHECKING:
     from unisel.train.config import TrainConfig
+
+
+#: Subcommand -> (help in the command list, description atop its --help).
+_ABOUT = {
+    "train": (
+        "fine-tune a causal LM on a data file or subset (SFT, response-only loss)",
+        "Supervised fine-tuning with the Alpaca template or the model's chat template; "
+        "loss on response tokens only. Rerunning the same command resumes an interrupted run. "
+        "Runs on CPU as is; use `accelerate launch -m unisel train ...` for GPUs, mixed precision, "
+        "DeepSpeed or FSDP.",
+    ),
+    "experiment": (
+        "uniform vs baseline subsets: select, fine-tune, compare (curves, time to threshold)",
+        "Run the comparison described by CONFIG.yaml (see docs/experiment.md). "
+        "Rerunning the same command resumes an interrupted experiment.",
+    ),
+    "evaluate": (
+        "benchmark a trained run with lm-evaluation-harness",
+        "Tasks are lm-eval names (need the hub) or local task YAML files (offline); "
+        "append :SHOTS for few-shot, e.g. arc_challenge:25,truthfulqa_mc1.",
+    ),
+}
 
 
 # ---------------------------------------------------------------- train (issue 5)
@@ -16,14 +38,7 @@ def _add_train(sub: argparse._SubParsersAction) -> Handler | None:
     from unisel.train.config import TrainConfig
 
     d = TrainConfig(data="", output="")
-    p = sub.add_parser(
-        "train",
-        help="fine-tune a causal LM on a data file or subset (SFT, response-only loss)",
-        description="Supervised fine-tuning with the Alpaca template or the model's chat template; "
-        "loss on response tokens only. Rerunning the same command resumes an interrupted run. "
-        "Runs on CPU as is; use `accelerate launch -m unisel train ...` for GPUs, mixed precision, "
-        "DeepSpeed or FSDP.",
-    )
+    p = add_command(sub, "train", *_ABOUT["train"])
     _add_train_data(p, d)
     _add_train_optimiser(p, d)
     _add_train_lora(p, d)
@@ -53,63 +68,40 @@ def _add_train_data(p: argparse.ArgumentParser, d: TrainConfig) -> None:
     )
     p.add_argument("--text-field", default=None, help="column of the text schema")
     p.add_argument("--limit", type=int, default=None, help="train on the first N records only")
-    p.add_argument(
+    add_choice(
+        p,
         "--objective",
-        choices=["ce", "l2"],
-        default=d.objective,
-        help="ce: cross-entropy + AdamW; l2: logit-vs-one-hot MSE + plain SGD (default: %(default)s)",
+        ["ce", "l2"],
+        d.objective,
+        "ce: cross-entropy + AdamW; l2: logit-vs-one-hot MSE + plain SGD (default: %(default)s)",
     )
-    p.add_argument(
+    add_choice(
+        p,
         "--l2-reduction",
-        choices=["mean", "sum"],
-        default=d.l2_reduction,
-        help="L2 scaling over the vocabulary (default: %(default)s)",
+        ["mean", "sum"],
+        d.l2_reduction,
+        "L2 scaling over the vocabulary (default: %(default)s)",
     )
-    p.add_argument(
-        "--max-length",
-        type=int,
-        default=d.max_length,
-        help="tokens per sequence (default: %(default)s)",
-    )
+    add_config_options(p, d, [("--max-length", int, "tokens per sequence (default: %(default)s)")])
 
 
 def _add_train_optimiser(p: argparse.ArgumentParser, d: TrainConfig) -> None:
     """Batching, learning rate, schedule, clipping, seed."""
-    p.add_argument(
-        "--batch-size",
-        type=int,
-        default=d.batch_size,
-        help="sequences per micro-batch per process (default: %(default)s)",
+    add_config_options(
+        p,
+        d,
+        [
+            ("--batch-size", int, "sequences per micro-batch per process (default: %(default)s)"),
+            ("--grad-accum", int, "micro-batches per step (default: %(default)s)"),
+            ("--lr", float, "learning rate (default: 2e-5 for ce, 1e-4 for l2)"),
+            ("--warmup-steps", int, "linear warm-up steps, then constant (default: %(default)s)"),
+            ("--epochs", float, "passes over the data (default: %(default)s)"),
+            ("--max-steps", int, "optimiser steps (overrides --epochs)"),
+            ("--seed", int, "seed (default: %(default)s)"),
+            ("--max-grad-norm", float, "gradient clipping, 0 = off (default: %(default)s)"),
+            ("--weight-decay", float, None),
+        ],
     )
-    p.add_argument(
-        "--grad-accum",
-        type=int,
-        default=d.grad_accum,
-        help="micro-batches per step (default: %(default)s)",
-    )
-    p.add_argument(
-        "--lr", type=float, default=None, help="learning rate (default: 2e-5 for ce, 1e-4 for l2)"
-    )
-    p.add_argument(
-        "--warmup-steps",
-        type=int,
-        default=d.warmup_steps,
-        help="linear warm-up steps, then constant (default: %(default)s)",
-    )
-    p.add_argument(
-        "--epochs", type=float, default=d.epochs, help="passes over the data (default: %(default)s)"
-    )
-    p.add_argument(
-        "--max-steps", type=int, default=None, help="optimiser steps (overrides --epochs)"
-    )
-    p.add_argument("--seed", type=int, default=d.seed, help="seed (default: %(default)s)")
-    p.add_argument(
-        "--max-grad-norm",
-        type=float,
-        default=d.max_grad_norm,
-        help="gradient clipping, 0 = off (default: %(default)s)",
-    )
-    p.add_argument("--weight-decay", type=float, default=d.weight_decay)
 
 
 def _add_train_lora(p: argparse.ArgumentParser, d: TrainConfig) -> None:
@@ -117,11 +109,15 @@ def _add_train_lora(p: argparse.ArgumentParser, d: TrainConfig) -> None:
     p.add_argument(
         "--lora", action="store_true", help="train a LoRA adapter (peft) instead of all weights"
     )
-    p.add_argument("--lora-r", type=int, default=d.lora_r)
-    p.add_argument("--lora-alpha", type=int, default=d.lora_alpha)
-    p.add_argument("--lora-dropout", type=float, default=d.lora_dropout)
-    p.add_argument(
-        "--lora-target", default=d.lora_target, help="module names, comma-separated, or all-linear"
+    add_config_options(
+        p,
+        d,
+        [
+            ("--lora-r", int, None),
+            ("--lora-alpha", int, None),
+            ("--lora-dropout", float, None),
+            ("--lora-target", None, "module names, comma-separated, or all-linear"),
+        ],
     )
     p.add_argument("--gradient-checkpointing", action="store_true")
     p.add_argument(
@@ -134,26 +130,22 @@ def _add_train_lora(p: argparse.ArgumentParser, d: TrainConfig) -> None:
 
 def _add_train_saving(p: argparse.ArgumentParser, d: TrainConfig) -> None:
     """Checkpoints, the saved model and held-out evaluation."""
-    p.add_argument(
-        "--save-every",
-        type=int,
-        default=d.save_every,
-        help="steps between checkpoints, 0 = none (default: %(default)s)",
+    add_config_options(
+        p, d, [("--save-every", int, "steps between checkpoints, 0 = none (default: %(default)s)")]
     )
     p.add_argument("--keep-checkpoint", action="store_true", help="keep checkpoint/ after the run")
     p.add_argument(
         "--no-save-model", dest="save_model", action="store_false", help="do not write model/"
     )
-    p.add_argument(
-        "--eval-data", default=None, help="held-out data: loss, ce and accuracy in eval.jsonl"
+    add_config_options(
+        p,
+        d,
+        [
+            ("--eval-data", None, "held-out data: loss, ce and accuracy in eval.jsonl"),
+            ("--eval-every", int, "steps between held-out evaluations, 0 = end only"),
+            ("--eval-batch-size", int, None),
+        ],
     )
-    p.add_argument(
-        "--eval-every",
-        type=int,
-        default=d.eval_every,
-        help="steps between held-out evaluations, 0 = end only",
-    )
-    p.add_argument("--eval-batch-size", type=int, default=None)
 
 
 def _run_train(args: argparse.Namespace) -> int:
@@ -173,12 +165,7 @@ def _run_train(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------- experiment (issue 5)
 def _add_experiment(sub: argparse._SubParsersAction) -> Handler | None:
-    p = sub.add_parser(
-        "experiment",
-        help="uniform vs baseline subsets: select, fine-tune, compare (curves, time to threshold)",
-        description="Run the comparison described by CONFIG.yaml (see docs/experiment.md). "
-        "Rerunning the same command resumes an interrupted experiment.",
-    )
+    p = add_command(sub, "experiment", *_ABOUT["experiment"])
     p.add_argument("config", help="experiment YAML")
     p.add_argument("-o", "--output", required=True, help="experiment folder")
     p.add_argument(
@@ -202,12 +189,7 @@ def _run_experiment(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------- evaluate (issue 5)
 def _add_evaluate(sub: argparse._SubParsersAction) -> Handler | None:
-    p = sub.add_parser(
-        "evaluate",
-        help="benchmark a trained run with lm-evaluation-harness",
-        description="Tasks are lm-eval names (need the hub) or local task YAML files (offline); "
-        "append :SHOTS for few-shot, e.g. arc_challenge:25,truthfulqa_mc1.",
-    )
+    p = add_command(sub, "evaluate", *_ABOUT["evaluate"])
     p.add_argument("model", help="training run folder, model folder, or model name")
     p.add_argument("--tasks", required=True, help="comma-separated task names or YAML paths")
     p.add_argument("-o", "--output", default=None, help="result JSON (default: RUN/lm_eval.json)")

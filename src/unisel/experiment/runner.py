@@ -231,10 +231,11 @@ def _prepare_data(cfg: ExperimentConfig, out: Path, quiet: bool) -> dict[str, An
             "data": str(path),
         }
         if manifest is not None:
-            X = np.load(manifest.embedder["cache_path"], mmap_mode="r")
+            # The embed options name a cache folder, so the embeddings are in the cache.
+            X = np.load(str(manifest.embedder_info.cache_path), mmap_mode="r")
             info_arm.update(
                 manifest=str(path) + ".manifest.json",
-                preset=manifest.selector["params"].get("preset"),
+                preset=manifest.selector_info.params.get("preset"),
                 h_min_cosine=manifest.h_min.get("cosine"),
                 covering_radius_cosine=covering_radius(X, X[np.sort(local)])
                 if local.size < len(pool)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +14,10 @@ from unisel.embed import EMBEDDERS, get_embedder
 from unisel.errors import ParameterError
 from unisel.io import RecordSet
 from unisel.manifest import (
+    EmbedderInfo,
+    InputInfo,
     Manifest,
+    SelectorInfo,
     load_manifest,
 )
 from unisel.options import DEFAULT_EMBEDDER
@@ -82,9 +85,10 @@ def selection_size(
         previous, label = extend, "extend"
     else:
         previous, label = load_manifest(extend), str(extend)
-    if previous.input.get("sha256") and previous.input["sha256"] != records.content_hash:
+    made_from = previous.section(InputInfo, partial=True).sha256
+    if made_from and made_from != records.content_hash:
         raise ParameterError(f"{label}: the manifest was made from different input data")
-    made_with = str(previous.selector.get("params", {}).get("metric", "cosine"))
+    made_with = previous.section(SelectorInfo, partial=True).metric
     if made_with != metric:
         raise ParameterError(
             f"{label}: the selection was made with metric {made_with!r}, this run uses "
@@ -137,11 +141,11 @@ def extension_embedder(
         The run's embedder, a setting or the seed differs from the manifest's (one line naming
         both), or the manifest's embedder cannot be rebuilt.
     """
-    made = previous.embedder or {}
-    method = made.get("method")
+    made = previous.section(EmbedderInfo, partial=True)
+    method = made.method
     if not method:  # a manifest without an embedder record: nothing to check against
         return embedder or DEFAULT_EMBEDDER, seed, dict(embedder_params or {})
-    recorded = _plain_json(made.get("params") or {})
+    recorded = _plain_json(made.params or {})
     if embedder is None:
         cls = EMBEDDERS.get(str(method).partition(":")[0].strip().lower())
         settings = {**cls.settings_from_config(recorded), **(embedder_params or {})}
@@ -174,7 +178,7 @@ def extension_embedder(
     return spec, seed, settings
 
 
-def _plain_json(value: dict[str, Any]) -> dict[str, Any]:
+def _plain_json(value: Mapping[str, Any]) -> dict[str, Any]:
     """``value`` as it reads back from a manifest (tuples become lists, and so on)."""
     out: dict[str, Any] = json.loads(json.dumps(value, sort_keys=True, default=str))
     return out

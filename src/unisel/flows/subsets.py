@@ -11,6 +11,8 @@ import numpy as np
 from unisel.errors import InputError, ParameterError
 from unisel.io import RecordSet, read_records
 from unisel.manifest import (
+    InputInfo,
+    SelectorInfo,
     load_manifest,
     manifest_path_for,
 )
@@ -93,20 +95,17 @@ def subset_indices(
     mpath = path if path.name.endswith(".manifest.json") else manifest_path_for(path)
     if mpath.exists():
         manifest = load_manifest(mpath)
-        if (
-            manifest.input.get("sha256")
-            and records.content_hash
-            and manifest.input["sha256"] != records.content_hash
-        ):
+        made_from = manifest.section(InputInfo, partial=True)
+        if made_from.sha256 and records.content_hash and made_from.sha256 != records.content_hash:
             raise InputError(
-                f"{mpath}: the manifest was made from different input data ({manifest.input.get('source')})"
+                f"{mpath}: the manifest was made from different input data ({made_from.source})"
             )
         rows = manifest.embedding_rows()
         if rows.size and rows.max() >= len(records):
             raise InputError(
                 f"{mpath}: index {rows.max()} is outside the {len(records)} input records"
             )
-        return str(manifest.selector.get("method", path.stem)), rows
+        return manifest.section(SelectorInfo, partial=True).method or path.stem, rows
     sub = read_records(
         path,
         schema=schema or records.schema,

@@ -116,18 +116,19 @@ def _sha256(path: Path) -> str:
 def _same_input(full: str | Path, manifest: Manifest, manifest_path: Path) -> None:
     """Raise InputError unless ``manifest`` was made from the data set ``full``."""
     full = str(resolve_source(full))
-    source = str(manifest.input.get("source", ""))
+    made_from = manifest.input_info
+    source = made_from.source
     full_path = Path(full)
     if full_path.exists():
         if source and Path(source).exists() and Path(source).resolve() == full_path.resolve():
             return
-        digest = manifest.input.get("sha256")
+        digest = made_from.sha256
         if digest and full_path.is_file():
             if _sha256(full_path) == digest:
                 return
             raise InputError(
                 f"{manifest_path}: subset was made from {source or 'another file'} "
-                f"(sha256 {str(digest)[:12]}...), not from {full}"
+                f"(sha256 {digest[:12]}...), not from {full}"
             )
         if source and Path(source).resolve() != full_path.resolve():
             raise InputError(f"{manifest_path}: subset was made from {source}, not from {full}")
@@ -137,7 +138,7 @@ def _same_input(full: str | Path, manifest: Manifest, manifest_path: Path) -> No
 
 
 def _cache_file(manifest: Manifest, manifest_path: Path) -> Path | None:
-    raw = manifest.embedder.get("cache_path")
+    raw = manifest.embedder_info.cache_path
     if not raw:
         return None
     path = Path(raw)
@@ -166,12 +167,13 @@ def _load_embeddings(path: Path) -> np.ndarray:
 def _embedder_key(m: Manifest) -> tuple[str, str]:
     import json
 
-    return (str(m.embedder.get("method")), json.dumps(m.embedder.get("params"), sort_keys=True))
+    made = m.embedder_info
+    return (made.method, json.dumps(made.params, sort_keys=True))
 
 
 def _recreate_hint(manifest: Manifest) -> str:
-    source = manifest.input.get("source", "FULL")
-    method = manifest.embedder.get("method", "METHOD")
+    source = manifest.input_info.source
+    method = manifest.embedder_info.method
     return (
         f"re-create it by running `unisel select {source} --embedder {method} ...` again with the "
         "same embedder settings and cache directory (it re-embeds and writes the cache), "
@@ -258,7 +260,7 @@ def resolve_inputs(
             m = load_manifest(spec)
             mpath = Path(spec)
             manifests.append((mpath, m))
-            raw.append((str(m.selector.get("method", mpath.stem)), m.embedding_rows(), m, mpath))
+            raw.append((m.selector_info.method, m.embedding_rows(), m, mpath))
         else:
             name, idx = spec
             raw.append((str(name), np.asarray(idx), None, None))
@@ -267,12 +269,13 @@ def resolve_inputs(
         first_path, first = manifests[0]
         for mpath, m in manifests[1:]:
             if _embedder_key(m) != _embedder_key(first):
+                mine, theirs = m.embedder_info, first.embedder_info
                 raise ParameterError(
-                    f"{mpath}: embedded with {m.embedder.get('method')} {m.embedder.get('params')}, "
-                    f"but {first_path} with {first.embedder.get('method')} "
-                    f"{first.embedder.get('params')}; a report compares sets in one embedding space"
+                    f"{mpath}: embedded with {mine.method} {mine.params}, "
+                    f"but {first_path} with {theirs.method} "
+                    f"{theirs.params}; a report compares sets in one embedding space"
                 )
-            if m.input.get("sha256") != first.input.get("sha256"):
+            if m.input_info.sha256 != first.input_info.sha256:
                 raise InputError(f"{mpath}: made from another input than {first_path}")
         if full is not None:
             for mpath, m in manifests:
@@ -298,7 +301,7 @@ def resolve_inputs(
                 cache = candidate
                 break
         if cache is None:
-            named = first.embedder.get("cache_path")
+            named = first.embedder_info.cache_path
             if not named:
                 raise InputError(
                     f"{first_path}: the manifest names no embedding cache (embedder.cache_path); "
@@ -308,7 +311,8 @@ def resolve_inputs(
                 f"{first_path}: embedding cache {named} is gone; " + _recreate_hint(first)
             )
         X = _load_embeddings(cache)
-        embedder = {k: first.embedder.get(k) for k in ("method", "params", "dim")}
+        made = first.embedder_info
+        embedder = {"method": made.method, "params": made.params, "dim": made.dim}
         embedder["cache_path"] = str(cache)
     else:
         raise ParameterError(
@@ -317,8 +321,8 @@ def resolve_inputs(
 
     n = int(X.shape[0])
     for mpath, m in manifests:
-        n_records = m.input.get("n_records")
-        if n_records is not None and int(n_records) != n:
+        n_records = m.input_info.n_records
+        if n_records != n:
             raise InputError(
                 f"{mpath}: the input has {n_records} records but the embeddings have {n} rows"
             )
@@ -332,8 +336,9 @@ def resolve_inputs(
         method = None
         params: dict[str, Any] = {}
         if man is not None:
-            method = str(man.selector.get("method")) if man.selector.get("method") else None
-            params = dict(man.selector.get("params") or {})
+            chosen_by = man.selector_info
+            method = chosen_by.method or None
+            params = dict(chosen_by.params or {})
             distances = man.distances_array
             if distances is not None and distances.shape[0] != checked.shape[0]:
                 raise InputError(
@@ -344,11 +349,7 @@ def resolve_inputs(
     if full is not None:
         source: str | None = str(full)
     elif manifests:
-        source = (
-            str(manifests[0][1].input.get("source"))
-            if manifests[0][1].input.get("source")
-            else None
-        )
+        source = manifests[0][1].input_info.source or None
     else:
         source = None
     inputs = ReportInputs(source=source, X=X, embedder=embedder, sets=sets)
@@ -394,19 +395,19 @@ def _attach_lengths(
             inputs.length_note = note
 
     first = manifests[0] if manifests else None
-    source = full if full is not None else (first.input.get("source") if first else None)
+    made_from = first.input_info if first else None
+    source = full if full is not None else (made_from.source if made_from else None)
     if not source:
         if auto:
             skip("no data set to read the records from")
             return
         raise ParameterError("record lengths need the full data set (FULL or a manifest)")
-    info = first.input if first else {}
     try:
         records = read_records(
             source,
-            schema=info.get("schema"),
-            text_field=info.get("text_field"),
-            skip_empty=bool(info.get("n_skipped")) or None,
+            schema=made_from.schema if made_from else None,
+            text_field=made_from.text_field if made_from else None,
+            skip_empty=bool(made_from and made_from.n_skipped) or None,
             quiet=True,
         )
     except UniselError as exc:

@@ -93,36 +93,28 @@ def _keys(X: np.ndarray, metric: str) -> tuple[np.ndarray, Any]:
     return engine.cosine_normalize(X), engine.canonical_distances
 
 
-def isolation_scores_reference(
+def _checked_options(
     X: np.ndarray,
-    n_neighbors: int = DEFAULT_NEIGHBORS,
     *,
     metric: str = "cosine",
     sample_size: int = DEFAULT_SAMPLE_SIZE,
     random_state: int | None = 0,
+) -> tuple[str, np.ndarray]:
+    """The checked metric and the reference rows of :func:`isolation_scores`' options."""
+    return engine.check_metric(metric), reference_rows(X.shape[0], sample_size, random_state)
+
+
+def isolation_scores_reference(
+    X: np.ndarray, n_neighbors: int = DEFAULT_NEIGHBORS, **options: Any
 ) -> np.ndarray:
     """The isolation score of every row, the plain way (the oracle of :func:`isolation_scores`).
 
-    Parameters
-    ----------
-    X : ndarray of shape (n, d)
-        Embeddings.
-    n_neighbors : int
-        ``m``: the score is the distance to the m-th nearest reference row other than itself.
-    metric : {"cosine", "euclidean"}
-    sample_size, random_state : int
-        The reference rows (:func:`reference_rows`).
-
-    Returns
-    -------
-    ndarray of shape (n,), float64
-        Cosine distance, or Euclidean distance, to the m-th nearest reference row; ``inf``
-        where fewer than m other reference rows exist.
+    Takes the parameters of :func:`isolation_scores` (``metric``, ``sample_size`` and
+    ``random_state`` by keyword, with its defaults) and returns what it returns.
     """
-    metric = engine.check_metric(metric)
+    metric, ref = _checked_options(X, **options)
     U, keys = _keys(X, metric)
     n = U.shape[0]
-    ref = reference_rows(n, sample_size, random_state)
     out = np.full(n, np.inf)
     for i in range(n):
         d = keys(U[ref], U[i])
@@ -146,7 +138,23 @@ def isolation_scores(
     product (float32 unit rows for cosine, float64 for Euclidean); the ``m + 16`` smallest
     screened values of a row are recomputed canonically, and the m-th of those is the score if
     it is provably below every unscreened value (the screen's error bound, the engine's
-    tolerance); otherwise the row is recomputed in full. Parameters and result as the reference.
+    tolerance); otherwise the row is recomputed in full.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, d)
+        Embeddings.
+    n_neighbors : int
+        ``m``: the score is the distance to the m-th nearest reference row other than itself.
+    metric : {"cosine", "euclidean"}
+    sample_size, random_state : int
+        The reference rows (:func:`reference_rows`).
+
+    Returns
+    -------
+    ndarray of shape (n,), float64
+        Cosine distance, or Euclidean distance, to the m-th nearest reference row; ``inf``
+        where fewer than m other reference rows exist.
     """
     metric = engine.check_metric(metric)
     if n_neighbors < 1:

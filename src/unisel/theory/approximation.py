@@ -34,7 +34,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -42,20 +43,8 @@ import numpy as np
 from scipy.interpolate import LinearNDInterpolator, NearestNDInterpolator
 from scipy.spatial import Delaunay, cKDTree
 
-from unisel._progress import progress_bar
-from unisel.theory.common import (
-    Check,
-    TheoryResult,
-    euclidean_h_min,
-    euclidean_maxmin,
-    fit_line,
-    new_figure,
-    paired_check,
-    rng_for,
-    save_figure,
-    spearman_check,
-    verdict_title,
-)
+from unisel.theory import common
+from unisel.theory.common import Check, TheoryResult
 
 NAME = "approximation"
 CLAIM = (
@@ -129,7 +118,7 @@ def design(name: str, n: int, d: int, rng: np.random.Generator, pool_factor: int
     """n sample points (n, d) in [0, 1]^d by design ``name`` ("maxmin", "random", "clustered")."""
     pool = rng.random((pool_factor * n, d))
     if name == "maxmin":
-        return pool[euclidean_maxmin(pool, n, start=int(rng.integers(len(pool))))]
+        return pool[common.euclidean_maxmin(pool, n, start=int(rng.integers(len(pool))))]
     if name == "random":
         return pool[rng.choice(len(pool), size=n, replace=False)]
     if name == "clustered":
@@ -258,7 +247,7 @@ def _sweep(cfg: ApproximationConfig, seed: int, progress: Callable[[], None]) ->
         gQ = target(Q)
         for name in DESIGNS:
             for r in range(cfg.reps):
-                rng = rng_for(seed, NAME, d, n, name, r)
+                rng = common.rng_for(seed, NAME, d, n, name, r)
                 X = design(name, n, d, rng, cfg.pool_factor)
                 y = target(X)
                 row: dict[str, Any] = {
@@ -266,7 +255,7 @@ def _sweep(cfg: ApproximationConfig, seed: int, progress: Callable[[], None]) ->
                     "n": n,
                     "design": name,
                     "rep": r,
-                    "h_min": euclidean_h_min(X),
+                    "h_min": common.euclidean_h_min(X),
                     "largest_simplex_diameter": largest_simplex_diameter(X),
                     "largest_simplex_diameter_all": largest_simplex_diameter(X, domain_only=False),
                     "fill_distance": float(cKDTree(X).query(Q)[0].max()),
@@ -305,7 +294,7 @@ def _checks(cfg: ApproximationConfig, rows: list[dict]) -> tuple[list[Check], di
         err = np.array([r["pl_l2_error"] for r in rr])
         what = "largest gap" if d == 1 else "largest Delaunay simplex diameter"
         checks.append(
-            spearman_check(
+            common.spearman_check(
                 f"d={d}: the piecewise-linear error grows with the {what}",
                 diam,
                 err,
@@ -315,7 +304,7 @@ def _checks(cfg: ApproximationConfig, rows: list[dict]) -> tuple[list[Check], di
             )
         )
         checks.append(
-            spearman_check(
+            common.spearman_check(
                 f"d={d}: at fixed n, the piecewise-linear error falls as h_min grows",
                 _normalised(rr, "h_min"),
                 _normalised(rr, "pl_l2_error"),
@@ -325,7 +314,7 @@ def _checks(cfg: ApproximationConfig, rows: list[dict]) -> tuple[list[Check], di
             )
         )
         fits[f"d={d}"] = {
-            "pl_error_vs_diameter_loglog": fit_line(np.log(diam), np.log(err)).to_dict(),
+            "pl_error_vs_diameter_loglog": common.fit_line(np.log(diam), np.log(err)).to_dict(),
         }
     for key, label in (("pl_l2_error", "piecewise-linear"), ("nn_l2_error", "neural-network")):
         pairs = [
@@ -337,7 +326,7 @@ def _checks(cfg: ApproximationConfig, rows: list[dict]) -> tuple[list[Check], di
         ]
         mm, rnd = np.array(pairs).T
         checks.append(
-            paired_check(
+            common.paired_check(
                 f"max-min samples give a smaller {label} error than random samples of the same size",
                 mm,
                 rnd,
@@ -365,7 +354,7 @@ def _figure(
     cfg: ApproximationConfig, rows: list[dict], checks: list[Check], path: Path, seed: int
 ) -> None:
     dims = sorted({d for d, _ in cfg.sizes})
-    fig = new_figure(len(dims), 3, width=4.0, height=3.4)
+    fig = common.new_figure(len(dims), 3, width=4.0, height=3.4)
     ax = np.array(fig.axes).reshape(3, len(dims))
     marker = {"maxmin": "o", "random": "^", "clustered": "x"}
     color = {"maxmin": "C0", "random": "C1", "clustered": "C3"}
@@ -413,7 +402,7 @@ def _figure(
     if d2 is not None:
         n2 = max(n for d, n in cfg.sizes if d == d2)
         for j, name in enumerate(DESIGNS[: len(dims)]):
-            X = design(name, n2, 2, rng_for(seed, NAME, "figure", name), cfg.pool_factor)
+            X = design(name, n2, 2, common.rng_for(seed, NAME, "figure", name), cfg.pool_factor)
             tri = Delaunay(X)
             axes[j].triplot(X[:, 0], X[:, 1], tri.simplices, lw=0.5, color="0.6")
             axes[j].scatter(X[:, 0], X[:, 1], s=8, color=color[name])
@@ -421,39 +410,31 @@ def _figure(
                 aspect="equal",
                 xlim=(-0.02, 1.02),
                 ylim=(-0.02, 1.02),
-                title=f"{name}, n={n2}: h_min={euclidean_h_min(X):.3f}, "
+                title=f"{name}, n={n2}: h_min={common.euclidean_h_min(X):.3f}, "
                 f"max diam={largest_simplex_diameter(X):.2f}",
             )
             axes[j].title.set_fontsize(8)
     for a in axes[len(DESIGNS) if d2 is not None else 0 :]:
         a.set_axis_off()
-    fig.suptitle(f"Theorem 3 (approximation): {verdict_title(checks)}")
-    save_figure(fig, path)
+    fig.suptitle(f"Theorem 3 (approximation): {common.verdict_title(checks)}")
+    common.save_figure(fig, path)
 
 
 def run_approximation(
     output_dir: Path, *, quick: bool = False, seed: int = 0, quiet: bool = False
 ) -> TheoryResult:
-    """Run the approximation experiment; write ``approximation.png`` (the caller writes JSON).
+    """Run the approximation experiment and draw ``approximation.png`` into ``output_dir``.
 
-    Parameters
-    ----------
-    output_dir : Path
-        Folder for the figure.
-    quick : bool
-        Small sweep (seconds).
-    seed : int
-        Seed of every random draw (samples, network weights).
-    quiet : bool
-        No progress bar.
+    ``quick`` takes the small sweep (seconds); ``seed`` (samples, network weights) and
+    ``quiet`` are those of `unisel.theory.run`, which writes the JSON.
     """
     cfg = QUICK if quick else FULL
     total = len(cfg.sizes) * len(DESIGNS) * cfg.reps
-    with progress_bar(total=total, desc=NAME, quiet=quiet, leave=False) as bar:
-        rows = _sweep(cfg, seed, lambda: bar.update())
+    (rows,) = common.measure(NAME, total, quiet, partial(_sweep, cfg, seed))
     checks, extra = _checks(cfg, rows)
-    settings = {"quick": quick, "seed": seed, "designs": list(DESIGNS), **asdict(cfg)}
-    result = TheoryResult(NAME, CLAIM, checks, settings, {**extra, "samples": rows})
-    result.figure_path = output_dir / f"{NAME}.png"
-    _figure(cfg, rows, checks, result.figure_path, seed)
-    return result
+    settings = common.run_settings(cfg, quick=quick, seed=seed, designs=list(DESIGNS))
+    return common.with_figure(
+        TheoryResult(NAME, CLAIM, checks, settings, {**extra, "samples": rows}),
+        output_dir,
+        lambda path: _figure(cfg, rows, checks, path, seed),
+    )

@@ -11,10 +11,10 @@ from __future__ import annotations
 import contextlib
 import json
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from scipy import stats
@@ -25,6 +25,8 @@ from unisel.io import atomic_output
 
 #: Significance level of every test unless an experiment says otherwise.
 ALPHA = 0.05
+
+T = TypeVar("T")
 
 
 # ------------------------------------------------------------------------------- result type
@@ -122,6 +124,41 @@ class TheoryResult:
 
 
 # ------------------------------------------------------------------------------- statistics
+def _test_check(
+    prediction: str,
+    statistic: str,
+    value: float,
+    p: float,
+    *,
+    rule: str,
+    holds: bool,
+    alpha: float,
+) -> Check:
+    """The `Check` of a test: agrees when ``rule`` holds and the test's p-value is below alpha.
+
+    Parameters
+    ----------
+    prediction, statistic : str
+        As `Check` has them.
+    value, p : float
+        The statistic and its p-value.
+    rule : str
+        The predicted direction in words, e.g. "rho < 0".
+    holds : bool
+        Whether ``value`` lies in that direction.
+    alpha : float
+        Significance level.
+    """
+    return Check(
+        prediction=prediction,
+        statistic=statistic,
+        value=value,
+        p_value=p,
+        criterion=f"{rule} and p < {alpha:g}",
+        agrees=bool(holds and p < alpha),
+    )
+
+
 def spearman_check(
     prediction: str,
     x: Sequence[float] | np.ndarray,
@@ -144,15 +181,15 @@ def spearman_check(
     xa, ya = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
     res = stats.spearmanr(xa, ya)
     rho, p = float(res.statistic), float(res.pvalue)
-    ok = bool(np.isfinite(rho) and np.sign(rho) == sign and p < alpha)
     rel = ">" if sign > 0 else "<"
-    return Check(
-        prediction=prediction,
-        statistic=f"Spearman rho({x_name}, {y_name}) over {xa.size} points",
-        value=rho,
-        p_value=p,
-        criterion=f"rho {rel} 0 and p < {alpha:g}",
-        agrees=ok,
+    return _test_check(
+        prediction,
+        f"Spearman rho({x_name}, {y_name}) over {xa.size} points",
+        rho,
+        p,
+        rule=f"rho {rel} 0",
+        holds=bool(np.isfinite(rho) and np.sign(rho) == sign),
+        alpha=alpha,
     )
 
 
@@ -225,6 +262,9 @@ def paired_check(
 ) -> Check:
     """One-sided Wilcoxon signed-rank test that ``better`` beats ``worse`` pair by pair.
 
+    Tied pairs count half for each side (``zero_method="zsplit"``); when every pair ties there
+    is nothing to test and p is 1.
+
     Parameters
     ----------
     better, worse : ndarray of shape (m,)
@@ -239,13 +279,14 @@ def paired_check(
         p = 1.0
     else:
         p = float(stats.wilcoxon(diff, alternative="greater", zero_method="zsplit").pvalue)
-    return Check(
-        prediction=prediction,
-        statistic=f"fraction of {diff.size} pairs where it holds ({what}); one-sided Wilcoxon",
-        value=wins,
-        p_value=p,
-        criterion=f"fraction > 0.5 and p < {alpha:g}",
-        agrees=bool(wins > 0.5 and p < alpha),
+    return _test_check(
+        prediction,
+        f"fraction of {diff.size} pairs where it holds ({what}); one-sided Wilcoxon",
+        wins,
+        p,
+        rule="fraction > 0.5",
+        holds=wins > 0.5,
+        alpha=alpha,
     )
 
 
@@ -342,6 +383,51 @@ def deterministic(threads: int = 1) -> Iterator[None]:
         if torch is not None and saved is not None:
             torch.set_num_threads(saved[0])
             torch.use_deterministic_algorithms(saved[1])
+
+
+# ------------------------------------------------------------------------------- running
+def measure(
+    name: str, total: int, quiet: bool, *parts: Callable[[Callable[[], None]], T]
+) -> list[T]:
+    """Run the measuring ``parts`` of an experiment in order under one progress bar.
+
+    Parameters
+    ----------
+    name : str
+        The experiment, the bar's label.
+    total : int
+        Steps of all parts together.
+    quiet : bool
+        No progress bar.
+    *parts : callable
+        ``part(step)``, which calls ``step()`` once a step.
+
+    Returns
+    -------
+    list
+        What each part returned, in order.
+    """
+    from unisel._progress import progress_bar
+
+    with progress_bar(total=total, desc=name, quiet=quiet, leave=False) as bar:
+        return [part(lambda: bar.update()) for part in parts]
+
+
+def run_settings(config: Any, *, quick: bool, seed: int, **extra: Any) -> dict[str, Any]:
+    """The ``settings`` of a result: ``quick``, ``seed``, ``extra``, then the config's fields.
+
+    The order is the JSON's, which two runs of one version must write byte for byte alike.
+    """
+    return {"quick": quick, "seed": seed, **extra, **asdict(config)}
+
+
+def with_figure(
+    result: TheoryResult, output_dir: Path, draw: Callable[[Path], None]
+) -> TheoryResult:
+    """``result`` with its figure, ``draw(path)``, at ``output_dir / "<name>.png"``."""
+    result.figure_path = output_dir / f"{result.name}.png"
+    draw(result.figure_path)
+    return result
 
 
 # ------------------------------------------------------------------------------- output

@@ -29,27 +29,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from unisel._progress import progress_bar
-from unisel.theory.common import (
-    Check,
-    TheoryResult,
-    euclidean_h_min,
-    euclidean_maxmin,
-    fit_line,
-    new_figure,
-    paired_check,
-    rng_for,
-    save_figure,
-    slope_check,
-    spearman_check,
-    verdict_title,
-)
+from unisel.theory import common
+from unisel.theory.common import Check, TheoryResult
 
 NAME = "convergence"
 CLAIM = (
@@ -306,9 +294,9 @@ def _gap_sweep(cfg: ConvergenceConfig, seed: int, progress: Callable[[], None]) 
 
     rows: list[dict] = []
     for s in range(cfg.seeds):
-        rng = rng_for(seed, NAME, "sweep", s)
+        rng = common.rng_for(seed, NAME, "sweep", s)
         pool = rng.uniform(-1.0, 1.0, size=(2000, cfg.dim))
-        base = pool[euclidean_maxmin(pool, cfg.n_points, start=int(rng.integers(2000)))]
+        base = pool[common.euclidean_maxmin(pool, cfg.n_points, start=int(rng.integers(2000)))]
         y = torch.tensor(rng.standard_normal(cfg.n_points))
         P0 = init_residual_net(cfg.dim, cfg.width, cfg.blocks, _torch_generator(rng))
         lam_max0 = gram_eigs(P0, torch.tensor(base))[1]
@@ -327,7 +315,7 @@ def _gap_sweep(cfg: ConvergenceConfig, seed: int, progress: Callable[[], None]) 
                     "seed_index": s,
                     "gap_factor": factor,
                     "gap": float(np.linalg.norm(X[j] - X[i])),
-                    "h_min": euclidean_h_min(X),
+                    "h_min": common.euclidean_h_min(X),
                     "lr": lr,
                     "lambda_min_init": lam_min,
                     "lambda_max_init": lam_max,
@@ -350,13 +338,13 @@ def _subset_pairs(cfg: ConvergenceConfig, seed: int, progress: Callable[[], None
     rows: list[dict] = []
     k = cfg.n_points
     for s in range(cfg.subset_pairs):
-        rng = rng_for(seed, NAME, "subsets", s)
+        rng = common.rng_for(seed, NAME, "subsets", s)
         centres = rng.uniform(-1.0, 1.0, size=(cfg.pool_clusters, cfg.dim))
         which = rng.integers(cfg.pool_clusters, size=cfg.pool_size)
         pool = centres[which] + cfg.pool_sigma * rng.standard_normal((cfg.pool_size, cfg.dim))
         labels = rng.standard_normal(cfg.pool_size)
         designs = {
-            "maxmin": euclidean_maxmin(pool, k, start=int(rng.integers(cfg.pool_size))),
+            "maxmin": common.euclidean_maxmin(pool, k, start=int(rng.integers(cfg.pool_size))),
             "random": rng.choice(cfg.pool_size, size=k, replace=False),
         }
         P0 = init_residual_net(cfg.dim, cfg.width, cfg.blocks, _torch_generator(rng))
@@ -369,7 +357,7 @@ def _subset_pairs(cfg: ConvergenceConfig, seed: int, progress: Callable[[], None
             tr = _descend(cfg, P0, Xt, yt, lr)
             row[m] = {
                 "indices": idx,
-                "h_min": euclidean_h_min(pool[idx]),
+                "h_min": common.euclidean_h_min(pool[idx]),
                 "lambda_min_init": eigs[m][0],
                 "reached": tr.steps is not None,
                 "steps_to_threshold": tr.steps,
@@ -387,7 +375,7 @@ def _checks(cfg: ConvergenceConfig, sweep: list[dict], pairs: list[dict]) -> lis
     lam_along = np.array([r["lambda_min_along"] for r in sweep])
     steps = np.array([_steps_for_rank(r["steps_to_threshold"], cap) for r in sweep])
     checks = [
-        spearman_check(
+        common.spearman_check(
             "the smallest Gram eigenvalue at initialisation shrinks as h_min shrinks",
             h,
             lam0,
@@ -395,7 +383,7 @@ def _checks(cfg: ConvergenceConfig, sweep: list[dict], pairs: list[dict]) -> lis
             x_name="h_min",
             y_name="lambda_min at init",
         ),
-        spearman_check(
+        common.spearman_check(
             "the smallest Gram eigenvalue stays small along training when h_min is small",
             h,
             lam_along,
@@ -403,7 +391,7 @@ def _checks(cfg: ConvergenceConfig, sweep: list[dict], pairs: list[dict]) -> lis
             x_name="h_min",
             y_name="min lambda_min along training",
         ),
-        spearman_check(
+        common.spearman_check(
             "GD steps to the loss threshold decrease as h_min grows (not reached = above cap)",
             h,
             steps,
@@ -424,9 +412,9 @@ def _checks(cfg: ConvergenceConfig, sweep: list[dict], pairs: list[dict]) -> lis
         lx[m] -= lx[m].mean()
         ly[m] -= ly[m].mean()
     if len(levels) >= 2:
-        fit = fit_line(lx[coll], ly[coll])
+        fit = common.fit_line(lx[coll], ly[coll])
         checks.append(
-            slope_check(
+            common.slope_check(
                 "lambda_min at init vanishes like h_min^2 as the pair collides",
                 fit,
                 target=2.0,
@@ -442,7 +430,7 @@ def _checks(cfg: ConvergenceConfig, sweep: list[dict], pairs: list[dict]) -> lis
         return np.array([_steps_for_rank(p[m]["steps_to_threshold"], cap) for p in pairs])
 
     checks += [
-        paired_check(
+        common.paired_check(
             prediction,
             col("maxmin", key),
             col("random", key),
@@ -463,7 +451,7 @@ def _checks(cfg: ConvergenceConfig, sweep: list[dict], pairs: list[dict]) -> lis
         )
     ]
     checks += [
-        paired_check(
+        common.paired_check(
             "a max-min subset reaches the loss threshold in fewer GD steps than a random one",
             steps_col("maxmin").astype(np.float64),
             steps_col("random").astype(np.float64),
@@ -477,7 +465,7 @@ def _checks(cfg: ConvergenceConfig, sweep: list[dict], pairs: list[dict]) -> lis
 def _figure(
     cfg: ConvergenceConfig, sweep: list[dict], pairs: list[dict], checks: list[Check], path: Path
 ) -> None:
-    fig = new_figure(2, 2)
+    fig = common.new_figure(2, 2)
     ax = fig.axes
     factors = list(cfg.gap_factors)
 
@@ -542,37 +530,28 @@ def _figure(
     a.set(xlabel="pool (seed)", ylabel="GD steps to threshold (cap = not reached)")
     a.set_title("same biased pool, same init and step")
     a.legend(fontsize=8)
-    fig.suptitle(f"Corollary 3 (convergence): {verdict_title(checks)}")
-    save_figure(fig, path)
+    fig.suptitle(f"Corollary 3 (convergence): {common.verdict_title(checks)}")
+    common.save_figure(fig, path)
 
 
 def run_convergence(
     output_dir: Path, *, quick: bool = False, seed: int = 0, quiet: bool = False
 ) -> TheoryResult:
-    """Run the convergence experiment; write ``convergence.json`` and ``convergence.png``.
+    """Run the convergence experiment and draw ``convergence.png`` into ``output_dir``.
 
-    Parameters
-    ----------
-    output_dir : Path
-        Folder for the outputs (created).
-    quick : bool
-        Small sweep (a few seconds to tens of seconds on 2 cores).
-    seed : int
-        Seed of every random draw (points, labels, initial weights, subsets).
-    quiet : bool
-        No progress bar.
+    ``quick`` takes the small sweep (a few seconds to tens of seconds on 2 cores); ``seed``
+    (points, labels, initial weights, subsets) and ``quiet`` are those of `unisel.theory.run`,
+    which writes the JSON.
     """
     cfg = QUICK if quick else FULL
     total = cfg.seeds * len(cfg.gap_factors) + 2 * cfg.subset_pairs
-    bar = progress_bar(total=total, desc=NAME, quiet=quiet, leave=False)
-    try:
-        sweep = _gap_sweep(cfg, seed, lambda: bar.update())
-        pairs = _subset_pairs(cfg, seed, lambda: bar.update())
-    finally:
-        bar.close()
+    sweep, pairs = common.measure(
+        NAME, total, quiet, partial(_gap_sweep, cfg, seed), partial(_subset_pairs, cfg, seed)
+    )
     checks = _checks(cfg, sweep, pairs)
-    settings = {"quick": quick, "seed": seed, **asdict(cfg)}
-    result = TheoryResult(NAME, CLAIM, checks, settings, {"gap_sweep": sweep, "subsets": pairs})
-    result.figure_path = output_dir / f"{NAME}.png"
-    _figure(cfg, sweep, pairs, checks, result.figure_path)
-    return result
+    settings = common.run_settings(cfg, quick=quick, seed=seed)
+    return common.with_figure(
+        TheoryResult(NAME, CLAIM, checks, settings, {"gap_sweep": sweep, "subsets": pairs}),
+        output_dir,
+        lambda path: _figure(cfg, sweep, pairs, checks, path),
+    )

@@ -32,28 +32,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from scipy import special, stats
 
-from unisel._progress import progress_bar
-from unisel.theory.common import (
-    Check,
-    TheoryResult,
-    euclidean_h_min,
-    euclidean_maxmin,
-    fit_line,
-    new_figure,
-    paired_check,
-    rng_for,
-    save_figure,
-    slope_check,
-    spearman_check,
-    verdict_title,
-)
+from unisel.theory import common
+from unisel.theory.common import Check, TheoryResult
 
 NAME = "uniformity"
 CLAIM = (
@@ -173,9 +161,9 @@ def _sweep(cfg: UniformityConfig, seed: int, progress: Callable[[], None]) -> li
         for d in cfg.dims:
             ip2 = fam.integral_p2(param, d)
             for n in cfg.ns:
-                rng = rng_for(seed, NAME, fam_name, repr(param), n, d)
+                rng = common.rng_for(seed, NAME, fam_name, repr(param), n, d)
                 h = np.array(
-                    [euclidean_h_min(fam.sample(rng, param, n, d)) for _ in range(cfg.reps)]
+                    [common.euclidean_h_min(fam.sample(rng, param, n, d)) for _ in range(cfg.reps)]
                 )
                 x = (n**2 * ip2) ** (-1 / d)
                 rows.append(
@@ -203,18 +191,18 @@ def _subsets(cfg: UniformityConfig, seed: int, progress: Callable[[], None]) -> 
     for d in cfg.dims:
         for k in cfg.subset_ks:
             for r in range(cfg.subset_reps):
-                rng = rng_for(seed, NAME, "subsets", d, k, r)
+                rng = common.rng_for(seed, NAME, "subsets", d, k, r)
                 pool = sample_beta(rng, cfg.pool_a, cfg.pool_size, d)
-                mm = euclidean_maxmin(pool, k, start=int(rng.integers(cfg.pool_size)))
+                mm = common.euclidean_maxmin(pool, k, start=int(rng.integers(cfg.pool_size)))
                 rnd = rng.choice(cfg.pool_size, size=k, replace=False)
                 rows.append(
                     {
                         "d": d,
                         "k": k,
                         "rep": r,
-                        "pool_h_min": euclidean_h_min(pool),
-                        "maxmin_h_min": euclidean_h_min(pool[mm]),
-                        "random_h_min": euclidean_h_min(pool[rnd]),
+                        "pool_h_min": common.euclidean_h_min(pool),
+                        "maxmin_h_min": common.euclidean_h_min(pool[mm]),
+                        "random_h_min": common.euclidean_h_min(pool[rnd]),
                     }
                 )
                 progress()
@@ -228,7 +216,9 @@ def _checks(
     fits: dict[str, Any] = {}
     for d in cfg.dims:
         rows = [r for r in sweep if r["d"] == d]
-        fit = fit_line(np.log([r["x"] for r in rows]), np.log([r["mean_h_min"] for r in rows]))
+        fit = common.fit_line(
+            np.log([r["x"] for r in rows]), np.log([r["mean_h_min"] for r in rows])
+        )
         ratio = np.array([r["mean_h_min"] / r["predicted_mean_h_min"] for r in rows])
         fits[f"d={d}"] = {
             **fit.to_dict(),
@@ -238,7 +228,7 @@ def _checks(
             "measured_over_predicted_max": float(ratio.max()),
         }
         checks.append(
-            slope_check(
+            common.slope_check(
                 f"d={d}: mean h_min is proportional to (n^2 * integral p^2)^(-1/d)",
                 fit,
                 target=1.0,
@@ -253,7 +243,7 @@ def _checks(
             ip2 = np.concatenate([np.full(len(r["h_min"]), r["integral_p2"]) for r in rows])
             hn = np.concatenate([r["h_min"] * r["n"] ** (2 / d) for r in rows])
             checks.append(
-                spearman_check(
+                common.spearman_check(
                     f"{fam.name}, d={d}: h_min decreases as the density gets more peaked",
                     ip2,
                     hn,
@@ -265,7 +255,7 @@ def _checks(
     mm = np.array([r["maxmin_h_min"] for r in subsets])
     rnd = np.array([r["random_h_min"] for r in subsets])
     checks.append(
-        paired_check(
+        common.paired_check(
             f"max-min subsets of a biased sample (Beta({cfg.pool_a:g},{cfg.pool_a:g})^d) "
             "have a larger h_min than random subsets of the same size",
             mm,
@@ -279,8 +269,12 @@ def _checks(
         rows = [r for r in subsets if r["d"] == d]
         lk = np.log([r["k"] for r in rows])
         rates[f"d={d}"] = {
-            "maxmin_slope_vs_log_k": fit_line(lk, np.log([r["maxmin_h_min"] for r in rows])).slope,
-            "random_slope_vs_log_k": fit_line(lk, np.log([r["random_h_min"] for r in rows])).slope,
+            "maxmin_slope_vs_log_k": common.fit_line(
+                lk, np.log([r["maxmin_h_min"] for r in rows])
+            ).slope,
+            "random_slope_vs_log_k": common.fit_line(
+                lk, np.log([r["random_h_min"] for r in rows])
+            ).slope,
             "packing_rate": -1 / d,
             "theorem1_rate": -2 / d,
         }
@@ -295,7 +289,7 @@ def _figure(
     path: Path,
     seed: int,
 ) -> None:
-    fig = new_figure(2, 2)
+    fig = common.new_figure(2, 2)
     ax = fig.axes
     markers = {"beta": "o", "mixture": "s"}
 
@@ -364,10 +358,10 @@ def _figure(
     a.legend(fontsize=6, ncol=2)
 
     a = ax[3]
-    rng = rng_for(seed, NAME, "figure")
+    rng = common.rng_for(seed, NAME, "figure")
     pool = sample_beta(rng, cfg.pool_a, cfg.pool_size, 2)
     k = cfg.subset_ks[-1]
-    mm = euclidean_maxmin(pool, k, start=int(rng.integers(cfg.pool_size)))
+    mm = common.euclidean_maxmin(pool, k, start=int(rng.integers(cfg.pool_size)))
     rnd = rng.choice(cfg.pool_size, size=k, replace=False)
     a.scatter(pool[:, 0], pool[:, 1], s=3, color="0.8", label="biased sample")
     a.scatter(
@@ -375,7 +369,7 @@ def _figure(
         pool[rnd, 1],
         s=12,
         color="C1",
-        label=f"random k={k}, h_min={euclidean_h_min(pool[rnd]):.3f}",
+        label=f"random k={k}, h_min={common.euclidean_h_min(pool[rnd]):.3f}",
     )
     a.scatter(
         pool[mm, 0],
@@ -383,43 +377,36 @@ def _figure(
         s=12,
         color="C0",
         marker="s",
-        label=f"max-min k={k}, h_min={euclidean_h_min(pool[mm]):.3f}",
+        label=f"max-min k={k}, h_min={common.euclidean_h_min(pool[mm]):.3f}",
     )
     a.set(xlim=(0, 1), ylim=(0, 1), aspect="equal")
     a.set_title("d = 2 example")
     a.legend(fontsize=6, loc="upper right")
-    fig.suptitle(f"Theorem 1 (uniformity): {verdict_title(checks)}")
-    save_figure(fig, path)
+    fig.suptitle(f"Theorem 1 (uniformity): {common.verdict_title(checks)}")
+    common.save_figure(fig, path)
 
 
 def run_uniformity(
     output_dir: Path, *, quick: bool = False, seed: int = 0, quiet: bool = False
 ) -> TheoryResult:
-    """Run the uniformity experiment; write ``uniformity.png`` (the caller writes the JSON).
+    """Run the uniformity experiment and draw ``uniformity.png`` into ``output_dir``.
 
-    Parameters
-    ----------
-    output_dir : Path
-        Folder for the figure.
-    quick : bool
-        Small sweep (seconds).
-    seed : int
-        Seed of every random draw.
-    quiet : bool
-        No progress bar.
+    ``quick`` takes the small sweep (seconds); ``seed`` and ``quiet`` are those of
+    `unisel.theory.run`, which writes the JSON.
     """
     cfg = QUICK if quick else FULL
     total = (
         len(_cells(cfg)) * len(cfg.dims) * len(cfg.ns)
         + len(cfg.dims) * len(cfg.subset_ks) * cfg.subset_reps
     )
-    with progress_bar(total=total, desc=NAME, quiet=quiet, leave=False) as bar:
-        sweep = _sweep(cfg, seed, lambda: bar.update())
-        subsets = _subsets(cfg, seed, lambda: bar.update())
+    sweep, subsets = common.measure(
+        NAME, total, quiet, partial(_sweep, cfg, seed), partial(_subsets, cfg, seed)
+    )
     checks, fits = _checks(cfg, sweep, subsets)
-    settings = {"quick": quick, "seed": seed, "mixture_sigma": MIXTURE_SIGMA, **asdict(cfg)}
+    settings = common.run_settings(cfg, quick=quick, seed=seed, mixture_sigma=MIXTURE_SIGMA)
     data = {**fits, "sweep": sweep, "subsets": subsets}
-    result = TheoryResult(NAME, CLAIM, checks, settings, data)
-    result.figure_path = output_dir / f"{NAME}.png"
-    _figure(cfg, sweep, subsets, checks, result.figure_path, seed)
-    return result
+    return common.with_figure(
+        TheoryResult(NAME, CLAIM, checks, settings, data),
+        output_dir,
+        lambda path: _figure(cfg, sweep, subsets, checks, path, seed),
+    )

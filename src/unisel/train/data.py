@@ -108,16 +108,18 @@ def load_rows(
     A manifest (``*.manifest.json``) stands for the rows ``indices`` of its input, in selection
     order.
     """
-    from unisel.manifest import MANIFEST_SUFFIX, load_manifest
+    from unisel.manifest import MANIFEST_SUFFIX, InputInfo, load_manifest
 
     source = str(source)
     if source.endswith(MANIFEST_SUFFIX):
         manifest = load_manifest(source)
-        inp = manifest.input
+        inp = manifest.section(InputInfo, partial=True)
+        if not inp.source:
+            raise InputError(f"{source}: the manifest names no input source")
         full = load_rows(
-            inp["source"],
-            schema=schema or inp.get("schema"),
-            text_field=text_field or inp.get("text_field"),
+            inp.source,
+            schema=schema or inp.schema or None,
+            text_field=text_field or inp.text_field,
             quiet=quiet,
         )
         n = len(full.rows)
