@@ -141,7 +141,7 @@ def test_identical_texts_and_identical_embeddings_are_counted_apart():
 
 
 def test_both_entry_points_take_every_metric_option():
-    # one typed list of options (MetricOptions) behind set_metrics and uniformity_report
+    # set_metrics and uniformity_report take the same keyword options, and refuse others
     rng = np.random.default_rng(5)
     X = rng.normal(size=(60, 6))
     options = {

@@ -138,7 +138,7 @@ def test_approximate_reports_measured_recall(method):
 
 
 def test_every_search_takes_the_shared_keyword_options():
-    # one typed list of options (NeighborOptions) behind all four searches: each accepts every
+    # all four searches take the same keyword options: each accepts every
     # keyword of it, with the defaults of nearest_distances, and refuses others
     rng = np.random.default_rng(3)
     X = rng.normal(size=(40, 5))

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -25,40 +25,13 @@ from unisel.metrics.neighbors import DEFAULT_BLOCK, nearest_distances
 from unisel.metrics.neighbors import h_min as _h_min_local
 
 if TYPE_CHECKING:
-    from typing_extensions import Unpack
-
     from distributed import Client
-
-
-class PartitionedOptions(TypedDict, total=False):
-    """The keywords `covering_radius` and `h_min` share, all optional.
-
-    Attributes
-    ----------
-    client : distributed.Client or None
-        ``None`` (the default) computes partition by partition in this process.
-    metric : {"cosine", "euclidean"}
-        The distance (default ``"cosine"``).
-    n_partitions : int or None
-        Partitions (default: the store's shards, or one per worker).
-    block_size : int
-        Rows per distance block (default `DEFAULT_BLOCK`): a task holds ``block_size x n_j``
-        distances at a time.
-    retries : int
-        Dask retries per task (default 2).
-    """
-
-    client: Client | None
-    metric: str
-    n_partitions: int | None
-    block_size: int
-    retries: int
 
 
 @dataclass(frozen=True)
 class _Run:
-    """`PartitionedOptions` with their defaults (``_Run(**options)`` refuses unknown keywords
-    as a plain signature would), and the one way both metrics run their tasks."""
+    """The partitioning keywords of `covering_radius` and `h_min`, and the one way both run
+    their tasks."""
 
     client: Client | None = None
     metric: str = "cosine"
@@ -113,7 +86,16 @@ def _sources(data: Any, ranges: list[tuple[int, int]], client: Client | None) ->
     return parts if client is None else client.scatter(parts, hash=False)
 
 
-def covering_radius(X: Any, subset: np.ndarray, **options: Unpack[PartitionedOptions]) -> float:
+def covering_radius(
+    X: Any,
+    subset: np.ndarray,
+    *,
+    client: Client | None = None,
+    metric: str = "cosine",
+    n_partitions: int | None = None,
+    block_size: int = DEFAULT_BLOCK,
+    retries: int = 2,
+) -> float:
     """Largest distance from a row of ``X`` (n, d) to its nearest row among ``X[subset]``.
 
     Parameters
@@ -122,16 +104,22 @@ def covering_radius(X: Any, subset: np.ndarray, **options: Unpack[PartitionedOpt
         Embeddings (a store or ``.npy`` path is opened memory-mapped).
     subset : ndarray of int, shape (k,)
         Global row indices of the selected rows.
-    **options
-        ``client``, ``metric``, ``n_partitions``, ``block_size``, ``retries``: see
-        `PartitionedOptions`.
+    client : distributed.Client or None
+        ``None`` (the default) computes partition by partition in this process.
+    metric : {"cosine", "euclidean"}
+    n_partitions : int or None
+        Partitions (default: the store's shards, or one per worker).
+    block_size : int
+        Rows per distance block: a task holds ``block_size x n_j`` distances at a time.
+    retries : int
+        Dask retries per task.
 
     Returns
     -------
     float
         In the units of ``metric`` (cosine distance or Euclidean).
     """
-    run = _Run(**options)
+    run = _Run(client, metric, n_partitions, block_size, retries)
     data = as_data(X)
     S = take_rows(data, np.asarray(subset, dtype=np.int64))
     ranges = partition_ranges(data, run.n_partitions, run.client)
@@ -142,7 +130,14 @@ def covering_radius(X: Any, subset: np.ndarray, **options: Unpack[PartitionedOpt
 
 
 def h_min(
-    X: Any, *, indices: np.ndarray | None = None, **options: Unpack[PartitionedOptions]
+    X: Any,
+    *,
+    indices: np.ndarray | None = None,
+    client: Client | None = None,
+    metric: str = "cosine",
+    n_partitions: int | None = None,
+    block_size: int = DEFAULT_BLOCK,
+    retries: int = 2,
 ) -> float:
     """Minimum distance between two distinct rows of ``X`` (or of ``X[indices]``).
 
@@ -152,17 +147,22 @@ def h_min(
         Embeddings (a store or ``.npy`` path is opened memory-mapped).
     indices : ndarray of int, shape (k,), optional
         Restrict to these rows (gathered on the driver, then partitioned).
-    **options
-        ``client``, ``metric``, ``n_partitions``, ``block_size``, ``retries``: see
-        `PartitionedOptions`.
+    client : distributed.Client or None
+        ``None`` (the default) computes partition by partition in this process.
+    metric : {"cosine", "euclidean"}
+    n_partitions : int or None
+        Partitions (default: the store's shards, or one per worker).
+    block_size : int
+        Rows per distance block: a task holds ``block_size x n_j`` distances at a time.
+    retries : int
+        Dask retries per task.
 
     Returns
     -------
     float
         In the units of ``metric``; ``nan`` for fewer than two rows.
     """
-    run = _Run(**options)
-    client, n_partitions = run.client, run.n_partitions
+    run = _Run(client, metric, n_partitions, block_size, retries)
     data: Any = as_data(X)
     if indices is not None:
         data = take_rows(data, np.asarray(indices, dtype=np.int64))

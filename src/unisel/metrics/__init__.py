@@ -38,7 +38,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import Any
 
 import numpy as np
 
@@ -51,9 +51,6 @@ from unisel.metrics.neighbors import (
     sampled_nearest_distances,
 )
 from unisel.options import APPROXIMATE_METHODS, DEFAULT_EXACT_LIMIT, DEFAULT_SAMPLE_SIZE
-
-if TYPE_CHECKING:
-    from typing import Unpack
 
 NEAR_DUPLICATE_THRESHOLD = 0.01
 #: HNSW graph of ``approximate="hnsw"``: lighter than `approximate_nearest`'s defaults (a 1M-row
@@ -262,23 +259,10 @@ def _digests(texts: Sequence[str] | np.ndarray) -> np.ndarray:
     return text_digests(list(texts))
 
 
-class MetricOptions(TypedDict, total=False):
-    """The keyword options of :func:`uniformity_report` and :func:`set_metrics`, described
-    there."""
-
-    near_duplicate_threshold: float
-    exact_limit: int | None
-    approximate: str
-    sample_size: int
-    random_state: int
-    backend: str
-    n_jobs: int | None
-    quiet: bool
-
-
 @dataclass(frozen=True)
 class _Options:
-    """`MetricOptions` with their defaults."""
+    """The options of :func:`set_metrics` and :func:`uniformity_report` (described there),
+    checked once by :func:`_checked`."""
 
     near_duplicate_threshold: float = NEAR_DUPLICATE_THRESHOLD
     exact_limit: int | None = DEFAULT_EXACT_LIMIT
@@ -290,9 +274,8 @@ class _Options:
     quiet: bool = True
 
 
-def _options(**options: Unpack[MetricOptions]) -> _Options:
-    """Checked options; one-line ParameterError for a bad one (TypeError for an unknown one)."""
-    opts = _Options(**options)
+def _checked(opts: _Options) -> _Options:
+    """``opts`` checked and normalised; one-line ParameterError for a bad one."""
     exact_limit, approximate, sample_size = opts.exact_limit, opts.approximate, opts.sample_size
     if exact_limit is not None and (
         isinstance(exact_limit, bool) or not isinstance(exact_limit, (int, np.integer))
@@ -337,7 +320,14 @@ def set_metrics(
     X_full: np.ndarray | None = None,
     *,
     texts: Sequence[str] | np.ndarray | None = None,
-    **options: Unpack[MetricOptions],
+    near_duplicate_threshold: float = NEAR_DUPLICATE_THRESHOLD,
+    exact_limit: int | None = DEFAULT_EXACT_LIMIT,
+    approximate: str = "sample",
+    sample_size: int = DEFAULT_SAMPLE_SIZE,
+    random_state: int = 0,
+    backend: str = "numpy",
+    n_jobs: int | None = None,
+    quiet: bool = True,
 ) -> SetMetrics:
     """Metrics of one set.
 
@@ -350,11 +340,23 @@ def set_metrics(
         The full set, for the covering radius; None when ``X_set`` is the full set (radius 0).
     texts : sequence of k str, or ndarray of shape (k,) from `text_digests`, optional
         The set's rendered texts, for ``n_identical_texts`` (None without them).
-    **options
-        ``near_duplicate_threshold``, ``exact_limit``, ``approximate``, ``sample_size``,
-        ``random_state``, ``backend``, ``n_jobs``, ``quiet``: as in :func:`uniformity_report`.
+    near_duplicate_threshold, exact_limit, approximate, sample_size, random_state, backend
+        As in :func:`uniformity_report`.
+    n_jobs, quiet
+        As in :func:`uniformity_report`.
     """
-    opts = _options(**options)
+    opts = _checked(
+        _Options(
+            near_duplicate_threshold,
+            exact_limit,
+            approximate,
+            sample_size,
+            random_state,
+            backend,
+            n_jobs,
+            quiet,
+        )
+    )
     digests = None if texts is None else _checked_digests(texts, np.asarray(X_set).shape[0])
     return _set_metrics(name, X_set, X_full, opts, digests)[0]
 
@@ -449,7 +451,14 @@ def uniformity_report(
     texts: Sequence[str] | np.ndarray | None = None,
     full_name: str = "full",
     include_full: bool = True,
-    **options: Unpack[MetricOptions],
+    near_duplicate_threshold: float = NEAR_DUPLICATE_THRESHOLD,
+    exact_limit: int | None = DEFAULT_EXACT_LIMIT,
+    approximate: str = "sample",
+    sample_size: int = DEFAULT_SAMPLE_SIZE,
+    random_state: int = 0,
+    backend: str = "numpy",
+    n_jobs: int | None = None,
+    quiet: bool = True,
 ) -> UniformityReport:
     """Metrics of the full set and each subset.
 
@@ -469,7 +478,7 @@ def uniformity_report(
     near_duplicate_threshold : float
         Cosine distance at or below which a record counts as a near duplicate of its
         neighbour (default :data:`NEAR_DUPLICATE_THRESHOLD`). This and the keywords below
-        are the `MetricOptions` of :func:`set_metrics` too.
+        are the options of :func:`set_metrics` too.
     exact_limit : int or None
         Largest set whose nearest-neighbour distribution is computed exactly (default
         :data:`DEFAULT_EXACT_LIMIT`); larger sets are estimated with ``approximate`` and
@@ -498,7 +507,18 @@ def uniformity_report(
     ParameterError
         A bad option (one line naming it).
     """
-    opts = _options(**options)
+    opts = _checked(
+        _Options(
+            near_duplicate_threshold,
+            exact_limit,
+            approximate,
+            sample_size,
+            random_state,
+            backend,
+            n_jobs,
+            quiet,
+        )
+    )
     digests = None if texts is None else _checked_digests(texts, int(X_full.shape[0]))
     members: dict[str, tuple[np.ndarray, np.ndarray | None, np.ndarray | None]] = {}
     if include_full:
@@ -536,7 +556,6 @@ __all__ = [
     "DEFAULT_EXACT_LIMIT",
     "DEFAULT_SAMPLE_SIZE",
     "NEAR_DUPLICATE_THRESHOLD",
-    "MetricOptions",
     "SetMetrics",
     "UniformityReport",
     "count_exact_duplicates",

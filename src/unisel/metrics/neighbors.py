@@ -51,16 +51,13 @@ For approximate search at 10M rows see :mod:`unisel.metrics.approximate`.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import Any
 
 import numpy as np
 
 from unisel.errors import ParameterError
 from unisel.metrics._rows import _Rows
 from unisel.select.engine.reference import DUPLICATE_TOLERANCE
-
-if TYPE_CHECKING:
-    from typing import Unpack
 
 DEFAULT_BLOCK = 2048  # kept for callers; the working default is `auto_block_size`
 PRODUCT_BYTES = 1 << 28  # ~256 MB per product block
@@ -142,28 +139,20 @@ def _block32(Q32, R32, R_sq, q_sq, metric):
     return q_sq[:, None] + R_sq[None, :] - 2.0 * P
 
 
-class NeighborOptions(TypedDict, total=False):
-    """The keyword options of every search here (:func:`nearest_distances`,
-    :func:`nearest_neighbor_distances`, :func:`h_min`, :func:`covering_radius`), described
-    and defaulted at :func:`nearest_distances`."""
-
-    metric: str
-    block_size: int | None
-    precision: str
-    backend: str
-    prune: bool | None
-    random_state: int
-    n_jobs: int | None
-    quiet: bool
-
-
 def nearest_distances(
     queries: np.ndarray,
     reference: np.ndarray,
     *,
+    metric: str = "cosine",
     exclude_self: bool = False,
+    block_size: int | None = None,
+    precision: str = "float32",
+    backend: str = "numpy",
+    prune: bool | None = None,
     n_clusters: int | None = None,
-    **options: Unpack[NeighborOptions],
+    random_state: int = 0,
+    n_jobs: int | None = None,
+    quiet: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Distance from each query row to its nearest reference row, exact.
 
@@ -174,11 +163,11 @@ def nearest_distances(
     exclude_self : bool
         ``queries`` and ``reference`` are the same set: skip the pair (i, i). The nearest
         *other* row is returned, so an exact duplicate gives distance 0.
+    metric : {"cosine", "euclidean"}
+        Default "cosine". This and the keywords below (but ``n_clusters``) are the options of
+        every search of this module.
     n_clusters : int, optional
         Reference clusters of the pruned search (default ``r / 192``, at most 8192).
-    metric : {"cosine", "euclidean"}
-        Default "cosine". This and the keywords below are the `NeighborOptions` every search
-        of this module takes.
     block_size : int, optional
         Query rows per block of the plain kernel; memory is about ``block_size * r * 4``
         bytes (float32 screen). Default: :func:`auto_block_size`.
@@ -203,7 +192,21 @@ def nearest_distances(
     index : ndarray of shape (m,), int64 (row of ``reference``, lowest on ties; -1 when r == 1
         and exclude_self)
     """
-    return _search(queries, reference, exclude_self, "each", n_clusters=n_clusters, **options)
+    return _search(
+        queries,
+        reference,
+        exclude_self,
+        "each",
+        metric=metric,
+        block_size=block_size,
+        precision=precision,
+        backend=backend,
+        prune=prune,
+        n_clusters=n_clusters,
+        random_state=random_state,
+        n_jobs=n_jobs,
+        quiet=quiet,
+    )
 
 
 def _search(
@@ -561,35 +564,105 @@ def sampled_nearest_distances(
     return out
 
 
-def nearest_neighbor_distances(X: np.ndarray, **options: Unpack[NeighborOptions]) -> np.ndarray:
+def nearest_neighbor_distances(
+    X: np.ndarray,
+    *,
+    metric: str = "cosine",
+    block_size: int | None = None,
+    precision: str = "float32",
+    backend: str = "numpy",
+    prune: bool | None = None,
+    random_state: int = 0,
+    n_jobs: int | None = None,
+    quiet: bool = True,
+) -> np.ndarray:
     """Distance from each row of ``X`` (shape (n, d), n >= 2) to its nearest other row, (n,).
 
-    ``options``: as in :func:`nearest_distances`.
+    The keywords are those of :func:`nearest_distances`.
     """
-    return nearest_distances(X, X, exclude_self=True, **options)[0]
+    return nearest_distances(
+        X,
+        X,
+        exclude_self=True,
+        metric=metric,
+        block_size=block_size,
+        precision=precision,
+        backend=backend,
+        prune=prune,
+        random_state=random_state,
+        n_jobs=n_jobs,
+        quiet=quiet,
+    )[0]
 
 
-def h_min(X: np.ndarray, **options: Unpack[NeighborOptions]) -> float:
+def h_min(
+    X: np.ndarray,
+    *,
+    metric: str = "cosine",
+    block_size: int | None = None,
+    precision: str = "float32",
+    backend: str = "numpy",
+    prune: bool | None = None,
+    random_state: int = 0,
+    n_jobs: int | None = None,
+    quiet: bool = True,
+) -> float:
     """Minimum pairwise distance between distinct rows of ``X``; ``nan`` for fewer than 2 rows.
 
-    ``options``: as in :func:`nearest_distances`. The pruned search only computes the pairs
+    The keywords are those of :func:`nearest_distances`. The pruned search only computes the pairs
     that could beat the closest pair found so far (and stops at an exact 0), so it is much
     cheaper than all nearest-neighbour distances.
     """
     if X.shape[0] < 2:
         return float("nan")
-    return _search(X, X, True, "min", **options)
+    return _search(
+        X,
+        X,
+        True,
+        "min",
+        metric=metric,
+        block_size=block_size,
+        precision=precision,
+        backend=backend,
+        prune=prune,
+        random_state=random_state,
+        n_jobs=n_jobs,
+        quiet=quiet,
+    )
 
 
 def covering_radius(
-    full: np.ndarray, subset: np.ndarray, **options: Unpack[NeighborOptions]
+    full: np.ndarray,
+    subset: np.ndarray,
+    *,
+    metric: str = "cosine",
+    block_size: int | None = None,
+    precision: str = "float32",
+    backend: str = "numpy",
+    prune: bool | None = None,
+    random_state: int = 0,
+    n_jobs: int | None = None,
+    quiet: bool = True,
 ) -> float:
     """Largest distance from a row of ``full`` (n, d) to its nearest row of ``subset`` (k, d).
 
-    ``options``: as in :func:`nearest_distances`. The pruned search skips every row whose
+    The keywords are those of :func:`nearest_distances`. The pruned search skips every row whose
     first upper bound is below the largest exact distance found so far, so only the few rows
     that could be the farthest are refined.
     """
     if np.asarray(subset).shape[0] == 0:
         raise ParameterError("the subset is empty")
-    return _search(full, subset, False, "max", **options)
+    return _search(
+        full,
+        subset,
+        False,
+        "max",
+        metric=metric,
+        block_size=block_size,
+        precision=precision,
+        backend=backend,
+        prune=prune,
+        random_state=random_state,
+        n_jobs=n_jobs,
+        quiet=quiet,
+    )

@@ -93,26 +93,18 @@ def _keys(X: np.ndarray, metric: str) -> tuple[np.ndarray, Any]:
     return engine.cosine_normalize(X), engine.canonical_distances
 
 
-def _checked_options(
+def isolation_scores_reference(
     X: np.ndarray,
+    n_neighbors: int = DEFAULT_NEIGHBORS,
     *,
     metric: str = "cosine",
     sample_size: int = DEFAULT_SAMPLE_SIZE,
     random_state: int | None = 0,
-) -> tuple[str, np.ndarray]:
-    """The checked metric and the reference rows of :func:`isolation_scores`' options."""
-    return engine.check_metric(metric), reference_rows(X.shape[0], sample_size, random_state)
-
-
-def isolation_scores_reference(
-    X: np.ndarray, n_neighbors: int = DEFAULT_NEIGHBORS, **options: Any
 ) -> np.ndarray:
-    """The isolation score of every row, the plain way (the oracle of :func:`isolation_scores`).
-
-    Takes the parameters of :func:`isolation_scores` (``metric``, ``sample_size`` and
-    ``random_state`` by keyword, with its defaults) and returns what it returns.
-    """
-    metric, ref = _checked_options(X, **options)
+    """The isolation score of every row, the plain way (the oracle of :func:`isolation_scores`,
+    whose parameters and result it has)."""
+    metric = engine.check_metric(metric)
+    ref = reference_rows(X.shape[0], sample_size, random_state)
     U, keys = _keys(X, metric)
     n = U.shape[0]
     out = np.full(n, np.inf)
