@@ -49,6 +49,7 @@ def check_seed(seed: object, name: str = "seed") -> int:
         raise ParameterError(f"{name} must be in 0..{MAX_SEED}, got {seed}")
     return int(seed)
 
+
 #: ``m`` of the isolation score of max-min's outlier rule (distance to the m-th neighbour).
 DEFAULT_OUTLIER_NEIGHBORS = 10
 #: The isolation score is measured against at most this many (sampled) records.

@@ -122,9 +122,7 @@ def select_dataset(
     return _select_dataset(data, read=read, embed=embed, select=select, order=order, quiet=quiet)
 
 
-def metrics_file(
-    input: Any, *, subsets: Any = (), quiet: bool = False, **keywords: Any
-) -> Any:
+def metrics_file(input: Any, *, subsets: Any = (), quiet: bool = False, **keywords: Any) -> Any:
     """`unisel.flows.metrics_file` with one keyword per ``unisel metrics`` flag.
 
     Keywords: ``embedder``, ``embedder_params``, ``cache_dir``, ``seed``, ``schema``,

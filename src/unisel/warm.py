@@ -4,7 +4,7 @@ A first call on an empty numba cache compiles the kernels it reaches (seconds; s
 docs/performance.md, "Cold start"). Where that first call must not pay it (a container image,
 a Dask worker image, a CI cache), run once at build time::
 
-    python -m unisel.select.engine.warm
+    python -m unisel.warm
 
 It runs small selections and searches that reach every kernel for float32 and float64
 embeddings, writable and read-only (memory-mapped ``.npy`` files are read-only, which numba
@@ -67,7 +67,7 @@ def warm_up(
 
 
 def main() -> int:
-    """``python -m unisel.select.engine.warm``: compile everything, print the seconds."""
+    """``python -m unisel.warm``: compile everything, print the seconds."""
     seconds = warm_up(quiet=False)
     print(f"unisel kernels compiled or loaded in {seconds:.1f} s")
     return 0

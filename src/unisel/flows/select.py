@@ -10,7 +10,6 @@ from typing import Any
 
 import numpy as np
 
-from unisel.embed import zero_rows
 from unisel.errors import InputError, ParameterError
 from unisel.flows.extend import extension_distances, extension_embedder, selection_size
 from unisel.flows.outputs import check_output, write_selection
@@ -34,7 +33,8 @@ from unisel.manifest import (
 )
 from unisel.options import EmbedOptions, OutputOptions, ReadOptions, SelectOptions
 from unisel.select import Selection
-from unisel.tokens import TokenCounts, content_words
+from unisel.select.candidates import candidates
+from unisel.tokens import TokenCounts
 
 
 @dataclass
@@ -198,44 +198,6 @@ def preset_embedder_params(embed: EmbedOptions, select: SelectOptions) -> dict[s
         if params["pooling"] == "mean":  # the paper's vectors: the cache key they always had
             del params["pooling"]
     return params
-
-
-MAX_SHORT_SHARE = 0.5
-"""Above this share of short records the word minimum is not applied (only empty records)."""
-
-
-def candidates(
-    records: RecordSet, vectors: np.ndarray, select: SelectOptions
-) -> tuple[np.ndarray, int]:
-    """Rows set aside by the preset (what the embedding cannot see), as increasing int64 rows,
-    and the word minimum applied (the preset's, 1 where most records are short, 0 when off).
-
-    Records with fewer than ``min_words`` words (:func:`unisel.tokens.content_words`:
-    whitespace, zero-width or punctuation-only text counts 0) and, with ``aside_zero``, records
-    whose embedding is the zero vector (before `unisel.embed.lift_zero_rows`) are not max-min
-    candidates; they are counted in the manifest (``selector.params.set_aside``) and come
-    after every admitted record if k asks for them.
-    """
-    if not select.robust:
-        return np.empty(0, dtype=np.int64), 0
-    rule = select.resolved
-    aside = np.zeros(len(records), dtype=bool)
-    applied = rule.min_words
-    if rule.min_words > 0:
-        words = content_words(records.texts)
-        few = words < rule.min_words
-        if few.mean() > MAX_SHORT_SHARE:  # a corpus of short texts: short is not junk here
-            warnings.warn(
-                f"{few.mean():.0%} of the records have fewer than {rule.min_words} words: "
-                "only empty ones are set aside (--min-words 0 to silence)",
-                stacklevel=3,
-            )
-            applied = 1
-            few = words < 1
-        aside |= few
-    if rule.aside_zero:
-        aside |= zero_rows(vectors)
-    return np.flatnonzero(aside).astype(np.int64), applied
 
 
 def select_file(

@@ -131,7 +131,7 @@ def _rule(preset: str, min_words: Any) -> str:
 
 def _set_aside(inputs: ReportInputs, s: ReportSet) -> dict[str, Any] | None:
     """The records the subset's preset kept out of the max-min candidates, recomputed with the
-    rule the selection flow applies (`unisel.flows.select.candidates`).
+    rule the selection flow applies (`unisel.select.candidates.candidates`).
 
     The manifest counts them (``selector.params.set_aside``) but does not list them.
     """
@@ -147,8 +147,8 @@ def _set_aside(inputs: ReportInputs, s: ReportSet) -> dict[str, Any] | None:
     rows = listed
     preset = str(s.params.get("preset", "default"))
     if rows is None:
-        from unisel.flows.select import candidates
         from unisel.options import SelectOptions
+        from unisel.select.candidates import candidates
 
         assert inputs.records is not None
         try:

@@ -162,9 +162,7 @@ def test_one_compilation_per_kernel_and_the_cache_serves_the_next_process(tmp_pa
 def test_warm_up_reaches_the_kernels_of_a_call(tmp_path):
     # after the warm-up, the calls of _COUNT_COMPILES (float32) compile nothing
     env = {"NUMBA_CACHE_DIR": str(tmp_path / "numba")}
-    warm = _run(
-        "from unisel.select.engine.warm import warm_up; warm_up(('float32',), metrics=False)", env
-    )
+    warm = _run("from unisel.warm import warm_up; warm_up(('float32',), metrics=False)", env)
     assert warm.returncode == 0, warm.stderr
     after = _run(_COUNT_COMPILES, env)
     assert after.returncode == 0, after.stderr
