@@ -258,11 +258,15 @@ def print_table(name: str, rows: list[dict], header: dict[str, Any]) -> None:
         cells = []
         for _, fmt, key in cols:
             if key.endswith("_pair"):
-                base = {"h_min_pair": "h_min", "cover_pair": "cover", "p99_pair": "p99",
-                        "nn_pair": "mean_nn", "x_p99_pair": "x_p99", "x_nn_pair": "x_nn"}[key]
-                value = (
-                    f"{r[base]:.4f}/{r['random_' + base]:.4f}" if base in r else "-"
-                )
+                base = {
+                    "h_min_pair": "h_min",
+                    "cover_pair": "cover",
+                    "p99_pair": "p99",
+                    "nn_pair": "mean_nn",
+                    "x_p99_pair": "x_p99",
+                    "x_nn_pair": "x_nn",
+                }[key]
+                value = f"{r[base]:.4f}/{r['random_' + base]:.4f}" if base in r else "-"
                 cells.append(fmt.format(value))
             elif key == "short_ratio":
                 share = header.get("full <=20w share")
@@ -278,7 +282,9 @@ def print_table(name: str, rows: list[dict], header: dict[str, Any]) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", default="sharegpt,wide-junk")
-    parser.add_argument("--configs", default="", help="semicolon-separated name prefixes (default all)")
+    parser.add_argument(
+        "--configs", default="", help="semicolon-separated name prefixes (default all)"
+    )
     parser.add_argument("--fraction", type=float, default=0.1)
     parser.add_argument("--random-seeds", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
@@ -340,7 +346,10 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 try:
                     emb = embed_texts(
-                        texts, cfg.embedder, cache_dir=args.cache_dir, quiet=True,
+                        texts,
+                        cfg.embedder,
+                        cache_dir=args.cache_dir,
+                        quiet=True,
                         **cfg.embed_params,
                     )
                 except Exception as exc:  # an embedder that is not installed: say so, go on

@@ -61,7 +61,9 @@ def main() -> None:
             cells.append(f"{np.mean(vals):.4f} ± {np.std(vals, ddof=1):.4f}" if vals else "-")
         print(f"| {point:,} | " + " | ".join(cells) + " |")
     ends = [[x[-1] for _, x in runs[a].values()] for a in arms]
-    print("| end | " + " | ".join(f"{np.mean(e):.4f} ± {np.std(e, ddof=1):.4f}" for e in ends) + " |")
+    print(
+        "| end | " + " | ".join(f"{np.mean(e):.4f} ± {np.std(e, ddof=1):.4f}" for e in ends) + " |"
+    )
     print("| seeds | " + " | ".join(str(len(runs[a])) for a in arms) + " |")
     if args.png:
         from matplotlib.figure import Figure
