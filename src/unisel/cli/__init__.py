@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import signal
 import sys
 import threading
@@ -109,7 +110,7 @@ def _sigterm_as_interrupt() -> Iterator[None]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (2: a user error, 130: interrupted,
-    143: terminated by SIGTERM)."""
+    141: the reader of standard output went away, 143: terminated by SIGTERM)."""
     parser, handlers = build_parser()
     args = parser.parse_args(argv)
     # Warnings about the user's data (dropped or skipped records) as one line each.
@@ -130,6 +131,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"unisel {args.command}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # `unisel metrics ... | head`: the reader has what it asked for. Output files are
+        # written before anything is printed, so nothing is left half written; stdout goes to
+        # /dev/null so that the interpreter's flush at exit does not raise a second time.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE: what a shell reports for a writer killed by the signal
 
 
 if __name__ == "__main__":
