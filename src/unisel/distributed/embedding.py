@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -316,20 +317,85 @@ def embed_partitions(
     dims = {d for _, _, d in done.values() if d >= 0}
     if not dims:
         raise InputError(f"{source if isinstance(source, (str, Path)) else 'texts'}: no records")
-    if len(dims) != 1:
+    if len(dims) != 1 and not (len(dims) == 2 and max(dims) == min(dims) + 1):
         raise InputError(
             f"embedder returned different dimensions across partitions: {sorted(dims)}"
         )
-    dim = dims.pop()
+    dim, n_zero = _lift_zero_rows(tmp, done)
     for idx, (_name, rows, _) in list(done.items()):
         if rows == 0:
             write_shard(tmp, idx, np.empty((0, dim), dtype=np.float32))
     files = [(done[p.index][0], done[p.index][1]) for p in parts]
-    meta = {"source": str(source) if isinstance(source, (str, Path)) else "texts", **plan}
+    meta = {
+        "source": str(source) if isinstance(source, (str, Path)) else "texts",
+        **plan,
+        "zero_rows": n_zero,
+    }
     write_index(tmp, files, dim=dim, dtype="float32", meta=meta)
     (tmp / PLAN_NAME).unlink()
     finalize_store(output, overwrite=overwrite)
     return open_sharded(output)
+
+
+def _lift_zero_rows(directory: Path, done: dict[int, tuple[str, int, int]]) -> tuple[int, int]:
+    """Give the store's all-zero rows a dimension of their own, as `unisel.embed.lift_zero_rows`
+    does for one matrix (and `unisel select` for every embedding it selects on).
+
+    A zero row (a record the embedder has nothing for: no word of word2vec's vocabulary) is at
+    cosine distance 1 from everything, the other zero rows included, so max-min would pick
+    every one of them first. With one more column, 1 for zero rows and 0 elsewhere, they are
+    identical to each other and orthogonal to the rest; distances between the other rows do
+    not change. Whether the column is needed is known only once every partition is embedded:
+    the shards are rewritten then, one at a time, and only if some row is zero. A run stopped
+    during the rewrite leaves shards one column wider than the others; those are the lifted
+    ones, and a resumed run lifts the rest.
+
+    Parameters
+    ----------
+    directory : Path
+        The store being built, with every shard of ``done`` written.
+    done : dict of partition -> (shard file, rows, dim)
+        Updated in place with the new dimension.
+
+    Returns
+    -------
+    dim : int
+        The store's dimension: the embedder's, plus 1 where a row is zero.
+    n_zero : int
+        How many rows are zero.
+    """
+    dims = {d for _, rows, d in done.values() if rows}
+    base = min(dims)
+    counts: dict[int, np.ndarray] = {}
+    for idx, (name, rows, d) in done.items():
+        if not rows:
+            continue
+        X = np.load(directory / name, mmap_mode="r")  # type: ignore[no-untyped-call]
+        if d == base:
+            zero = np.concatenate(
+                [~np.asarray(X[a : a + 65536]).any(axis=1) for a in range(0, rows, 65536)]
+            )
+        else:  # lifted by an interrupted run: the last column marks the zero rows
+            zero = np.asarray(X[:, -1]) == 1.0
+        counts[idx] = np.flatnonzero(zero)
+    n_zero = int(sum(z.size for z in counts.values()))
+    if n_zero == 0 and len(dims) == 1:
+        return base, 0
+    for idx, (name, rows, d) in list(done.items()):
+        if rows and d == base:
+            V = np.load(directory / name)  # type: ignore[no-untyped-call]
+            lifted = np.zeros((rows, base + 1), dtype=np.float32)
+            lifted[:, :-1] = V
+            lifted[counts[idx], -1] = 1.0
+            write_shard(directory, idx, lifted)
+        done[idx] = (name, rows, base + 1 if rows else d)
+    if n_zero:
+        warnings.warn(
+            f"{n_zero:,} records have a zero embedding; they get a dimension of their own: "
+            "identical to each other, orthogonal to the rest",
+            stacklevel=3,
+        )
+    return base + 1, n_zero
 
 
 def _partition_read(read: ReadOptions | None) -> ReadOptions:
