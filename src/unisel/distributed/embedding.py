@@ -26,7 +26,7 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
@@ -56,6 +56,17 @@ from unisel.options import ReadOptions, check_seed
 
 if TYPE_CHECKING:
     from distributed import Client
+
+
+class Shard(NamedTuple):
+    """A written shard of the store being built: file name, rows, dimension (-1 when empty),
+    and how many of its rows are all zero."""
+
+    name: str
+    rows: int
+    dim: int
+    zero: int
+
 
 PLAN_NAME = "plan.json"
 #: Where a corpus-fitted embedder takes its fit texts from (see `FitOptions`).
@@ -185,25 +196,24 @@ def _sample_task(part: Partition, m: int, seed: int) -> list[str]:
     return [texts[i] for i in np.sort(rng.choice(len(texts), size=m, replace=False))]
 
 
-def _embed_task(
-    part: Partition, model: Any, spec: str | None, seed: int, out_dir: str
-) -> tuple[str, int, int]:
+def _embed_task(part: Partition, model: Any, spec: str | None, seed: int, out_dir: str) -> Shard:
     texts = read_partition_texts(part)
     if spec is not None:
         model = _worker_model(spec, seed)
     if not texts:
-        return shard_name(part.index), 0, -1
+        return Shard(shard_name(part.index), 0, -1, 0)
     V = _vectors(model, texts)
     if not np.isfinite(V).all():
         raise InputError(
             f"{part.path or 'texts'}: partition {part.index}: embedder returned non-finite values"
         )
     name, rows = write_shard(out_dir, part.index, V)
-    return name, rows, int(V.shape[1])
+    # counted here, where the vectors are in memory: the driver need not read the store back
+    return Shard(name, rows, int(V.shape[1]), int(np.count_nonzero(~V.any(axis=1))))
 
 
 # ------------------------------------------------------------------ driver
-def _existing_shard(directory: Path, part: Partition) -> tuple[str, int, int] | None:
+def _existing_shard(directory: Path, part: Partition) -> Shard | None:
     path = directory / shard_name(part.index)
     if not path.is_file():
         return None
@@ -213,7 +223,12 @@ def _existing_shard(directory: Path, part: Partition) -> tuple[str, int, int] | 
         return None
     if arr.ndim != 2:
         return None
-    return path.name, int(arr.shape[0]), int(arr.shape[1]) if arr.shape[0] else -1
+    rows = int(arr.shape[0])
+    zero = sum(
+        int(np.count_nonzero(~np.asarray(arr[a : a + 65536]).any(axis=1)))
+        for a in range(0, rows, 65536)
+    )
+    return Shard(path.name, rows, int(arr.shape[1]) if rows else -1, zero)
 
 
 def embed_partitions(
@@ -299,7 +314,7 @@ def embed_partitions(
     tmp.mkdir(parents=True, exist_ok=True)
     atomic_write_json(tmp / PLAN_NAME, {"key": plan_key, "plan": plan})
 
-    done: dict[int, tuple[str, int, int]] = {}
+    done: dict[int, Shard] = {}
     if reuse:
         for p in parts:
             got = _existing_shard(tmp, p)
@@ -314,7 +329,7 @@ def embed_partitions(
     results = _run_embed(todo, model, ship_spec, seed, tmp, client, retries, quiet)
     done.update(results)
 
-    dims = {d for _, _, d in done.values() if d >= 0}
+    dims = {shard.dim for shard in done.values() if shard.dim >= 0}
     if not dims:
         raise InputError(f"{source if isinstance(source, (str, Path)) else 'texts'}: no records")
     if len(dims) != 1 and not (len(dims) == 2 and max(dims) == min(dims) + 1):
@@ -322,10 +337,10 @@ def embed_partitions(
             f"embedder returned different dimensions across partitions: {sorted(dims)}"
         )
     dim, n_zero = _lift_zero_rows(tmp, done)
-    for idx, (_name, rows, _) in list(done.items()):
-        if rows == 0:
+    for idx, shard in list(done.items()):
+        if shard.rows == 0:
             write_shard(tmp, idx, np.empty((0, dim), dtype=np.float32))
-    files = [(done[p.index][0], done[p.index][1]) for p in parts]
+    files = [(done[p.index].name, done[p.index].rows) for p in parts]
     meta = {
         "source": str(source) if isinstance(source, (str, Path)) else "texts",
         **plan,
@@ -337,7 +352,7 @@ def embed_partitions(
     return open_sharded(output)
 
 
-def _lift_zero_rows(directory: Path, done: dict[int, tuple[str, int, int]]) -> tuple[int, int]:
+def _lift_zero_rows(directory: Path, done: dict[int, Shard]) -> tuple[int, int]:
     """Give the store's all-zero rows a dimension of their own, as `unisel.embed.lift_zero_rows`
     does for one matrix (and `unisel select` for every embedding it selects on).
 
@@ -345,16 +360,16 @@ def _lift_zero_rows(directory: Path, done: dict[int, tuple[str, int, int]]) -> t
     cosine distance 1 from everything, the other zero rows included, so max-min would pick
     every one of them first. With one more column, 1 for zero rows and 0 elsewhere, they are
     identical to each other and orthogonal to the rest; distances between the other rows do
-    not change. Whether the column is needed is known only once every partition is embedded:
-    the shards are rewritten then, one at a time, and only if some row is zero. A run stopped
-    during the rewrite leaves shards one column wider than the others; those are the lifted
-    ones, and a resumed run lifts the rest.
+    not change. Whether the column is needed is known only once every partition is embedded
+    (each task counts its zero rows): the shards are rewritten then, one at a time, and only
+    if some row is zero. A run stopped during the rewrite leaves shards one column wider than
+    the others; those are the lifted ones, and a resumed run lifts the rest.
 
     Parameters
     ----------
     directory : Path
         The store being built, with every shard of ``done`` written.
-    done : dict of partition -> (shard file, rows, dim)
+    done : dict of partition -> Shard
         Updated in place with the new dimension.
 
     Returns
@@ -364,31 +379,24 @@ def _lift_zero_rows(directory: Path, done: dict[int, tuple[str, int, int]]) -> t
     n_zero : int
         How many rows are zero.
     """
-    dims = {d for _, rows, d in done.values() if rows}
+    dims = {shard.dim for shard in done.values() if shard.rows}
     base = min(dims)
-    counts: dict[int, np.ndarray] = {}
-    for idx, (name, rows, d) in done.items():
-        if not rows:
-            continue
-        X = np.load(directory / name, mmap_mode="r")  # type: ignore[no-untyped-call]
-        if d == base:
-            zero = np.concatenate(
-                [~np.asarray(X[a : a + 65536]).any(axis=1) for a in range(0, rows, 65536)]
-            )
-        else:  # lifted by an interrupted run: the last column marks the zero rows
-            zero = np.asarray(X[:, -1]) == 1.0
-        counts[idx] = np.flatnonzero(zero)
-    n_zero = int(sum(z.size for z in counts.values()))
+    n_zero = sum(shard.zero for shard in done.values() if shard.rows and shard.dim == base)
     if n_zero == 0 and len(dims) == 1:
         return base, 0
-    for idx, (name, rows, d) in list(done.items()):
-        if rows and d == base:
-            V = np.load(directory / name)  # type: ignore[no-untyped-call]
-            lifted = np.zeros((rows, base + 1), dtype=np.float32)
+    for idx, shard in list(done.items()):
+        if not shard.rows:
+            continue
+        if shard.dim == base:
+            V = np.load(directory / shard.name)  # type: ignore[no-untyped-call]
+            lifted = np.zeros((shard.rows, base + 1), dtype=np.float32)
             lifted[:, :-1] = V
-            lifted[counts[idx], -1] = 1.0
+            lifted[~V.any(axis=1), -1] = 1.0
             write_shard(directory, idx, lifted)
-        done[idx] = (name, rows, base + 1 if rows else d)
+        else:  # lifted by an interrupted run: the last column marks its zero rows
+            X = np.load(directory / shard.name, mmap_mode="r")  # type: ignore[no-untyped-call]
+            n_zero += int(np.count_nonzero(np.asarray(X[:, -1]) == 1.0))
+        done[idx] = shard._replace(dim=base + 1)
     if n_zero:
         warnings.warn(
             f"{n_zero:,} records have a zero embedding; they get a dimension of their own: "
@@ -445,8 +453,8 @@ def _run_embed(
     client: Client | None,
     retries: int,
     quiet: bool,
-) -> dict[int, tuple[str, int, int]]:
-    out: dict[int, tuple[str, int, int]] = {}
+) -> dict[int, Shard]:
+    out: dict[int, Shard] = {}
     bar = progress_bar(total=len(todo), desc="embed partitions", unit="part", quiet=quiet)
     try:
         if client is None:
