@@ -45,7 +45,11 @@ kernels (or loads them from numba's cache), as every later call of a process see
 ``cold`` column (``engine`` and ``lazy``; ``--cold-repeat`` runs, default 1, 0 to skip) is the
 first call a user sees on a fresh machine: a fresh process whose ``NUMBA_CACHE_DIR`` is a new
 empty folder, timed from ``import unisel.select.engine`` to the end of the first ``maxmin``
-call, so every compilation it needs is in it. The other methods compile nothing (``n/a``).
+call. It loads the kernels that ``pip install`` compiled into the package (the kernel bundle,
+``unisel.select.engine._jit``); the ``compile s`` column is the same first call with the
+bundle switched off (``UNISEL_KERNEL_BUNDLE=off``), so every compilation it needs is in it:
+what a process pays where the bundle does not serve (another numba, another CPU, a build
+that skipped it). The other methods compile nothing (``n/a``).
 The float32 plain loop (``numpy32``) sits beside the float64 one: ``x plain32`` is each cell
 against it, as ``x plain`` is against the float64 loop.
 Slow methods run only a prefix of steps (``--budget`` seconds) and the full time is
@@ -349,11 +353,20 @@ def run_cell(
 
 
 def _child(
-    path: str, method: str, k: int, budget: float, metric: str = "cosine", cold: bool = False
+    path: str,
+    method: str,
+    k: int,
+    budget: float,
+    metric: str = "cosine",
+    cold: bool = False,
+    bundle: bool = True,
 ) -> dict:
     """One cell in a fresh process; a ``cold`` one gets a new, empty numba cache folder
-    (``NUMBA_CACHE_DIR``, read by numba when it is imported), removed afterwards."""
+    (``NUMBA_CACHE_DIR``, read by numba when it is imported), removed afterwards; without
+    ``bundle`` the install's compiled kernels are switched off too."""
     env = dict(os.environ)
+    if not bundle:
+        env["UNISEL_KERNEL_BUNDLE"] = "off"
     src = str(Path(__file__).resolve().parents[1] / "src")
     env["PYTHONPATH"] = src + os.pathsep + env.get("PYTHONPATH", "")
     arg = json.dumps([path, method, k, budget, metric, cold])
@@ -367,14 +380,24 @@ def _child(
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def cold_cell(path: str, method: str, k: int, budget: float, metric: str = "cosine") -> dict:
-    """The first call of a fresh process with an empty numba cache (import included)."""
-    return _child(path, method, k, budget, metric, cold=True)
+def cold_cell(
+    path: str, method: str, k: int, budget: float, metric: str = "cosine", bundle: bool = True
+) -> dict:
+    """The first call of a fresh process with an empty numba cache (import included); with
+    the installed kernel bundle, or (``bundle=False``) compiling every kernel it needs."""
+    return _child(path, method, k, budget, metric, cold=True, bundle=bundle)
 
 
 def _add_cold(cell: dict, path: str, method: str, k: int, budget: float, metric: str, repeat: int):
     """Put the cold runs of ``method`` into its (warm) ``cell``: ``cold_seconds`` (median),
-    ``cold_runs``, ``cold_import_seconds`` and whether the cold run returned the same sequence."""
+    ``cold_runs``, ``cold_import_seconds`` and whether the cold run returned the same sequence;
+    ``compile_seconds`` / ``compile_runs``: the same without the kernel bundle."""
+    for _ in range(max(1, repeat)):
+        run = cold_cell(path, method, k, budget, metric, bundle=False)
+        if "error" not in run:
+            cell.setdefault("compile_runs", []).append(run["seconds"])
+    if "compile_runs" in cell:
+        cell["compile_seconds"] = float(np.median(cell["compile_runs"]))
     runs = [cold_cell(path, method, k, budget, metric) for _ in range(max(1, repeat))]
     ok = [r for r in runs if "error" not in r]
     if not ok:
@@ -579,7 +602,8 @@ def main(argv: list[str] | None = None) -> int:
 def _print_table(name: str, n: int, k: int, cells: dict) -> None:
     print(f"\n{name}  k={k}")
     print(
-        f"{'method':<11}{'warm s':>11}{'cold s':>9}{'peak MB':>9}{'x plain':>9}{'x plain32':>10}"
+        f"{'method':<11}{'warm s':>11}{'cold s':>9}{'compile s':>10}{'peak MB':>9}{'x plain':>9}"
+        f"{'x plain32':>10}"
         f"{'dists':>8}  exact vs engine"
     )
     for m, c in cells.items():
@@ -590,6 +614,11 @@ def _print_table(name: str, n: int, k: int, cells: dict) -> None:
         ratio = f"{c['ratio_vs_plain']:.1f}" if c.get("ratio_vs_plain") else "-"
         ratio32 = f"{c['ratio_vs_plain32']:.1f}" if c.get("ratio_vs_plain32") else "-"
         cold = f"{c['cold_seconds']:.2f}" if "cold_seconds" in c else ("-" if m in COLD else "n/a")
+        jit = (
+            f"{c['compile_seconds']:.2f}"
+            if "compile_seconds" in c
+            else ("-" if m in COLD else "n/a")
+        )
         diff = c.get("first_difference_vs_engine")
         exact = "identical" if diff is None else f"differs at step {diff}"
         if c["extrapolated"]:
@@ -600,16 +629,20 @@ def _print_table(name: str, n: int, k: int, cells: dict) -> None:
             runs = "  runs " + ", ".join(f"{r:.2f}" for r in c["runs"])
         if len(c.get("cold_runs", [])) > 1:
             runs += "  cold runs " + ", ".join(f"{r:.2f}" for r in c["cold_runs"])
+        if len(c.get("compile_runs", [])) > 1:
+            runs += "  compile runs " + ", ".join(f"{r:.2f}" for r in c["compile_runs"])
         print(
-            f"{m:<11}{c['seconds']:>10.2f}{star}{cold:>9}{c['peak_mb']:>9.0f}{ratio:>9}{ratio32:>10}"
+            f"{m:<11}{c['seconds']:>10.2f}{star}{cold:>9}{jit:>10}{c['peak_mb']:>9.0f}{ratio:>9}"
+            f"{ratio32:>10}"
             f"{share:>8}  {exact}" + runs
         )
     print("* extrapolated from a measured prefix of steps; dists = share of the n*k distances;")
     print("  warm: numba kernels compiled (or loaded from the cache) before the timing; repeated")
     print("  cells: median of fresh-process runs (each run listed); cold: a fresh process with an")
     print("  empty numba cache folder, timed from the import of the engine to the end of its first")
-    print("  call (n/a: no JIT compilation); x plain / x plain32: against the float64 / float32")
-    print("  plain loop of the same run")
+    print("  call, kernels from the install's bundle; compile: the same without the bundle (every")
+    print("  kernel compiled; n/a: no JIT compilation); x plain / x plain32: against the float64 /")
+    print("  float32 plain loop of the same run")
 
 
 if __name__ == "__main__":

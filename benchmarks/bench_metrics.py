@@ -25,7 +25,10 @@ peak resident memory above the post-load baseline (`bench_maxmin.PeakSampler`). 
 Cold and warm: every cell but ``plain`` is timed warm (after a small call that compiles the
 numba screens or loads them from numba's cache) and cold (``--cold-repeat`` runs, default 1,
 0 to skip): a fresh process whose ``NUMBA_CACHE_DIR`` is a new empty folder, timed from
-``import unisel.metrics`` to the end of the call, every compilation included.
+``import unisel.metrics`` to the end of the call. It loads the kernels ``pip install``
+compiled into the package (the kernel bundle, ``unisel.select.engine._jit``); the ``compile s``
+column is the same run with the bundle switched off (``UNISEL_KERNEL_BUNDLE=off``), every
+compilation included.
 
 Exactness: the ``exact`` cell's NN distances of the plain cell's query rows must equal the
 plain cell's (``max |diff|`` column; 0 expected, both decide in float64).
@@ -174,9 +177,13 @@ def _child(
     n_jobs: int | None,
     limit: int | None,
     cold: bool = False,
+    bundle: bool = True,
 ) -> dict:
-    """One cell in a fresh process; a ``cold`` one with a new, empty numba cache folder."""
+    """One cell in a fresh process; a ``cold`` one with a new, empty numba cache folder (and,
+    without ``bundle``, the install's compiled kernels switched off)."""
     env = dict(os.environ)
+    if not bundle:
+        env["UNISEL_KERNEL_BUNDLE"] = "off"
     src = str(Path(__file__).resolve().parents[1] / "src")
     env["PYTHONPATH"] = src + os.pathsep + env.get("PYTHONPATH", "")
     arg = json.dumps([path, cell, budget, seed, n_jobs, limit, cold])
@@ -283,6 +290,14 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             out[c] = _child(path, c, args.budget, args.seed, args.n_jobs, limit)
             if c in COLD and args.cold_repeat > 0 and "error" not in out[c]:
+                jit = [
+                    _child(path, c, args.budget, args.seed, args.n_jobs, limit, True, False)
+                    for _ in range(args.cold_repeat)
+                ]
+                jit_ok = [r["seconds"] for r in jit if "error" not in r]
+                if jit_ok:
+                    out[c]["compile_runs"] = jit_ok
+                    out[c]["compile_seconds"] = float(np.median(jit_ok))
                 runs = [
                     _child(path, c, args.budget, args.seed, args.n_jobs, limit, cold=True)
                     for _ in range(args.cold_repeat)
@@ -321,7 +336,8 @@ def main(argv: list[str] | None = None) -> int:
 def _print_table(name: str, cells: dict, diff: float | None) -> None:
     print(f"\n{name}")
     print(
-        f"{'cell':<9}{'warm s':>11}{'cold s':>9}{'peak MB':>9}{'x plain':>9}  {'method':<22}"
+        f"{'cell':<9}{'warm s':>11}{'cold s':>9}{'compile s':>10}{'peak MB':>9}{'x plain':>9}  "
+        f"{'method':<22}"
         f"{'h_min cos':>11}{'NN mean':>9}{'cover':>8}"
     )
     for c, r in cells.items():
@@ -337,14 +353,16 @@ def _print_table(name: str, cells: dict, diff: float | None) -> None:
         hmin = f"{mark}{r['h_min_cosine']:.4g}"
         cover = f"{r['covering_radius']:.4g}" if "covering_radius" in r else "-"
         cold = f"{r['cold_seconds']:.2f}" if "cold_seconds" in r else "-"
+        jit = f"{r['compile_seconds']:.2f}" if "compile_seconds" in r else "-"
         print(
-            f"{c:<9}{r['seconds']:>10.2f}{star}{cold:>9}{r['peak_mb']:>9.0f}{ratio:>9}  "
+            f"{c:<9}{r['seconds']:>10.2f}{star}{cold:>9}{jit:>10}{r['peak_mb']:>9.0f}{ratio:>9}  "
             f"{method:<22}{hmin:>11}{r['nn_mean']:>9.4g}{cover:>8}"
         )
     print(
         "* extrapolated from the query rows named (each costs the same; its h_min and NN mean "
         "are those rows'); <= an upper bound; warm: kernels compiled before the timing;\n"
-        "  cold: a fresh process with an empty numba cache, from `import unisel.metrics` on;\n"
+        "  cold: a fresh process with an empty numba cache, from `import unisel.metrics` on,\n"
+        "  kernels from the install's bundle; compile: the same without the bundle;\n"
         "  exact vs plain on the plain cell's rows: "
         f"max |diff| = {'-' if diff is None else f'{diff:.3g}'}"
     )

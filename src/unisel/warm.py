@@ -11,12 +11,23 @@ embeddings, writable and read-only (memory-mapped ``.npy`` files are read-only, 
 compiles separately), cosine and Euclidean, and the metrics' nearest-neighbour searches. The
 kernels land in the cache folder of :mod:`unisel.select.engine._jit` (``NUMBA_CACHE_DIR`` when
 set); later processes on the same machine, or on one with the same CPU, load them.
+
+``python -m unisel.warm --bundle DIR`` compiles the same kernels into a bundle folder instead
+(what ``pip install`` does into ``unisel/_kernels``; :mod:`unisel.select.engine._jit`,
+"The install-time bundle"), and ``python -m unisel.warm --check`` says whether the installed
+bundle serves this interpreter.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
+import os
+import shutil
+import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -66,8 +77,64 @@ def warm_up(
     return time.perf_counter() - t0
 
 
-def main() -> int:
-    """``python -m unisel.warm``: compile everything, print the seconds."""
+def build_bundle(
+    folder: str | Path,
+    dtypes: Sequence[str] = ("float32", "float64"),
+    *,
+    metrics: bool = True,
+    quiet: bool = True,
+) -> float:
+    """Compile every kernel :func:`warm_up` reaches (for ``dtypes``, with or without the
+    ``metrics``) into the bundle folder ``folder``, replacing it whole; returns the seconds. Must run in a process that has not imported the engine yet
+    (the kernels choose their cache when their module is imported).
+
+    The kernels are written into a sibling folder first and ``bundle.json`` last, then the
+    folder is renamed into place: an interrupted build leaves the old bundle, or none.
+    """
+    if "unisel.select.engine._jit" in sys.modules:
+        raise RuntimeError("build_bundle: the engine is already imported; run it in a new process")
+    target = Path(folder).resolve()
+    staging = target.with_name(f"{target.name}.partial-{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)
+    os.environ["UNISEL_KERNEL_BUNDLE_BUILD"] = str(staging)
+    try:
+        seconds = warm_up(dtypes, metrics=metrics, quiet=quiet)
+        from unisel.select.engine import _jit
+
+        info = {"sources": _jit.sources_stamp(), "host": _jit.host_key(), "seconds": seconds}
+        staging.mkdir(parents=True, exist_ok=True)
+        (staging / _jit.BUNDLE_INFO).write_text(json.dumps(info, indent=1) + "\n")
+        shutil.rmtree(target, ignore_errors=True)
+        staging.rename(target)
+    finally:
+        del os.environ["UNISEL_KERNEL_BUNDLE_BUILD"]
+        shutil.rmtree(staging, ignore_errors=True)
+    return seconds
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m unisel.warm [--bundle DIR | --check]``."""
+    parser = argparse.ArgumentParser(prog="python -m unisel.warm", description=__doc__)
+    what = parser.add_mutually_exclusive_group()
+    what.add_argument("--bundle", metavar="DIR", help="compile the kernels into this bundle")
+    what.add_argument(
+        "--check", action="store_true", help="say whether the installed bundle serves here"
+    )
+    args = parser.parse_args(argv)
+    if args.check:
+        from unisel.select.engine import _jit
+
+        info = _jit.bundle_info()
+        if info is None:
+            print(f"no kernel bundle at {_jit.INSTALLED_BUNDLE}: the first call compiles")
+            return 1
+        state = "serves this interpreter" if info["current"] else "is stale (sources or host)"
+        print(f"kernel bundle {_jit.bundle_root()} {state}")
+        return 0 if info["current"] else 1
+    if args.bundle:
+        seconds = build_bundle(args.bundle, quiet=False)
+        print(f"unisel kernels compiled into {args.bundle} in {seconds:.1f} s")
+        return 0
     seconds = warm_up(quiet=False)
     print(f"unisel kernels compiled or loaded in {seconds:.1f} s")
     return 0

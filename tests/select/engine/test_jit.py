@@ -1,7 +1,8 @@
 """How the kernels compile: a cache folder that always works, one compilation per kernel.
 
 The subprocess tests start fresh interpreters with an empty ``NUMBA_CACHE_DIR`` (or none) under
-``tmp_path``: the user's numba cache is never touched.
+``tmp_path``: the user's numba cache is never touched. The install-time kernel bundle is
+switched off in them unless the test builds one under ``tmp_path``.
 """
 
 from __future__ import annotations
@@ -20,7 +21,13 @@ SRC = str(Path(__file__).resolve().parents[3] / "src")
 
 
 def _run(code: str, env: dict[str, str], timeout: int = 600) -> subprocess.CompletedProcess:
-    full = {**os.environ, **env, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    # numba's own cache is under test: the install's kernel bundle is off unless a test names one
+    full = {
+        **os.environ,
+        "UNISEL_KERNEL_BUNDLE": "off",
+        **env,
+        "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", ""),
+    }
     return subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, env=full, timeout=timeout
     )
@@ -167,3 +174,101 @@ def test_warm_up_reaches_the_kernels_of_a_call(tmp_path):
     after = _run(_COUNT_COMPILES, env)
     assert after.returncode == 0, after.stderr
     assert json.loads(after.stdout.strip().splitlines()[-1])["sigs"] == {}
+
+
+_SMALL_CALL = """
+import json
+import numpy as np
+from numba.core import event
+rec = event.RecordingListener()
+event.register("numba:compile", rec)
+from unisel.select.engine import maxmin
+X = np.random.default_rng(2).normal(size=(300, 8)).astype(np.float32)
+got = maxmin(X, 40, prune=False)[0].tolist()
+names = sorted({ev.data["dispatcher"].py_func.__name__ for _, ev in rec.buffer if ev.is_start})
+print(json.dumps({"compiled": names, "got": got}))
+"""
+
+
+def _last_json(out: subprocess.CompletedProcess) -> dict:
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_a_bundle_serves_a_fresh_read_only_process_and_a_stale_one_is_ignored(tmp_path):
+    from unisel.select.engine import _jit, maxmin_reference
+
+    bundle = tmp_path / "site" / "_kernels"
+    build = f"from unisel.warm import build_bundle; build_bundle({str(bundle)!r}, dtypes=('float32',), metrics=False)"
+    built = _run(build, {"NUMBA_CACHE_DIR": str(tmp_path / "build-cache")})
+    assert built.returncode == 0, built.stderr
+    info = _jit.bundle_info(bundle)
+    assert info is not None and info["current"], info
+    assert not list(bundle.parent.glob("*.partial-*"))
+    # an install folder the user cannot write to
+    for path in [bundle, *bundle.rglob("*")]:
+        path.chmod(path.stat().st_mode & ~0o222)
+    try:
+        env = {"UNISEL_KERNEL_BUNDLE": str(bundle), "NUMBA_CACHE_DIR": str(tmp_path / "empty")}
+        served = _last_json(_run(_COUNT_COMPILES, env))
+        assert served["sigs"] == {}  # nothing compiled: every kernel came from the bundle
+        assert not list((tmp_path / "empty").rglob("*.nbc"))
+        X = np.random.default_rng(1).normal(size=(9000, 12)).astype(np.float32)
+        X[100:140] = X[3]
+        assert served["got"][0] == maxmin_reference(X, 600)[0].tolist() == served["got"][1]
+        # one source file edited since the build: the bundle is not used
+        edited = "import unisel.select.engine._jit as j\nj.sources_stamp = lambda: 'edited'\n"
+        stale = _last_json(_run(edited + _SMALL_CALL, env))
+        fresh = _last_json(_run(_SMALL_CALL, env))
+        assert "lazy_steps" in stale["compiled"] and fresh["compiled"] == []
+        assert stale["got"] == fresh["got"]
+        check = _run("from unisel.warm import main; raise SystemExit(main(['--check']))", env)
+        assert check.returncode == 0 and "serves this interpreter" in check.stdout
+    finally:
+        for path in [bundle, *bundle.rglob("*")]:
+            path.chmod(path.stat().st_mode | 0o200)
+    off = _run("from unisel.warm import main; raise SystemExit(main(['--check']))", {})
+    assert off.returncode == 1 and "no kernel bundle" in off.stdout
+
+
+def test_an_interrupted_bundle_build_leaves_the_old_bundle(tmp_path):
+    bundle = tmp_path / "_kernels"
+    bundle.mkdir()
+    (bundle / "bundle.json").write_text("{}")
+    code = f"""
+import os
+from pathlib import Path
+import unisel.warm as w
+def interrupted(*args, **options):
+    staging = Path(os.environ["UNISEL_KERNEL_BUNDLE_BUILD"])
+    staging.mkdir(parents=True)
+    (staging / "half.nbi").write_bytes(b"")
+    raise KeyboardInterrupt
+w.warm_up = interrupted
+w.build_bundle({str(bundle)!r})
+"""
+    out = _run(code, {})
+    assert out.returncode != 0 and "KeyboardInterrupt" in out.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["_kernels"]
+    assert [p.name for p in bundle.iterdir()] == ["bundle.json"]
+
+
+def test_build_bundle_refuses_a_process_that_imported_the_engine(tmp_path):
+    from unisel.select.engine import maxmin  # noqa: F401
+    from unisel.warm import build_bundle
+
+    with pytest.raises(RuntimeError, match="new process"):
+        build_bundle(tmp_path / "b")
+    assert not (tmp_path / "b").exists()
+
+
+@pytest.mark.skipif(
+    not os.environ.get("CI"), reason="checks what `pip install` built; CI installs afresh"
+)
+def test_the_install_compiled_a_bundle_that_serves_this_interpreter():
+    # CI installs with `pip install -e .`, whose build (setup.py) compiles the kernels
+    from unisel.select.engine import _jit
+
+    info = _jit.bundle_info(_jit.INSTALLED_BUNDLE)
+    assert info is not None, f"no kernel bundle at {_jit.INSTALLED_BUNDLE}"
+    assert info["current"], info

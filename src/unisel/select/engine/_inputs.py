@@ -17,7 +17,6 @@ from typing import Any
 import numpy as np
 
 from unisel.errors import InputError, ParameterError
-from unisel.io import atomic_output
 
 DEFAULT_BLOCK = 8192  # rows per block for norms and initial-centre products
 CHECKPOINT_VERSION = 1
@@ -116,6 +115,10 @@ class Checkpoint:
         self.metric = metric
 
     def save(self, t: int, indices: np.ndarray, distances: np.ndarray, md, stamp) -> None:
+        # imported here: the install-time kernel build (unisel.warm) imports the engine in an
+        # environment that has the engine's dependencies only, not those of unisel.io
+        from unisel.io.atomic import atomic_output
+
         with atomic_output(self.path) as tmp, open(tmp, "wb") as fh:
             np.savez(
                 fh,
