@@ -86,10 +86,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy.sparse import csr_matrix
-from threadpoolctl import threadpool_limits
 
 from unisel._progress import progress_bar
 from unisel.select.engine._jit import njit
+from unisel.select.engine._threads import blas_threads
 
 if TYPE_CHECKING:
     from unisel.metrics._rows import _Rows
@@ -106,7 +106,11 @@ FAISS_CANDIDATES = 8
 SCREEN_SLOTS = 16  # candidate list per query of the numpy screen
 SYMMETRIC = True  # cosine self search, numpy: each block pair once, into rows and columns
 SYMMETRIC_SLOTS = 8  # candidate list per query and thread of the symmetric search
-SYMMETRIC_COLUMNS = 4096  # partner rows per product of the symmetric search (8 MB products)
+# partner rows per product of the symmetric search: 512 x 512 float32 products (1 MB) stay in a
+# core's cache between the product and the two passes of the screen; 4096 (8 MB) took 18.2-19.1 s
+# against 16.4-16.8 s for the report of the 128,935 ShareGPT turns (word2vec, two threads), and
+# the same within noise on the wide mixture and on wordllama vectors (docs/performance.md)
+SYMMETRIC_COLUMNS = 512
 _EPS32 = 2.0**-24
 
 
@@ -804,7 +808,7 @@ def pruned_search(
     try:
         # one BLAS/OpenMP thread per block: the small products (bounds) lose more to thread
         # hand-offs than they gain, and the blocks themselves run in `workers` threads
-        with threadpool_limits(limits=1):
+        with blas_threads(1):
             for b, p1, d, i, lb, w in run(phase1, range(len(blocks))):
                 qi = blocks[b]
                 first[b], d1[qi], i1[qi], rest[qi] = p1, d, i, lb

@@ -82,11 +82,10 @@ import mmap
 from typing import NamedTuple
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from unisel.select.engine import _kernels as K
 from unisel.select.engine._jit import njit
-from unisel.select.engine._threads import n_workers, run_parallel
+from unisel.select.engine._threads import blas_threads, n_workers, run_parallel
 
 PRUNE_BLOCK = 256  # steps between full synchronisations of the groups
 EARLY_BLOCK = 8  # ... at the start of a selection (see `block_length`)
@@ -518,7 +517,7 @@ def sample_seeds(Z: np.ndarray, P: int) -> np.ndarray:
     cur = 0
     # P tiny matrix-vector products: one BLAS thread (handing each to a second thread took
     # 3.7-6.3 s instead of 0.1 s for P = 781 on a busy 2-core machine)
-    with threadpool_limits(limits=1):
+    with blas_threads(1):
         for i in range(P):
             chosen[i] = cur
             np.minimum(gap, sq + sq[cur] - 2.0 * (S @ S[cur]), out=gap)

@@ -148,7 +148,6 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from unisel._progress import bars_enabled, progress_bar
 from unisel.errors import ParameterError
@@ -165,7 +164,7 @@ from unisel.select.engine._inputs import (
     restore_state,
     row_norms,
 )
-from unisel.select.engine._threads import run_parallel
+from unisel.select.engine._threads import blas_threads, run_parallel
 from unisel.select.engine.reference import check_metric
 
 CENTRE_CHUNK = 2048  # centres per block product
@@ -450,7 +449,7 @@ def maxmin(
             t_end = min(k, t + chunk)
             # the batched refreshes' products are small: one BLAS thread (waking the others
             # for each of them cost more than it saved, many times over on a busy machine)
-            with threadpool_limits(limits=1):
+            with blas_threads(1):
                 t_new, hsize = K.lazy_steps(
                     *arrays, heap, hsize, t, t_end, stats, BATCH_ROWS, BATCH_MIN_STALE, BATCH_CHUNK
                 )
@@ -533,7 +532,7 @@ def _pruned_phase(
     # block: with BLAS threads still spinning after it, a 100k x 10k run took 1.8-2.4 s
     # instead of 1.0-1.5 s; the sample's eigendecomposition and seed search took seconds on
     # a busy machine with two BLAS threads, a tenth of a second with one)
-    with threadpool_limits(limits=1):
+    with blas_threads(1):
         state = _pruned.PrunedState(
             X, nrm, C32, indices, md, stamp, t, n_clusters, tol, block, n_jobs=n_jobs
         )
@@ -618,7 +617,7 @@ def _block_refresh(
             parts[i], 3,
         )  # fmt: skip
 
-    with threadpool_limits(limits=1):
+    with blas_threads(1):
         run_parallel(tile, n_tiles, n_jobs)
     stats += parts.sum(axis=0)
     K.sift_down_each(heap, hsize, md, positions)
@@ -648,7 +647,7 @@ def _with_threads(matmul: Matmul, n_jobs: int) -> Matmul:
     """Run ``matmul`` with at most ``n_jobs`` BLAS threads (threadpoolctl, from scikit-learn)."""
 
     def limited(A: np.ndarray, B: np.ndarray) -> np.ndarray:
-        with threadpool_limits(limits=max(1, n_jobs)):
+        with blas_threads(max(1, n_jobs)):
             return matmul(A, B)
 
     return limited
