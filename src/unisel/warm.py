@@ -85,8 +85,11 @@ def build_bundle(
     quiet: bool = True,
 ) -> float:
     """Compile every kernel :func:`warm_up` reaches (for ``dtypes``, with or without the
-    ``metrics``) into the bundle folder ``folder``, replacing it whole; returns the seconds. Must run in a process that has not imported the engine yet
-    (the kernels choose their cache when their module is imported).
+    ``metrics``) into the bundle folder ``folder``, replacing it whole; returns the seconds.
+
+    Must run in a process that has not imported the engine yet: the kernels choose their cache
+    when their module is imported (``UNISEL_KERNEL_BUNDLE_BUILD``, read by
+    :mod:`unisel.select.engine._jit`, which cannot be imported here before it is set).
 
     The kernels are written into a sibling folder first and ``bundle.json`` last, then the
     folder is renamed into place: an interrupted build leaves the old bundle, or none.

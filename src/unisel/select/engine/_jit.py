@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import os
 import stat
 import tempfile
@@ -60,6 +61,7 @@ BUNDLE_ENV = "UNISEL_KERNEL_BUNDLE"  # the bundle to read: a folder, or "off"
 BUILD_ENV = "UNISEL_KERNEL_BUNDLE_BUILD"  # set by ``unisel.warm --bundle``: write kernels there
 PACKAGE_DIR = Path(__file__).resolve().parents[2]  # the ``unisel`` package folder
 INSTALLED_BUNDLE = PACKAGE_DIR / "_kernels"
+BUNDLE_INFO = "bundle.json"  # what a bundle was compiled with, written last by its build
 _STAMPED_PACKAGES = ("select", "metrics")  # every kernel and everything a kernel calls
 
 
@@ -241,18 +243,15 @@ def njit(**options: Any) -> Callable[[Callable[..., Any]], Any]:
         try:
             cache = BundleWriter(fn) if os.environ.get(BUILD_ENV) else KernelCache(fn)
         except RuntimeError:  # no folder at all: compile in every process rather than fail
-            _warn_uncached(fn)
             try:
                 cache = _BundleReader(fn)  # but still load what the install compiled
             except RuntimeError:
+                _warn_uncached(fn)
                 return dispatcher
         dispatcher._cache = cache  # what Dispatcher.enable_caching() does
         return dispatcher
 
     return decorate
-
-
-BUNDLE_INFO = "bundle.json"  # what a bundle was compiled with, written last by its build
 
 
 def host_key() -> list[str]:
@@ -267,8 +266,6 @@ def bundle_info(root: Path | None = None) -> dict[str, Any] | None:
     """What the bundle at ``root`` (default: :func:`bundle_root`) was built with, and whether
     it serves this process: ``{"sources", "host", "seconds", "current"}``; None where there is
     no bundle (never built, switched off, or a build that did not finish)."""
-    import json
-
     root = bundle_root() if root is None else root
     if root is None or not (root / BUNDLE_INFO).is_file():
         return None
