@@ -46,7 +46,9 @@ def warm_up(
     quiet : bool
         No line per step on stdout.
     """
-    from unisel.select.engine import fast, maxmin
+    from unisel.select.admission import isolation_scores
+    from unisel.select.engine import cosine_normalize, fast, maxmin
+    from unisel.select.engine.reference import canonical_distances, canonical_sq_euclidean
 
     t0 = time.perf_counter()
     rng = np.random.default_rng(0)
@@ -64,6 +66,13 @@ def warm_up(
             finally:
                 fast.BATCH_MIN_STALE = saved
             maxmin(X[:300], 40, initial=[0, 1, 2], prune=False)  # folding an initial selection
+            # the default preset's isolation scores (screens, then canonical keys of the rows
+            # the screen cannot prove, which the duplicates force) and the reference keys
+            scored = np.concatenate([X[:2000], X[:40]])
+            for metric in ("cosine", "euclidean"):
+                isolation_scores(scored, metric=metric, sample_size=1000)
+            canonical_distances(cosine_normalize(X[:50]), cosine_normalize(X[:1])[0])
+            canonical_sq_euclidean(np.asarray(X[:50], dtype=np.float64), np.zeros(X.shape[1]))
             if metrics:
                 from unisel.metrics.neighbors import covering_radius, h_min, nearest_distances
 

@@ -174,6 +174,26 @@ def test_warm_up_reaches_the_kernels_of_a_call(tmp_path):
     after = _run(_COUNT_COMPILES, env)
     assert after.returncode == 0, after.stderr
     assert json.loads(after.stdout.strip().splitlines()[-1])["sigs"] == {}
+    # and the default preset's isolation scores (`unisel select` compiled 58 functions for
+    # them on an empty cache before the warm-up reached them)
+    scores = _run(_COUNT_ADMISSION, env)
+    assert scores.returncode == 0, scores.stderr
+    assert json.loads(scores.stdout.strip().splitlines()[-1]) == []
+
+
+_COUNT_ADMISSION = """
+import json
+import numpy as np
+from numba.core import event
+rec = event.RecordingListener()
+event.register("numba:compile", rec)
+from unisel.select.admission import admit
+X = np.random.default_rng(3).normal(size=(5000, 16)).astype(np.float32)
+X[4000:4100] = X[:100]
+for metric in ("cosine", "euclidean"):
+    admit(X, outliers=0.1, metric=metric, sample_size=2000)
+print(json.dumps(sorted({ev.data["dispatcher"].py_func.__name__ for _, ev in rec.buffer})))
+"""
 
 
 _SMALL_CALL = """
