@@ -98,6 +98,33 @@ def test_phase_hands_over_when_its_blocks_compute_too_many_distances(tmp_path, m
     same(maxmin(X, k, start=1, prune=24, checkpoint=ckpt), want)
 
 
+def _stub_state(shares: list[float], screened: int, skipped: int) -> _pruned.PrunedState:
+    """A PrunedState with only what `hand_over` reads: block shares and pair counters."""
+    state = object.__new__(_pruned.PrunedState)
+    state.t_start = 1
+    state.shares = list(shares)
+    state.block_share = shares[-1] if shares else 0.0
+    state.stats = np.zeros(_pruned.N_STATS, dtype=np.int64)
+    state.stats[1], state.stats[4] = screened, skipped
+    return state
+
+
+def test_hand_over_before_the_check_only_when_the_share_rises_and_the_test_fails():
+    rise = [0.09, 0.20, 0.23]  # the word2vec windows' blocks at steps 37-82
+    fall = [0.96, 0.88, 0.80]  # a Gaussian mixture before its radius drops below the clusters
+    early = 82
+    assert _stub_state(rise, 100, 10).hand_over(early)
+    assert not _stub_state(fall, 100, 10).hand_over(early)
+    assert not _stub_state([0.23, 0.20, 0.23], 100, 10).hand_over(early)  # rose once only
+    assert not _stub_state(rise[1:], 100, 10).hand_over(early)  # too few blocks yet
+    # rising but worthwhile: few distances (at most MAX_ROW_SHARE) and most pairs skipped
+    assert not _stub_state([0.02, 0.04, 0.05], 100, 60).hand_over(early)
+    # from CHECK_AFTER on the test alone decides, whichever way the share moves
+    late = 1 + _pruned.CHECK_AFTER
+    assert _stub_state(fall, 100, 10).hand_over(late)
+    assert not _stub_state([0.09, 0.08, 0.05], 100, 60).hand_over(late)
+
+
 def test_auto_turns_the_phase_on_for_large_inputs():
     X = mixture(_pruned.MIN_ROWS, 6, parts=10, spread=0.3, seed=4)
     same(maxmin(X, 400), maxmin_reference(X, 400))

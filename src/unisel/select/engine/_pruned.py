@@ -105,6 +105,12 @@ MIN_PRUNED_SHARE = 0.25  # ... this share of (group, centre) pairs, or hand over
 # noise U(0.2, 1)) the bounds skip 40% of the pairs but leave 30% of the distances, which the
 # lazy loop's block refreshes compute faster; Gaussian-mixture blocks leave about 1%
 MAX_ROW_SHARE = 0.1
+# Before CHECK_AFTER the phase hands over only when that test fails and the blocks' share of
+# the plain loop's distances has risen over this many blocks in a row: on a mixture the share
+# falls block after block until the selection radius drops below the clusters' scale, which
+# can take as many steps as there are clusters; on text embeddings (word2vec and wordllama
+# windows of ShareGPT) it rises from the first blocks (0.09, 0.20, 0.23 at steps 37-82)
+RISING_BLOCKS = 2
 N_STATS = 5  # work counters, see `pruned_steps`
 FOLD_CHUNK = 2048  # centres per product when stale keys are folded in
 
@@ -473,14 +479,15 @@ def group_max(values: np.ndarray, start: np.ndarray) -> np.ndarray:
     return np.maximum.reduceat(values, start[:-1])
 
 
-def unit32_into(X: np.ndarray, nrm: np.ndarray, lo: int, out: np.ndarray, buf: np.ndarray) -> None:
+@njit(nogil=True)
+def unit32_into(X: np.ndarray, nrm: np.ndarray, lo: int, out: np.ndarray) -> None:
     """``out[i] = float32(X[lo + i] / nrm[lo + i])``, rounded exactly as ``unit32_rows``
-    (float64 quotient, then one rounding); ``buf`` is float64 scratch of ``out``'s shape or
-    larger, reused between blocks (fresh large temporaries cost page faults)."""
-    m = out.shape[0]
-    q = buf[:m]
-    np.divide(X[lo : lo + m], nrm[lo : lo + m, None], out=q)
-    out[...] = q
+    (float64 quotient, then one rounding). A compiled loop: NumPy's mixed-precision divide
+    and cast took about 4.5 ns per entry, five times this."""
+    for i in range(out.shape[0]):
+        r = nrm[lo + i]
+        for c in range(out.shape[1]):
+            out[i, c] = np.float32(np.float64(X[lo + i, c]) / r)
 
 
 def empty_pages(shape: tuple[int, ...], dtype: type = np.float32) -> np.ndarray:
@@ -493,7 +500,14 @@ def empty_pages(shape: tuple[int, ...], dtype: type = np.float32) -> np.ndarray:
     float32 rows are the phase's largest allocation, so they take the steady cost.
     """
     count = int(np.prod(shape))
-    buf = mmap.mmap(-1, max(1, count * np.dtype(dtype).itemsize))
+    size = max(1, count * np.dtype(dtype).itemsize)
+    # Linux: map the pages at once (MAP_POPULATE). Faulting in 153 MB page by page took
+    # 0.09 s on the benchmark machine, populating it 0.05 s
+    populate = getattr(mmap, "MAP_POPULATE", 0)
+    if populate:
+        buf = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | populate)
+    else:
+        buf = mmap.mmap(-1, size)
     return np.frombuffer(buf, dtype=dtype, count=count).reshape(shape)
 
 
@@ -504,12 +518,17 @@ def top_subspace(S: np.ndarray, q: int) -> np.ndarray:
     return np.ascontiguousarray(Q[:, ::-1][:, :q])
 
 
-def sample_seeds(Z: np.ndarray, P: int) -> np.ndarray:
-    """``P`` rows of ``Z`` (float32, shape (P, q)) chosen by farthest-point sampling (Euclidean)
-    of ``max(4096, 8 P)`` evenly spaced rows, starting at the first. Deterministic."""
-    n = Z.shape[0]
+def sample_rows(n: int, P: int) -> np.ndarray:
+    """The ``max(4096, 8 P)`` evenly spaced rows (at most ``n``) whose farthest-point
+    sampling gives the cluster seeds, int64, increasing."""
     m = min(n, max(4096, 8 * P))
-    S = np.ascontiguousarray(Z[np.unique(np.linspace(0, n - 1, num=m).astype(np.int64))])
+    return np.unique(np.linspace(0, n - 1, num=m).astype(np.int64))
+
+
+def sample_seeds(S: np.ndarray, P: int) -> np.ndarray:
+    """``P`` rows of ``S`` (float32, shape (P, q)) chosen by farthest-point sampling
+    (Euclidean), starting at the first. Deterministic."""
+    S = np.ascontiguousarray(S)
     P = min(P, S.shape[0])
     sq = np.einsum("ij,ij->i", S, S)
     chosen = np.empty(P, dtype=np.int64)
@@ -526,35 +545,47 @@ def sample_seeds(Z: np.ndarray, P: int) -> np.ndarray:
     return np.ascontiguousarray(S[chosen])
 
 
-def nearest_seed(
-    Z: np.ndarray, seeds: np.ndarray, block_size: int, n_jobs: int | None = None
-) -> np.ndarray:
-    """Index of the nearest seed (Euclidean) of every row of ``Z``, shape (n,), int64.
+def prepare_rows(
+    X: np.ndarray,
+    nrm: np.ndarray,
+    V32: np.ndarray,
+    seeds: np.ndarray,
+    block_size: int,
+    n_jobs: int | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The float32 unit rows ``X32`` (n, d), their coordinates ``XV32 = X32 @ V32`` (n, q)
+    and the index of every row's nearest seed (Euclidean, in those coordinates; (n,) int64).
 
-    The rows are cut into one contiguous range per thread (``n_jobs``; call it with one BLAS
-    thread); each thread reuses one product buffer of at most ``min(block_size, 2048)`` rows
-    for its blocks: fresh large temporaries cost page faults that can take longer than the
-    products.
+    One pass: each thread (``n_jobs``; call it with one BLAS thread) takes a contiguous
+    range of rows and, block by block, rounds them, projects them and finds their seeds
+    while the block is still in cache, reusing one set of buffers of at most
+    ``min(block_size, 2048)`` rows (fresh large temporaries cost page faults that can take
+    longer than the products). Row order is kept.
     """
-    n = Z.shape[0]
+    n, d = X.shape
+    q = V32.shape[1]
+    X32 = empty_pages((n, d))
+    XV32 = empty_pages((n, q))
+    owner = np.empty(n, dtype=np.int64)
     half = 0.5 * np.einsum("ij,ij->i", seeds, seeds)
     seeds_t = np.ascontiguousarray(seeds.T)
     rows = max(1, min(block_size, 2048))
-    owner = np.empty(n, dtype=np.int64)
     workers = n_workers(n_jobs, -(-n // rows))
     cuts = np.linspace(0, n, workers + 1).round().astype(np.int64)
 
     def part(i: int) -> None:
-        buf = np.empty((rows, seeds.shape[0]), dtype=np.float32)
+        D = np.empty((rows, seeds.shape[0]), dtype=np.float32)
         for lo in range(int(cuts[i]), int(cuts[i + 1]), rows):
             hi = min(int(cuts[i + 1]), lo + rows)
-            D = buf[: hi - lo]
-            np.matmul(Z[lo:hi], seeds_t, out=D)
-            D -= half
-            owner[lo:hi] = np.argmax(D, axis=1)
+            unit32_into(X, nrm, lo, X32[lo:hi])
+            np.matmul(X32[lo:hi], V32, out=XV32[lo:hi])
+            Dm = D[: hi - lo]
+            np.matmul(XV32[lo:hi], seeds_t, out=Dm)
+            Dm -= half
+            owner[lo:hi] = np.argmax(Dm, axis=1)
 
     run_parallel(part, workers, n_jobs)
-    return owner
+    return X32, XV32, owner
 
 
 def group_starts(cluster_sizes: np.ndarray, group_rows: int) -> np.ndarray:
@@ -607,24 +638,20 @@ class PrunedState:
         n, d = X.shape
         k = C32.shape[0]
         self.n_jobs = n_jobs
-        X32 = empty_pages((n, d))
-        buf = np.empty((min(n, block_size), d))
-        for lo in range(0, n, block_size):
-            hi = min(n, lo + block_size)
-            unit32_into(X, nrm, lo, X32[lo:hi], buf)
-        del buf
-        # the principal subspace V of a deterministic sample, every row's coordinates in it,
-        # and k-center clusters in those coordinates
+        # the principal subspace V of a deterministic sample, k-center seeds in its
+        # coordinates (from a sample), then every row rounded, projected and given its seed
         sample = np.unique(np.linspace(0, n - 1, num=min(n, SAMPLE_ROWS)).astype(np.int64))
         q = int(min(SUBSPACE_MAX, max(1, d // 3), d))
         V = top_subspace(np.asarray(X[sample], dtype=np.float64) / nrm[sample][:, None], q)
         V32 = np.ascontiguousarray(V, dtype=np.float32)
-        XV32 = empty_pages((n, q))
-        for lo in range(0, n, block_size):
-            hi = min(n, lo + block_size)
-            np.matmul(X32[lo:hi], V32, out=XV32[lo:hi])
-        seeds = sample_seeds(XV32, min(int(n_clusters), n))
-        owner = nearest_seed(XV32, seeds, block_size, n_jobs)
+        P = min(int(n_clusters), n)
+        seed_rows = sample_rows(n, P)
+        unit = (np.asarray(X[seed_rows], dtype=np.float64) / nrm[seed_rows][:, None]).astype(
+            np.float32
+        )
+        seeds = sample_seeds(unit @ V32, P)
+        del unit
+        X32, XV32, owner = prepare_rows(X, nrm, V32, seeds, block_size, n_jobs)
         # rows cluster by cluster (increasing index inside: the tie rule), each cluster cut
         # into groups of at most `group_rows` consecutive rows: a refresh reads one small group
         perm = np.argsort(owner, kind="stable").astype(np.int64)
@@ -682,6 +709,7 @@ class PrunedState:
         heapify_groups(self.heap, self.groups)
         self.t_start = t
         self.block_share = 0.0  # share of the plain loop's distances in the last block
+        self.shares: list[float] = []  # ... of every block so far
 
     def worthwhile(self) -> bool:
         """Whether the bounds skip enough: at least MIN_PRUNED_SHARE of the pairs screened,
@@ -695,6 +723,16 @@ class PrunedState:
         if self.block_share > MAX_ROW_SHARE:
             return False
         return screened == 0 or skipped >= MIN_PRUNED_SHARE * screened
+
+    def hand_over(self, t: int) -> bool:
+        """Whether the lazy loop should take over after step ``t``: from CHECK_AFTER steps
+        on when the phase is not :meth:`worthwhile`; before, when it is not and the share of
+        distances its blocks compute rose over the last RISING_BLOCKS blocks."""
+        if t - self.t_start >= CHECK_AFTER:
+            return not self.worthwhile()
+        last = self.shares[-RISING_BLOCKS - 1 :]
+        rising = len(last) == RISING_BLOCKS + 1 and all(a < b for a, b in zip(last, last[1:]))
+        return rising and not self.worthwhile()
 
     def steps(self, distances: np.ndarray, t: int, t_end: int) -> int:
         """Run steps ``t .. t_end - 1`` (at most one block), then sync every group to them."""
@@ -716,6 +754,7 @@ class PrunedState:
         live = R.perm.shape[0] - t0
         if t > t0 and live > 0:  # row-centre dots of this block, steps and sync
             self.block_share = (int(self.stats[2]) - dots0) / (live * (t - t0))
+            self.shares.append(self.block_share)
         return t
 
     def write_back(self, md: np.ndarray, stamp: np.ndarray, t: int) -> None:

@@ -524,8 +524,8 @@ def _pruned_phase(
     """Greedy steps in the cluster-pruned phase, from ``t`` to ``k`` or to a hand-over.
 
     Leaves ``md``/``stamp`` as the lazy loop expects them (every key exact for the ``t``
-    centres) and returns ``(t, last_saved, work counters)``. The phase hands over when, from
-    ``CHECK_AFTER`` steps on, its bounds skip too little (groups too wide for the data).
+    centres) and returns ``(t, last_saved, work counters)``. The phase hands over when its
+    bounds skip too little (groups too wide for the data; :meth:`PrunedState.hand_over`).
     """
     # one BLAS thread throughout: the phase runs its own threads (group geometry, nearest
     # seeds, synchronisations), and its products are small (the group means, once per
@@ -544,7 +544,7 @@ def _pruned_phase(
             t = t_new
             if stop is not None and stop.crossed(indices, t):
                 break
-            if t - state.t_start >= _pruned.CHECK_AFTER and not state.worthwhile():
+            if state.hand_over(t):
                 break
             if ckpt is not None and t - last_saved >= checkpoint_every and t < k:
                 state.write_back(md, stamp, t)  # every group is up to date after a block
