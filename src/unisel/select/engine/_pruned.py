@@ -731,7 +731,9 @@ class PrunedState:
         if t - self.t_start >= CHECK_AFTER:
             return not self.worthwhile()
         last = self.shares[-RISING_BLOCKS - 1 :]
-        rising = len(last) == RISING_BLOCKS + 1 and all(a < b for a, b in zip(last, last[1:]))
+        rising = len(last) == RISING_BLOCKS + 1 and all(
+            a < b for a, b in zip(last[:-1], last[1:], strict=True)
+        )
         return rising and not self.worthwhile()
 
     def steps(self, distances: np.ndarray, t: int, t_end: int) -> int:
