@@ -125,6 +125,35 @@ def test_hand_over_before_the_check_only_when_the_share_rises_and_the_test_fails
     assert not _stub_state([0.09, 0.08, 0.05], 100, 60).hand_over(late)
 
 
+def test_trial_on_a_subsample_decides_whether_prune_none_builds_the_phase(monkeypatch):
+    X = mixture(2 * _pruned.TRIAL_ROWS, 8, parts=40, spread=0.2, seed=12)
+    k = 300
+    want = maxmin_reference(X, k)
+    assert not _pruned.trial_hands_over(X, np.linalg.norm(X.astype(np.float64), axis=1), 1e-6, 4096)
+    same(maxmin(X, k), want)
+    assert fast.LAST_TRIAL is False and fast.LAST_PRUNE_STATS  # the mixture keeps the phase
+    monkeypatch.setattr(_pruned, "trial_hands_over", lambda *args, **kwargs: True)
+    same(maxmin(X, k), want)
+    assert fast.LAST_TRIAL is True and fast.LAST_PRUNE_STATS == []  # the lazy loop alone
+    same(maxmin(X, k, prune=True), want)  # an explicit prune runs no trial
+    assert fast.LAST_TRIAL is None and fast.LAST_PRUNE_STATS
+    same(
+        maxmin(X[: 2 * _pruned.TRIAL_ROWS - 1], k),
+        maxmin_reference(X[: 2 * _pruned.TRIAL_ROWS - 1], k),
+    )
+    assert fast.LAST_TRIAL is None  # too few rows for a trial: the phase decides by itself
+
+
+def test_trial_fires_exactly_when_the_hand_over_rule_does(monkeypatch):
+    X = mixture(2 * _pruned.TRIAL_ROWS, 8, parts=40, spread=0.2, seed=12)
+    nrm = np.linalg.norm(X.astype(np.float64), axis=1)
+    assert not _pruned.trial_hands_over(X, nrm, 1e-6, 4096)
+    # no rise needed and no block cheap enough: the rule fires at the first synchronisation
+    monkeypatch.setattr(_pruned, "RISING_BLOCKS", 0)
+    monkeypatch.setattr(_pruned, "MAX_ROW_SHARE", 0.0)
+    assert _pruned.trial_hands_over(X, nrm, 1e-6, 4096)
+
+
 def test_auto_turns_the_phase_on_for_large_inputs():
     X = mixture(_pruned.MIN_ROWS, 6, parts=10, spread=0.3, seed=4)
     same(maxmin(X, 400), maxmin_reference(X, 400))
