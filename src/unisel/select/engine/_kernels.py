@@ -69,6 +69,14 @@ def prep32(M: Geometry, j: int, out: np.ndarray) -> None:
         out[i] = np.float32((np.float64(M.X[j, i]) - M.shift[i]) / M.nrm[j])
 
 
+@njit(nogil=True)
+def prep32_block(M: Geometry, lo: int, out: np.ndarray) -> None:
+    """``out[i] = prep32(M, lo + i)`` for every row of ``out``: a block of screened rows
+    (NumPy's float64 temporaries took about 4.5 ns per entry for the same rounding)."""
+    for i in range(out.shape[0]):
+        prep32(M, lo + i, out[i])
+
+
 @njit(nogil=True, inline="always")
 def copy_row(dst: np.ndarray, i: int, src: np.ndarray, j: int) -> None:
     """``dst[i] = src[j]`` element by element: numba's row assignment compiles its broadcast

@@ -69,6 +69,18 @@ means with the block's centres. Screening so never needs the history of old cent
 The partition, :math:`V` and the block length only change how much work is skipped: keys are
 the canonical float64 keys, so the sequence and distances equal the reference's bit for bit.
 
+Hand-over
+---------
+After each block the phase measures the share of the plain loop's distances the block
+computed. It hands the keys to the lazy loop of :mod:`unisel.select.engine.fast`
+(:meth:`PrunedState.hand_over`) when, from :data:`CHECK_AFTER` steps on, its bounds skip
+too little (:meth:`PrunedState.worthwhile`), and earlier when they skip too little and that
+share rose over :data:`RISING_BLOCKS` blocks in a row. On a mixture the share falls block
+after block until the selection radius is below the clusters' scale, however many clusters
+there are; on text embeddings it rises from the first blocks. With ``prune=None`` the same
+test first runs on a subsample (:func:`trial_hands_over`), so data where it fires at once
+never pays for the phase's construction.
+
 Memory: the float32 rows in group order, :math:`4 n d` bytes (1.5 GB at n = 1M, d = 384);
 while the groups are built, the float32 coordinates :math:`V^\top x` (:math:`4 n q`, 384 MB at
 q = 96) and one float32 block product; then 72 bytes per row (keys, pending candidates,
@@ -116,7 +128,7 @@ RISING_BLOCKS = 2
 # fires: on the word2vec windows and turns of ShareGPT it fired at step 25 on 8,192 and 16,384
 # rows as on the whole set, on no Gaussian or biased mixture (50 to 1,000 components)
 TRIAL_ROWS = 8192
-TRIAL_STEPS = 64
+TRIAL_STEPS = 40
 N_STATS = 5  # work counters, see `pruned_steps`
 FOLD_CHUNK = 2048  # centres per product when stale keys are folded in
 

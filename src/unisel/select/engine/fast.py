@@ -62,8 +62,10 @@ remaining ones get float32 dot products, and a centre that may lower a row's key
 *pending* (the row's key is then known to within the tolerance below) until the row could
 be selected, when it is decided in float64 exactly as below. On the Gaussian-mixture
 benchmark (n = 100k, d = 384) it computes about 1.4% (k = n/10) and 0.8% (k = n/2) of the
-plain loop's distances. The lazy loop above remains for smaller inputs, for ``prune=False``
-and when a float32 copy of the rows would exceed 4 GiB.
+plain loop's distances. The lazy loop above remains for smaller inputs, for ``prune=False``,
+when a float32 copy of the rows would exceed 4 GiB, when the phase hands over (its bounds
+skip too little) and when a trial of the phase on a subsample hands over at once (text
+embeddings: see :func:`~unisel.select.engine._pruned.trial_hands_over`).
 
 Exactness
 ---------
@@ -241,10 +243,12 @@ def fold_centres(
     n = M.X.shape[0]
     centres = np.asarray(centres, dtype=np.int64)
     C32 = prep32_rows(M, centres)
+    buf = np.empty((min(n, block_size), M.X.shape[1]), dtype=np.float32)
     for lo in range(0, n, block_size):
         hi = min(n, lo + block_size)
         rows = np.arange(lo, hi, dtype=np.int64)
-        U32 = prep32_rows(M, slice(lo, hi))
+        U32 = buf[: hi - lo]
+        K.prep32_block(M, lo, U32)
         for c0 in range(0, len(centres), CENTRE_CHUNK):
             c1 = min(len(centres), c0 + CENTRE_CHUNK)
             D32 = np.ascontiguousarray(matmul(U32, C32[c0:c1]), dtype=np.float32)
@@ -312,8 +316,12 @@ def maxmin(
         float32 copy of the rows fits in 4 GiB; True forces it with the default number of
         clusters (about n / 128, at most 2048); an int forces it with that many clusters;
         False turns it off. If from 256 steps on its bounds have skipped less than a quarter
-        of the (group, centre) pairs, the run goes on with the lazy loop. A speed knob: the
-        result does not depend on it. Cosine only: with ``metric="euclidean"`` None means
+        of the (group, centre) pairs, the run goes on with the lazy loop; before that, when
+        the share of distances its blocks compute rose twice in a row. With None and
+        ``n >= 16384`` that early test first runs on an evenly spaced subsample of 8192 rows
+        (:func:`~unisel.select.engine._pruned.trial_hands_over`, at most 40 steps), and
+        where it fires the phase is not built. A speed knob: the result does not depend on
+        it. Cosine only: with ``metric="euclidean"`` None means
         off and True or an int is a ParameterError.
     metric : {"cosine", "euclidean"}
         ``"cosine"`` (default): cosine distance of the unit rows. ``"euclidean"``: Euclidean
