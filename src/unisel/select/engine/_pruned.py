@@ -536,11 +536,10 @@ def top_subspace(S: np.ndarray, q: int) -> np.ndarray:
     return np.ascontiguousarray(Q[:, ::-1][:, :q])
 
 
-def sample_rows(n: int, P: int) -> np.ndarray:
-    """The ``max(4096, 8 P)`` evenly spaced rows (at most ``n``) whose farthest-point
-    sampling gives the cluster seeds, int64, increasing."""
-    m = min(n, max(4096, 8 * P))
-    return np.unique(np.linspace(0, n - 1, num=m).astype(np.int64))
+def evenly_spaced(n: int, m: int) -> np.ndarray:
+    """``min(n, m)`` evenly spaced indices of ``n`` rows from the first to the last, int64,
+    increasing: the phase's deterministic samples."""
+    return np.unique(np.linspace(0, n - 1, num=min(n, m)).astype(np.int64))
 
 
 def sample_seeds(S: np.ndarray, P: int) -> np.ndarray:
@@ -658,12 +657,12 @@ class PrunedState:
         self.n_jobs = n_jobs
         # the principal subspace V of a deterministic sample, k-center seeds in its
         # coordinates (from a sample), then every row rounded, projected and given its seed
-        sample = np.unique(np.linspace(0, n - 1, num=min(n, SAMPLE_ROWS)).astype(np.int64))
+        sample = evenly_spaced(n, SAMPLE_ROWS)
         q = int(min(SUBSPACE_MAX, max(1, d // 3), d))
         V = top_subspace(np.asarray(X[sample], dtype=np.float64) / nrm[sample][:, None], q)
         V32 = np.ascontiguousarray(V, dtype=np.float32)
         P = min(int(n_clusters), n)
-        seed_rows = sample_rows(n, P)
+        seed_rows = evenly_spaced(n, max(4096, 8 * P))  # farthest-point sampling on these
         unit = (np.asarray(X[seed_rows], dtype=np.float64) / nrm[seed_rows][:, None]).astype(
             np.float32
         )
@@ -794,7 +793,7 @@ def trial_hands_over(
     most TRIAL_STEPS steps (0.02-0.05 s at d = 101-384); only the speed depends on it.
     """
     n, d = X.shape
-    rows = np.unique(np.linspace(0, n - 1, num=min(n, TRIAL_ROWS)).astype(np.int64))
+    rows = evenly_spaced(n, TRIAL_ROWS)
     S = np.ascontiguousarray(X[rows])
     S_nrm = np.ascontiguousarray(nrm[rows])
     m = S.shape[0]
