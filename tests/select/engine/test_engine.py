@@ -24,6 +24,7 @@ from unisel.select.engine import (
 )
 from unisel.select.engine._backends import numpy_matmul
 from unisel.select.engine._canonical import canonical_dot
+from unisel.select.engine._inputs import unit32_rows
 
 
 def same(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray]) -> None:
@@ -288,7 +289,7 @@ def test_larger_run_does_less_work_than_plain_loop():
     md[0] = -np.inf
     heap, hsize = _kernels.build_heap(md)
     C32 = np.empty((k, 32), dtype=np.float32)
-    C32[0] = fast.unit32_rows(X, nrm, np.array([0]))[0]
+    C32[0] = unit32_rows(X, nrm, np.array([0]))[0]
     idx = np.zeros(k, dtype=np.int64)
     dist = np.full(k, np.nan)
     stats = np.zeros(9, dtype=np.int64)

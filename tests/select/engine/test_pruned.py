@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from unisel.errors import ParameterError
 from unisel.select.engine import _kernels as K
 from unisel.select.engine import _pruned, fast, maxmin, maxmin_reference
+from unisel.select.engine._inputs import unit32_rows
 from unisel.select.engine.reference import canonical_distances, cosine_normalize
 
 from .test_engine import clouds, dies_on_call, same
@@ -103,7 +104,6 @@ def _stub_state(shares: list[float], screened: int, skipped: int) -> _pruned.Pru
     state = object.__new__(_pruned.PrunedState)
     state.t_start = 1
     state.shares = list(shares)
-    state.block_share = shares[-1] if shares else 0.0
     state.stats = np.zeros(_pruned.N_STATS, dtype=np.int64)
     state.stats[1], state.stats[4] = screened, skipped
     return state
@@ -172,7 +172,7 @@ def test_bounds_are_lower_bounds_of_every_key():
     k = 64
     idx, _ = maxmin(X, k, prune=False)
     C32 = np.zeros((k, d), dtype=np.float32)
-    C32[:k] = fast.unit32_rows(X, nrm, idx)
+    C32[:k] = unit32_rows(X, nrm, idx)
     md = np.zeros(n)
     stamp = np.full(n, k, dtype=np.int64)
     state = _pruned.PrunedState(X, nrm, C32, idx, md, stamp, k, 20, fast.tolerance(d), 512)
@@ -204,7 +204,7 @@ def test_keys_leave_the_phase_exact():
     distances = np.full(k, np.nan)
     indices[0], distances[0] = 2, np.inf
     C32 = np.zeros((k, d), dtype=np.float32)
-    C32[0] = fast.unit32_rows(X, nrm, indices[:1])
+    C32[0] = unit32_rows(X, nrm, indices[:1])
     md = np.full(n, np.inf)
     md[2] = -np.inf
     stamp = np.zeros(n, dtype=np.int64)

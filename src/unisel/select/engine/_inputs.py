@@ -67,12 +67,24 @@ def row_norms(X: np.ndarray, block_size: int = DEFAULT_BLOCK) -> np.ndarray:
     return nrm
 
 
+def evenly_spaced(n: int, m: int) -> np.ndarray:
+    """``min(n, m)`` evenly spaced indices of ``n`` rows from the first to the last, int64,
+    increasing: the engine's deterministic samples."""
+    return np.unique(np.linspace(0, n - 1, num=min(n, m)).astype(np.int64))
+
+
+def unit32_rows(X: np.ndarray, nrm: np.ndarray, rows: np.ndarray | slice) -> np.ndarray:
+    """Canonical unit rows rounded to float32, shape (len(rows), d)."""
+    block = np.asarray(X[rows], dtype=np.float64)
+    return (block / nrm[rows][:, None]).astype(np.float32)
+
+
 def fingerprint(X: np.ndarray, nrm: np.ndarray) -> str:
     """SHA-256 over the shape, dtype, every row norm and up to 64 sampled raw rows."""
     h = hashlib.sha256()
     h.update(repr((X.shape, str(X.dtype))).encode())
     h.update(np.ascontiguousarray(nrm).tobytes())
-    sample = np.unique(np.linspace(0, X.shape[0] - 1, num=min(64, X.shape[0])).astype(np.int64))
+    sample = evenly_spaced(X.shape[0], 64)
     h.update(np.ascontiguousarray(X[sample]).tobytes())
     return h.hexdigest()
 

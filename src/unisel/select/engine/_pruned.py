@@ -96,6 +96,7 @@ from typing import NamedTuple
 import numpy as np
 
 from unisel.select.engine import _kernels as K
+from unisel.select.engine._inputs import evenly_spaced, unit32_rows
 from unisel.select.engine._jit import njit
 from unisel.select.engine._threads import blas_threads, n_workers, run_parallel
 
@@ -120,8 +121,8 @@ MAX_ROW_SHARE = 0.1
 # Before CHECK_AFTER the phase hands over only when that test fails and the blocks' share of
 # the plain loop's distances has risen over this many blocks in a row: on a mixture the share
 # falls block after block until the selection radius drops below the clusters' scale, which
-# can take as many steps as there are clusters; on text embeddings (word2vec and wordllama
-# windows of ShareGPT) it rises from the first blocks (0.09, 0.20, 0.23 at steps 37-82)
+# can take as many steps as there are clusters; on the word2vec windows and turns of ShareGPT
+# it rises from the first blocks (0.09, 0.20, 0.23 at steps 37-82; wordllama's stays near 0.99)
 RISING_BLOCKS = 2
 # prune=None first runs that rule on an evenly spaced subsample of TRIAL_ROWS rows for at most
 # TRIAL_STEPS steps (inputs of at least 2 TRIAL_ROWS rows), and leaves the phase off where it
@@ -536,12 +537,6 @@ def top_subspace(S: np.ndarray, q: int) -> np.ndarray:
     return np.ascontiguousarray(Q[:, ::-1][:, :q])
 
 
-def evenly_spaced(n: int, m: int) -> np.ndarray:
-    """``min(n, m)`` evenly spaced indices of ``n`` rows from the first to the last, int64,
-    increasing: the phase's deterministic samples."""
-    return np.unique(np.linspace(0, n - 1, num=min(n, m)).astype(np.int64))
-
-
 def sample_seeds(S: np.ndarray, P: int) -> np.ndarray:
     """``P`` rows of ``S`` (float32, shape (P, q)) chosen by farthest-point sampling
     (Euclidean), starting at the first. Deterministic."""
@@ -663,11 +658,7 @@ class PrunedState:
         V32 = np.ascontiguousarray(V, dtype=np.float32)
         P = min(int(n_clusters), n)
         seed_rows = evenly_spaced(n, max(4096, 8 * P))  # farthest-point sampling on these
-        unit = (np.asarray(X[seed_rows], dtype=np.float64) / nrm[seed_rows][:, None]).astype(
-            np.float32
-        )
-        seeds = sample_seeds(unit @ V32, P)
-        del unit
+        seeds = sample_seeds(unit32_rows(X, nrm, seed_rows) @ V32, P)
         X32, XV32, owner = prepare_rows(X, nrm, V32, seeds, block_size, n_jobs)
         # rows cluster by cluster (increasing index inside: the tie rule), each cluster cut
         # into groups of at most `group_rows` consecutive rows: a refresh reads one small group
@@ -725,8 +716,12 @@ class PrunedState:
         self.heap = np.empty(n_groups, dtype=np.int64)
         heapify_groups(self.heap, self.groups)
         self.t_start = t
-        self.block_share = 0.0  # share of the plain loop's distances in the last block
-        self.shares: list[float] = []  # ... of every block so far
+        self.shares: list[float] = []  # share of the plain loop's distances, per block
+
+    @property
+    def block_share(self) -> float:
+        """Share of the plain loop's distances the last block computed (0 before any)."""
+        return self.shares[-1] if self.shares else 0.0
 
     def worthwhile(self) -> bool:
         """Whether the bounds skip enough: at least MIN_PRUNED_SHARE of the pairs screened,
@@ -772,8 +767,7 @@ class PrunedState:
             heapify_groups(self.heap, G)
         live = R.perm.shape[0] - t0
         if t > t0 and live > 0:  # row-centre dots of this block, steps and sync
-            self.block_share = (int(self.stats[2]) - dots0) / (live * (t - t0))
-            self.shares.append(self.block_share)
+            self.shares.append((int(self.stats[2]) - dots0) / (live * (t - t0)))
         return t
 
     def write_back(self, md: np.ndarray, stamp: np.ndarray, t: int) -> None:
@@ -790,7 +784,8 @@ def trial_hands_over(
     ``X`` (row norms ``nrm``) from its first row, hands over before :data:`TRIAL_STEPS`
     steps: its blocks' share of distances rose while its bounds skipped too little
     (:meth:`PrunedState.hand_over`). Costs the phase's construction on the subsample and at
-    most TRIAL_STEPS steps (0.02-0.05 s at d = 101-384); only the speed depends on it.
+    most TRIAL_STEPS steps (0.03 s on the word2vec windows, d = 101; 0.08-0.13 s at d = 256-384,
+    where it does not fire); only the speed depends on it.
     """
     n, d = X.shape
     rows = evenly_spaced(n, TRIAL_ROWS)
@@ -799,7 +794,7 @@ def trial_hands_over(
     m = S.shape[0]
     k = min(m, TRIAL_STEPS)
     C32 = np.empty((k, d), dtype=np.float32)
-    C32[0] = (np.asarray(S[0], dtype=np.float64) / S_nrm[0]).astype(np.float32)
+    C32[:1] = unit32_rows(S, S_nrm, slice(0, 1))
     indices = np.zeros(k, dtype=np.int64)
     distances = np.full(k, np.inf)
     md = np.full(m, np.inf)

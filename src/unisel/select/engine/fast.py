@@ -219,12 +219,6 @@ def geometry(
     return K.Geometry(X, np.ones(n), shift, sq, True, tol0, rel)
 
 
-def unit32_rows(X: np.ndarray, nrm: np.ndarray, rows: np.ndarray | slice) -> np.ndarray:
-    """Canonical unit rows rounded to float32, shape (len(rows), d)."""
-    block = np.asarray(X[rows], dtype=np.float64)
-    return (block / nrm[rows][:, None]).astype(np.float32)
-
-
 def prep32_rows(M: K.Geometry, rows: np.ndarray | slice) -> np.ndarray:
     """Screened float32 rows of ``M`` (as :func:`~unisel.select.engine._kernels.prep32`),
     shape (len(rows), d)."""
